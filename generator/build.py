@@ -1,0 +1,122 @@
+"""The build, phase by phase: manifest, models, results, figures and pages, site."""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from generator.atomic import write_bytes
+from generator.case_figures import case_figures
+from generator.compute import compute_case
+from generator.errors import CaseError, ReportError
+from generator.explain import enabled_explainers
+from generator.manifest_loader import load_manifest
+from generator.models import load_model, resolve_weights
+from generator.pages import PageRenderer, case_page
+from generator.progress import progress
+from generator.results import CaseFailure
+from generator.site import build_site, ensure_discussion_stubs, nav_yaml, orphaned_discussions, prune_generated
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    manifest: Path = Path("content/manifest.yaml")
+    config: Path = Path("mkdocs.yml")
+    site_dir: Path = Path("site")
+    only: tuple = ()
+    site: bool = True
+    keep_going: bool = False
+    device: str = "cpu"
+    precision: str = "fp32"
+    show_progress: bool = True
+
+
+@dataclass
+class BuildSummary:
+    cases: int = 0
+    failures: list = field(default_factory=list)
+    written: int = 0
+    seconds: float = 0.0
+    stubs_created: list = field(default_factory=list)
+    orphaned: list = field(default_factory=list)
+
+
+def build_report(options):
+    """Run the whole build; raise ReportError subclasses for problems the user can fix."""
+    started = time.perf_counter()
+    manifest = load_manifest(options.manifest)
+    content_dir = Path(options.manifest).parent
+    cases = select_cases(manifest, options.only)
+    models = load_models(manifest, content_dir)
+    results, failures = compute_results(manifest, content_dir, cases, models, options)
+    outputs = render_outputs(manifest, models, results, failures)
+    summary = write_outputs(content_dir, outputs, prune=not options.only)
+    summary.stubs_created = ensure_discussion_stubs(content_dir, [r.case_id for r in results])
+    summary.orphaned = orphaned_discussions(content_dir, [c.case_id for c in manifest.cases])
+    for path in summary.orphaned:
+        log.warning("discussion %s belongs to no case in the manifest; it is kept (delete it yourself if unwanted)", path)
+    if options.site:
+        build_site(options.config, content_dir, options.site_dir)
+    summary.cases, summary.failures = len(results), failures
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def select_cases(manifest, only):
+    if not only:
+        return list(manifest.cases)
+    known = {case.case_id: case for case in manifest.cases}
+    unknown = [case_id for case_id in only if case_id not in known]
+    if unknown:
+        raise ReportError(f"--only: no case with id {', '.join(map(repr, unknown))}; known ids: {', '.join(known)}")
+    return [known[case_id] for case_id in dict.fromkeys(only)]
+
+
+def load_models(manifest, content_dir):
+    """Resolve every model's weights first (fail fast, before any heavy work), then build them."""
+    resolved = [(spec, resolve_weights(spec, content_dir, manifest.seed)) for spec in manifest.models]
+    return [load_model(spec, weights, manifest.seed) for spec, weights in resolved]
+
+
+def compute_results(manifest, content_dir, cases, models, options):
+    explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
+    results, failures = [], []
+    torch.manual_seed(manifest.seed)
+    with progress(total=len(cases) * len(models), unit="model", enabled=options.show_progress) as bar:
+        for spec in cases:
+            try:
+                results.append(compute_case(manifest, content_dir, spec, models, explainers, bar))
+            except CaseError as error:
+                if not options.keep_going:
+                    raise
+                log.error("%s", error)
+                failures.append(CaseFailure(spec, str(error)))
+    return results, failures
+
+
+def render_outputs(manifest, models, results, failures):
+    """Every generated file of the content folder, as {relative path: bytes}: gather first, then write."""
+    models_by_key = {model.key: model for model in models}
+    outputs = {}
+    for case in results:
+        outputs.update(case_figures(case, case.original, models_by_key, manifest.explainers.lime))
+    renderer = PageRenderer(manifest, models)
+    for path, text in renderer.pages(results, failures).items():
+        outputs[path] = text.encode("utf-8")
+    case_pages = [case_page(case, models_by_key, models[0].categories) for case in results]
+    outputs["nav.yml"] = nav_yaml(manifest, case_pages).encode("utf-8")
+    return outputs
+
+
+def write_outputs(content_dir, outputs, prune):
+    summary = BuildSummary()
+    for path, data in outputs.items():
+        summary.written += write_bytes(Path(content_dir) / path, data)
+    if prune:
+        prune_generated(content_dir, outputs)
+    return summary
+

@@ -1,0 +1,61 @@
+"""Every figure of one case, as bytes under deterministic paths relative to the content folder."""
+
+from PIL import Image
+
+from generator import figures
+
+GRADCAM = "gradcam"
+LIME_TOP = "lime-top"
+LIME_POSNEG = "lime-posneg"
+LIME_WEIGHTS = "lime-weights"
+
+
+def figure_path(case_id, name):
+    return f"figures/{case_id}/{name}"
+
+
+def explanation_figure(case_id, model_key, kind, target):
+    return figure_path(case_id, f"{model_key}-{kind}-{target}.png")
+
+
+def thumbnail_path(case_id):
+    return figure_path(case_id, "thumbnail.jpg")
+
+
+def crop_path(case_id):
+    return figure_path(case_id, "input-crop.png")
+
+
+def case_figures(case, original, models_by_key, lime_settings):
+    """Render the case's figures: thumbnail, model input, and per model and target the explanations."""
+    out = {
+        thumbnail_path(case.case_id): figures.thumbnail(original),
+        crop_path(case.case_id): figures.crop_png(Image.fromarray(case.crop_array)),
+    }
+    scale = figures.shared_weight_scale([r.weights for m in case.models.values() for r in m.lime.values()])
+    for key, result in case.models.items():
+        categories = models_by_key[key].categories
+        for target in result.targets:
+            name = f"{models_by_key[key].label}: {categories[target]}"
+            if target in result.gradcam:
+                out[explanation_figure(case.case_id, key, GRADCAM, target)] = figures.gradcam_overlay(
+                    case.crop_array, result.gradcam[target].heatmap, name
+                )
+            if target in result.lime:
+                out.update(lime_figures(case, key, result.lime[target], name, scale, lime_settings.num_features))
+    return out
+
+
+def lime_figures(case, model_key, lime_result, title, scale, num_features):
+    crop, segments, target = case.crop_array, case.segments, lime_result.target
+    return {
+        explanation_figure(case.case_id, model_key, LIME_TOP, target): figures.lime_top_positive(
+            crop, segments, lime_result, num_features, title
+        ),
+        explanation_figure(case.case_id, model_key, LIME_POSNEG, target): figures.lime_positive_negative(
+            crop, segments, lime_result, num_features, title
+        ),
+        explanation_figure(case.case_id, model_key, LIME_WEIGHTS, target): figures.lime_weight_map(
+            crop, segments, lime_result.weights, scale, title
+        ),
+    }

@@ -1,0 +1,108 @@
+"""The command line: the only place that prints and picks exit codes (see generator/errors.py)."""
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from generator import __version__
+from generator.errors import EXIT_BAD_INPUT, EXIT_BUILD_FAILED, ReportError
+
+log = logging.getLogger("generator")
+
+
+def configure_logging(verbose, quiet):
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
+    if not verbose:
+        for noisy in ("mkdocs", "matplotlib", "PIL", "material"):
+            logging.getLogger(noisy).setLevel(logging.WARNING if not quiet else logging.ERROR)
+
+
+def run_reporting_errors(verbose, action):
+    """Run `action`; turn ReportError into one message and its exit code, tracebacks only with -v."""
+    try:
+        return action()
+    except ReportError as error:
+        if verbose:
+            raise
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: the previous site and every discussion file are intact.", err=True)
+        sys.exit(130)
+    except Exception as error:  # an unexpected failure still gets one line without -v
+        if verbose:
+            raise
+        click.echo(f"Error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", err=True)
+        sys.exit(EXIT_BUILD_FAILED)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xai-report")
+def main():
+    """xai-report: build a static site that explains what image classifiers look at.
+
+    Exit codes: 0 success, 1 build failure, 2 bad manifest or usage.
+    """
+
+
+manifest_option = click.option(
+    "--manifest", type=click.Path(path_type=Path), default=Path("content/manifest.yaml"), show_default=True,
+    help="The report's manifest; its folder is the MkDocs docs_dir.",
+)
+
+
+@main.command()
+@manifest_option
+@click.option("--config", type=click.Path(path_type=Path), default=Path("mkdocs.yml"), show_default=True, help="MkDocs configuration.")
+@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help="Where the HTML goes.")
+@click.option("--only", multiple=True, metavar="CASE_ID", help="Build only this case (repeatable).")
+@click.option("--no-site", is_flag=True, help="Write the Markdown pages and figures, skip the MkDocs build.")
+@click.option("--keep-going", is_flag=True, help="Build the other cases when one fails; list failures at the end (exit 1).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="Inference precision for LIME's perturbed images.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
+def build(manifest, config, site_dir, only, no_site, keep_going, device, precision, verbose, quiet):
+    """Run every model and explainer on every case and build the site."""
+    from generator.build import BuildOptions, build_report
+    from generator.devices import check_device
+
+    configure_logging(verbose, quiet)
+    options = BuildOptions(
+        manifest=manifest, config=config, site_dir=site_dir, only=only, site=not no_site, keep_going=keep_going,
+        device=device, precision=precision, show_progress=not quiet,
+    )
+    summary = run_reporting_errors(verbose, lambda: build_report(check_device(options)))
+    if not quiet:
+        where = f" -> {site_dir}/" if not no_site else ""
+        click.echo(f"Built {summary.cases} case(s) in {summary.seconds:.1f} s{where}", err=True)
+    if summary.failures:
+        click.echo(f"{len(summary.failures)} case(s) failed:", err=True)
+        for failure in summary.failures:
+            click.echo(f"  {failure.message}", err=True)
+        sys.exit(EXIT_BUILD_FAILED)
+
+
+@main.command()
+def schema():
+    """Print the manifest's JSON Schema (for editor completion and validation)."""
+    from generator.manifest_loader import manifest_json_schema
+
+    click.echo(manifest_json_schema())
+
+
+@main.command()
+@manifest_option
+@click.option("--config", type=click.Path(path_type=Path), default=Path("mkdocs.yml"), show_default=True)
+@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
+def serve(manifest, config, dev_addr):
+    """Preview the report with live reload (mkdocs serve on the manifest's folder)."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    configure_logging(False, False)
+    mkdocs_serve(config_file=str(config), docs_dir=str(Path(manifest).parent.resolve()), dev_addr=dev_addr)
+
+

@@ -1,0 +1,48 @@
+"""Choose the torch device and check that the requested precision runs on it."""
+
+import dataclasses
+
+import torch
+
+from generator.errors import ReportError
+
+
+class DeviceError(ReportError):
+    exit_code = 2
+
+
+def resolve_device(name):
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda: no CUDA GPU is visible to torch; use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise DeviceError("--device mps: Apple's MPS backend is not available here; use --device cpu or auto")
+    return name
+
+
+def bf16_supported(device):
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device == "cpu":
+        return bool(getattr(torch.backends.mkldnn, "is_available", lambda: False)()) and cpu_has_bf16()
+    return False
+
+
+def cpu_has_bf16():
+    try:
+        flags = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def check_device(options):
+    device = resolve_device(options.device)
+    if options.precision == "bf16" and not bf16_supported(device):
+        raise DeviceError(f"--precision bf16 is not supported on {device} here (no native bfloat16); use --precision fp32")
+    return dataclasses.replace(options, device=device)

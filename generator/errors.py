@@ -1,0 +1,42 @@
+"""The one exception root the command line turns into a message and an exit code.
+
+Exit codes (documented in the README):
+  0  success
+  1  the build failed (weights missing, an image unreadable, a model error, ...)
+  2  bad manifest or bad command-line usage
+"""
+
+EXIT_OK = 0
+EXIT_BUILD_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class ReportError(Exception):
+    """A problem the user can fix; its message says what, where and how."""
+
+    exit_code = EXIT_BUILD_FAILED
+
+
+class ManifestError(ReportError):
+    """The manifest is invalid; carries every problem found, each with its key path."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, manifest_path, problems):
+        self.manifest_path = manifest_path
+        self.problems = list(problems)
+        lines = [f"{manifest_path}: {len(self.problems)} problem(s):"]
+        lines += [f"  {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class WeightsError(ReportError):
+    """A model's weights cannot be found, downloaded or loaded."""
+
+
+class CaseError(ReportError):
+    """One case cannot be built (its image is unreadable, ...)."""
+
+    def __init__(self, case_id, message):
+        self.case_id = case_id
+        super().__init__(f"case '{case_id}': {message}")

@@ -1,0 +1,104 @@
+"""PNG figures: deterministic bytes (no timestamps), one function per kind of figure."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from lime.lime_image import ImageExplanation  # noqa: E402
+from PIL import Image  # noqa: E402
+from skimage.segmentation import mark_boundaries  # noqa: E402
+
+DPI = 100
+PNG_METADATA = {"Software": None}
+
+
+def figure_bytes(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05, metadata=PNG_METADATA)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def image_bytes(image, format="PNG", max_side=None):
+    image = image.copy()
+    if max_side:
+        image.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **({"quality": 85} if format == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def picture(array, title=None, colorbar=None):
+    fig, ax = plt.subplots(figsize=(3.2, 3.0))
+    ax.imshow(array)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    if colorbar is not None:
+        fig.colorbar(colorbar, ax=ax, fraction=0.046, pad=0.04)
+    return figure_bytes(fig)
+
+
+def gradcam_overlay(crop_array, heatmap, title=None):
+    """The heatmap in jet over the crop, with a colour bar of the normalised importance."""
+    fig, ax = plt.subplots(figsize=(3.4, 3.0))
+    ax.imshow(crop_array)
+    overlay = ax.imshow(heatmap, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(overlay, ax=ax, fraction=0.046, pad=0.04, label="importance")
+    return figure_bytes(fig)
+
+
+def lime_explanation(crop_array, segments, result):
+    explanation = ImageExplanation(crop_array, segments)
+    explanation.local_exp[result.target] = sorted(enumerate(result.weights), key=lambda item: -abs(item[1]))
+    return explanation
+
+
+def lime_top_positive(crop_array, segments, result, num_features, title=None):
+    """As the reference: lime's top positive superpixels, outlined with mark_boundaries."""
+    explanation = lime_explanation(crop_array, segments, result)
+    image, mask = explanation.get_image_and_mask(result.target, positive_only=True, num_features=num_features, hide_rest=False)
+    return picture(mark_boundaries(image / 255.0, mask), title)
+
+
+def lime_positive_negative(crop_array, segments, result, num_features, title=None):
+    """lime's top superpixels by |weight|: green supports the class, red speaks against it."""
+    explanation = lime_explanation(crop_array, segments, result)
+    image, mask = explanation.get_image_and_mask(result.target, positive_only=False, num_features=num_features, hide_rest=False)
+    return picture(mark_boundaries(image / 255.0, mask), title)
+
+
+def lime_weight_map(crop_array, segments, weights, scale, title=None):
+    """Each superpixel painted with its weight on a diverging scale shared by the case's models."""
+    fig, ax = plt.subplots(figsize=(3.4, 3.0))
+    ax.imshow(crop_array, alpha=0.35)
+    painted = ax.imshow(weights[segments], cmap="RdBu_r", vmin=-scale, vmax=scale, alpha=0.75)
+    ax.imshow(mark_boundaries(np.zeros_like(crop_array, dtype=float), segments, color=(0.3, 0.3, 0.3)), alpha=0.15)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(painted, ax=ax, fraction=0.046, pad=0.04, label="LIME weight")
+    return figure_bytes(fig)
+
+
+def thumbnail(image, size=160):
+    return image_bytes(image.convert("RGB"), format="JPEG", max_side=size)
+
+
+def crop_png(crop):
+    return image_bytes(crop)
+
+
+def shared_weight_scale(weight_arrays):
+    peak = max((float(np.max(np.abs(w))) for w in weight_arrays if len(w)), default=0.0)
+    return peak if peak > 0 else 1.0
+
+
+def open_png(data):
+    return Image.open(io.BytesIO(data))

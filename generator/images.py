@@ -1,0 +1,71 @@
+"""Decode photos (any mode, EXIF orientation) and apply the manifest's preprocessing recipe."""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision import transforms
+
+from generator.errors import CaseError
+
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """One case's image, decoded once: the crop every explainer sees and its normalised tensor."""
+
+    original: Image.Image  # RGB, orientation applied
+    crop: Image.Image  # RGB, the model's input size
+    tensor: torch.Tensor  # 1x3xHxW, normalised
+
+    @property
+    def crop_array(self):
+        return np.asarray(self.crop, dtype=np.uint8)
+
+
+def decode_image(path, case_id, background=(255, 255, 255)):
+    """Open any common photo as RGB with EXIF orientation applied; raise CaseError naming the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+            with Image.open(path) as image:
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                return to_rgb(image, background)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise CaseError(case_id, f"{path}: image too large ({error}); downscale it below {MAX_IMAGE_PIXELS:,} pixels") from None
+    except UnidentifiedImageError:
+        raise CaseError(case_id, f"{path}: not an image Pillow can read; export it as JPEG or PNG") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise CaseError(case_id, f"{path}: cannot decode image ({error}); re-export it as JPEG or PNG") from None
+
+
+def to_rgb(image, background):
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        span = max(values.max() - values.min(), 1e-12)
+        image = Image.fromarray(((values - values.min()) / span * 255).round().astype(np.uint8), mode="L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "RGB" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, tuple(background) + (255,))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+class Preprocessor:
+    """The manifest's recipe (reference: Resize((256, 256)), CenterCrop(224), ToTensor, Normalize)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.geometry = transforms.Compose([transforms.Resize(tuple(spec.resize)), transforms.CenterCrop(spec.crop)])
+        self.normalise = transforms.Compose([transforms.ToTensor(), transforms.Normalize(spec.mean, spec.std)])
+
+    def prepare(self, image):
+        crop = self.geometry(image)
+        return PreparedImage(original=image, crop=crop, tensor=self.normalise(crop).unsqueeze(0))

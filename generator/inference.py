@@ -1,0 +1,57 @@
+"""Running a model: top-k predictions and the batched classifier LIME and the metrics call."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    name: str
+    probability: float
+
+
+def probabilities(model, tensor):
+    """Softmax over the model's logits for a normalised 1x3xHxW tensor (float64 numpy)."""
+    with torch.inference_mode():
+        logits = model.module(tensor)
+    return torch.softmax(logits.double(), dim=1)[0].numpy()
+
+
+def top_k(probs, categories, k):
+    order = np.argsort(-probs, kind="stable")[:k]
+    return tuple(Prediction(int(i), categories[int(i)], float(probs[i])) for i in order)
+
+
+class BatchClassifier:
+    """uint8 NxHxWx3 images -> softmax probabilities, converted and normalised in one vectorised step.
+
+    Equal to applying ToTensor + Normalize to each image (tested), without per-image PIL work.
+    """
+
+    def __init__(self, module, mean, std, batch_size=64, device="cpu", precision="fp32"):
+        self.module = module
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.precision = precision
+        shape = (1, 3, 1, 1)
+        self.scale = (1.0 / (255.0 * torch.tensor(std, dtype=torch.float32))).view(shape).to(self.device)
+        self.shift = (torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(shape).to(self.device)
+
+    def to_tensor(self, images):
+        """uint8 NHWC numpy -> normalised float32 NCHW tensor (channels_last memory)."""
+        batch = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+        batch = batch.permute(0, 3, 1, 2).float()
+        return (batch * self.scale - self.shift).contiguous(memory_format=torch.channels_last)
+
+    def __call__(self, images):
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                batch = self.to_tensor(images[start : start + self.batch_size])
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                    logits = self.module(batch)
+                outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+        return np.concatenate(outputs).astype(np.float64)

@@ -1,0 +1,182 @@
+"""The manifest schema: every key the author may write, with defaults equal to the reference recipe."""
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from generator.imagenet import resolve_class
+
+CASE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def slugify(text):
+    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    return slug[:64] or "case"
+
+
+class ModelSpec(Strict):
+    name: str = Field(description="A torchvision classification builder (resnet18, resnet50, ...) or efficientnet_lite0.")
+    weights: str = Field(
+        "IMAGENET1K_V1",
+        description="A torchvision weights enum name, a path to a .pth state dict (relative to the manifest), or 'random'.",
+    )
+    display_name: str | None = Field(None, description="Name shown on pages; defaults to the builder name.")
+    target_layer: str | None = Field(None, description="Dotted module path for Grad-CAM; defaults per architecture.")
+
+    @property
+    def key(self):
+        """A file-name-safe identifier unique within a manifest."""
+        return slugify(self.display_name or self.name)
+
+    @property
+    def label(self):
+        return self.display_name or self.name
+
+
+class PreprocessSpec(Strict):
+    resize: tuple[int, int] = Field((256, 256), description="Resize to (height, width) without keeping the aspect ratio.")
+    crop: int = Field(224, ge=8, le=1024, description="Center crop size in pixels.")
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    background: tuple[int, int, int] = Field(
+        (255, 255, 255), description="RGB colour transparent images are composited on."
+    )
+
+    @field_validator("resize")
+    @classmethod
+    def _resize_positive(cls, value):
+        if min(value) < 8:
+            raise ValueError("resize sizes must be at least 8 pixels")
+        return value
+
+    @model_validator(mode="after")
+    def _crop_fits(self):
+        if self.crop > min(self.resize):
+            raise ValueError(f"crop {self.crop} is larger than the resized image {tuple(self.resize)}")
+        return self
+
+
+class GradCamSpec(Strict):
+    enabled: bool = True
+
+
+class LimeSpec(Strict):
+    enabled: bool = True
+    num_samples: int = Field(1000, ge=10, le=100_000, description="Perturbed images per model and case.")
+    hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
+    top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")
+    num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Perturbed images per forward pass.")
+    kernel_size: float = Field(4, gt=0, description="Quickshift kernel size.")
+    max_dist: float = Field(200, gt=0, description="Quickshift maximum distance.")
+    ratio: float = Field(0.2, ge=0, le=1, description="Quickshift colour/space ratio.")
+
+
+class ExplainersSpec(Strict):
+    gradcam: GradCamSpec = GradCamSpec()
+    lime: LimeSpec = LimeSpec()
+
+
+ClassRef = Union[int, str]
+
+
+class CaseSpec(Strict):
+    image: str = Field(description="Path of the photo, relative to the manifest's folder (content/).")
+    id: str | None = Field(None, description="URL slug; derived from the file name when absent.")
+    title: str | None = None
+    label: ClassRef | None = Field(None, description="Ground truth: an ImageNet class name or index.")
+    targets: tuple[ClassRef, ...] = Field((), description="Extra classes to explain for every model.")
+
+    @field_validator("image")
+    @classmethod
+    def _image_inside_content(cls, value, info: ValidationInfo):
+        return check_image_path(value, (info.context or {}).get("content_dir"))
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_slug(cls, value):
+        if value is not None and not CASE_ID_PATTERN.match(value):
+            raise ValueError(
+                f"invalid case id {value!r}: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _label_known(cls, value):
+        if value is not None:
+            resolve_class(value)
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_known(cls, value):
+        for item in value:
+            resolve_class(item)
+        return value
+
+    @property
+    def case_id(self):
+        return self.id or slugify(PurePosixPath(self.image).stem)
+
+    @property
+    def label_index(self):
+        return None if self.label is None else resolve_class(self.label)
+
+    @property
+    def target_indices(self):
+        return tuple(resolve_class(item) for item in self.targets)
+
+
+class Manifest(Strict):
+    title: str = "What do the classifiers look at?"
+    intro: str = ""
+    seed: int = Field(0, ge=0, description="Seed for random weights, segmentation and LIME's perturbations.")
+    models: tuple[ModelSpec, ...] = Field(
+        (ModelSpec(name="resnet18", display_name="ResNet18"), ModelSpec(name="resnet50", display_name="ResNet50")),
+        min_length=1,
+    )
+    preprocess: PreprocessSpec = PreprocessSpec()
+    top_k: int = Field(5, ge=1, le=20)
+    explainers: ExplainersSpec = ExplainersSpec()
+    cases: tuple[CaseSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        problems = []
+        for kind, keys in (("case id", [c.case_id for c in self.cases]), ("model key", [m.key for m in self.models])):
+            seen = set()
+            for key in keys:
+                if key in seen:
+                    problems.append(f"duplicate {kind} {key!r}")
+                seen.add(key)
+        if problems:
+            raise ValueError("; ".join(problems) + " (set a distinct id / display_name)")
+        return self
+
+
+def check_image_path(value, content_dir):
+    """Refuse paths that leave the content folder; check the file exists when the folder is known."""
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or re.match(r"^[A-Za-z]:", value):
+        raise ValueError(f"absolute path {value!r} not allowed: give a path relative to the manifest's folder")
+    if ".." in path.parts:
+        raise ValueError(f"path {value!r} leaves the content folder: copy the image under it and refer to it from there")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"{value!r} is not an image file name (expected one of {', '.join(sorted(IMAGE_SUFFIXES))})")
+    if content_dir is None:
+        return value
+    root = Path(content_dir).resolve()
+    full = (root / path).resolve()
+    if not full.is_relative_to(root):
+        raise ValueError(f"{value!r} is a link that points outside the content folder ({full}): copy the file in instead")
+    if not full.is_file():
+        raise ValueError(f"file not found: {value}")
+    return value

@@ -1,0 +1,116 @@
+"""Read a manifest file: safe YAML, bounded size, and every schema problem reported with its key path."""
+
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from generator.errors import ManifestError
+from generator.manifest import Manifest
+
+MAX_MANIFEST_BYTES = 1_000_000
+MAX_EXPANDED_NODES = 100_000
+
+
+def load_manifest(path):
+    """Load and validate a manifest; raise ManifestError listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(path, [f"manifest not found: {path} (pass --manifest PATH or create content/manifest.yaml)"])
+    raw = path.read_bytes()
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError(path, [f"manifest is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}"])
+    data = parse_yaml(path, raw)
+    if data is None:
+        raise ManifestError(path, ["the manifest is empty: it needs at least a 'cases' list"])
+    if not isinstance(data, dict):
+        raise ManifestError(path, [f"the manifest must be a mapping of keys, got a {type(data).__name__}"])
+    try:
+        return Manifest.model_validate(data, context={"content_dir": path.parent})
+    except ValidationError as error:
+        raise ManifestError(path, format_validation_errors(error)) from None
+
+
+def parse_yaml(path, raw):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ManifestError(path, [f"not UTF-8 text (byte {error.start}): save the manifest as UTF-8"]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return None
+        expanded = count_expanded_nodes(node)
+        if expanded > MAX_EXPANDED_NODES:
+            raise ManifestError(
+                path,
+                [f"YAML aliases expand to {expanded:,}+ values (limit {MAX_EXPANDED_NODES:,}): remove the anchors/aliases"],
+            )
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ManifestError(path, [f"YAML syntax error at {where}: {error.problem or error.context}"]) from None
+    except yaml.YAMLError as error:
+        raise ManifestError(path, [f"YAML error: {error}"]) from None
+
+
+def count_expanded_nodes(root):
+    """Size of the document once aliases are expanded, computed without expanding it (stops past the limit)."""
+    sizes = {}
+
+    def size(node, depth=0):
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if depth > 200:
+            return MAX_EXPANDED_NODES + 1
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            children = []
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_EXPANDED_NODES:
+                break
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
+
+
+def format_location(loc):
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def format_validation_errors(error):
+    problems = []
+    items = error.errors(include_url=False)
+    for item in items:
+        loc = tuple(part for part in item["loc"] if part not in ("int", "str"))
+        if item["type"] == "too_short" and any(is_inside(other["loc"], item["loc"]) for other in items):
+            continue  # the list only looks empty because its items failed; those errors say why
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling; `python -m generator schema` lists every key)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        problems.append(f"{format_location(loc)}: {message}")
+    return list(dict.fromkeys(problems))
+
+
+def is_inside(loc, parent):
+    return len(loc) > len(parent) and tuple(loc[: len(parent)]) == tuple(parent)
+
+
+def manifest_json_schema():
+    return json.dumps(Manifest.model_json_schema(), indent=2)

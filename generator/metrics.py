@@ -1,0 +1,274 @@
+"""Measuring explanations: faithfulness, agreement, concentration, stability and the sanity check.
+
+Every metric takes plain numpy maps (H x W saliency, per-superpixel vectors) so Grad-CAM and LIME are
+measured by the same code. Classifiers are `BatchClassifier`-like callables: uint8 N x H x W x 3 images
+in, float64 N x C softmax probabilities out.
+"""
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.ndimage
+import scipy.stats
+import torch
+
+# RISE's reference code blurs with gkern(klen=11, nsig=5): a sigma of 5 px on 224-px crops, cut at an 11x11
+# support. Sigma 5 truncated at one sigma (radius 5) reproduces that support.
+BLUR_SIGMA = 5.0
+BLUR_TRUNCATE = 1.0
+STABILITY_THRESHOLD = 0.6  # mean top-k Jaccard across LIME reruns at or above this counts as stable
+SANITY_THRESHOLD = 0.5  # a randomised-model map correlating above this with the trained map "barely changes"
+
+
+@dataclass(frozen=True)
+class FaithfulnessResult:
+    fractions: np.ndarray  # steps + 1 evenly spaced shares of pixels changed, 0..1
+    deletion_curve: np.ndarray  # target probability after hiding the top fraction (lower AUC is better)
+    insertion_curve: np.ndarray  # target probability after restoring the top fraction (higher AUC is better)
+    deletion_auc: float
+    insertion_auc: float
+
+
+@dataclass(frozen=True)
+class Agreement:
+    spearman: float  # rank correlation of the two score vectors; 0.0 when either is constant
+    top_k_overlap: float  # |topk(a) & topk(b)| / k, in [0, 1]
+
+
+@dataclass(frozen=True)
+class Stability:
+    mean_jaccard: float  # mean pairwise Jaccard of the top-k positive superpixels across runs
+    weight_spread: float  # mean per-superpixel std across runs / mean absolute weight
+    stable: bool  # mean_jaccard >= STABILITY_THRESHOLD
+
+
+# --- faithfulness (RISE deletion / insertion) ---------------------------------------------------------------
+
+
+def pixel_order(saliency):
+    """Flat pixel indices, most salient first.
+
+    A stable sort on the negated map breaks ties by row-major position, so flat or binary maps give the same
+    curves on every run. NaNs count as least important rather than poisoning the order.
+    """
+    flat = np.nan_to_num(np.asarray(saliency, dtype=np.float64).ravel(), nan=-np.inf)
+    return np.argsort(-flat, kind="stable")
+
+
+def step_masks(saliency, steps):
+    """Fractions 0..1 (steps + 1 of them) and, per fraction, a bool H x W mask of the top share of pixels."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    shape = np.shape(saliency)
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    rank = np.empty(int(np.prod(shape)), dtype=np.int64)
+    rank[pixel_order(saliency)] = np.arange(rank.size)
+    counts = np.round(fractions * rank.size).astype(np.int64)
+    masks = rank[None, :] < counts[:, None]
+    return fractions, masks.reshape((steps + 1, *shape))
+
+
+def blurred(image, sigma=BLUR_SIGMA):
+    """Gaussian blur per channel: the insertion start, which removes detail but keeps the colours in place."""
+    smooth = scipy.ndimage.gaussian_filter(
+        image.astype(np.float64), sigma=(sigma, sigma, 0), mode="nearest", truncate=BLUR_TRUNCATE
+    )
+    return np.clip(np.round(smooth), 0, 255).astype(np.uint8)
+
+
+def trapezoid_auc(fractions, curve):
+    """Area under the curve over [0, 1] by the trapezoid rule (RISE's summary number)."""
+    x, y = np.asarray(fractions, dtype=np.float64), np.asarray(curve, dtype=np.float64)
+    return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2.0)
+
+
+def check_inputs(image, saliency):
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 H x W x 3, got {image.dtype} {image.shape}")
+    if np.shape(saliency) != image.shape[:2]:
+        raise ValueError(f"saliency shape {np.shape(saliency)} does not match image {image.shape[:2]}")
+
+
+def deletion_insertion(classify, image, saliency, target, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA):
+    """RISE deletion and insertion curves (Petsiuk et al., 2018) of `target` for a saliency map.
+
+    Deletion paints the most salient pixels `hide_color` (scalar or per-channel); a faithful map makes the
+    probability fall fast. Insertion pastes the original's most salient pixels into a blurred copy; a
+    faithful map makes it rise fast. Each curve is one batched `classify` call of steps + 1 images.
+    """
+    image = np.asarray(image)
+    check_inputs(image, saliency)
+    fractions, masks = step_masks(saliency, steps)
+    chosen = masks[..., None]
+    hidden = np.broadcast_to(np.asarray(hide_color, dtype=np.uint8), (3,))
+    deleted = np.where(chosen, hidden, image[None]).astype(np.uint8)
+    deletion = np.asarray(classify(deleted), dtype=np.float64)[:, int(target)]
+    inserted = np.where(chosen, image[None], blurred(image, blur_sigma)[None]).astype(np.uint8)
+    insertion = np.asarray(classify(inserted), dtype=np.float64)[:, int(target)]
+    return FaithfulnessResult(
+        fractions, deletion, insertion, trapezoid_auc(fractions, deletion), trapezoid_auc(fractions, insertion)
+    )
+
+
+def random_order_baseline(classify, image, target, hide_color=0, steps=32, seed=0, blur_sigma=BLUR_SIGMA):
+    """The same protocol with a seeded uniform-random saliency: the score a map must beat to be informative."""
+    image = np.asarray(image)
+    saliency = np.random.default_rng(seed).random(image.shape[:2])
+    return deletion_insertion(classify, image, saliency, target, hide_color, steps, blur_sigma)
+
+
+def superpixel_saliency(weights, segments):
+    """H x W map painting each superpixel with its LIME weight, so LIME runs through the pixel protocols."""
+    return np.asarray(weights, dtype=np.float64)[np.asarray(segments)]
+
+
+# --- agreement between methods ------------------------------------------------------------------------------
+
+
+def superpixel_means(pixel_map, segments):
+    """Mean of a pixel map inside each superpixel (index = segment id): puts Grad-CAM on LIME's footing.
+
+    A segment id with no pixels (absent from `segments`) gets 0.0 instead of a division by zero.
+    """
+    segments = np.asarray(segments).ravel()
+    values = np.asarray(pixel_map, dtype=np.float64).ravel()
+    if segments.shape != values.shape:
+        raise ValueError(f"map has {values.size} pixels, segments {segments.size}")
+    n = int(segments.max()) + 1
+    sums = np.bincount(segments, weights=values, minlength=n)
+    counts = np.bincount(segments, minlength=n)
+    return np.divide(sums, counts, out=np.zeros(n), where=counts > 0)
+
+
+def safe_spearman(a, b):
+    """Spearman's rho, or 0.0 where it is undefined (a constant input, fewer than two values).
+
+    A constant map ranks nothing, so "no rank agreement" (0.0) is the honest value and keeps report tables free
+    of NaN.
+    """
+    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"length mismatch: {a.size} vs {b.size}")
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    rho = scipy.stats.spearmanr(a, b).statistic
+    return 0.0 if np.isnan(rho) else float(rho)
+
+
+def top_k(scores, k):
+    """Indices of the k highest scores, descending; ties go to the lower index (stable sort)."""
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:k]
+
+
+def agreement(a, b, k=5):
+    """Spearman and top-k overlap of two per-superpixel score vectors (e.g. Grad-CAM means vs LIME weights).
+
+    k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1].
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    k = min(k, np.size(a))
+    shared = np.intersect1d(top_k(a, k), top_k(b, k)).size
+    return Agreement(safe_spearman(a, b), shared / k if k else 0.0)
+
+
+# --- concentration ------------------------------------------------------------------------------------------
+
+
+def concentration(saliency_map):
+    """Smallest share of pixels holding half of the map's mass: low = focused, 0.5 = flat.
+
+    Negative values are clipped to zero first (mass is positive evidence only; Grad-CAM is already ReLU'd).
+    The share counts whole pixels, so one hot pixel gives 1 / num_pixels and a flat map of an even pixel count
+    gives exactly 0.5. A map without positive mass has no half to hold: NaN.
+    """
+    mass = np.clip(np.nan_to_num(np.asarray(saliency_map, dtype=np.float64).ravel()), 0.0, None)
+    total = mass.sum()
+    if total <= 0:
+        return float("nan")
+    cumulative = np.cumsum(np.sort(mass)[::-1])
+    needed = int(np.searchsorted(cumulative, total / 2 * (1 - 1e-12))) + 1  # tolerance for float sums
+    return needed / mass.size
+
+
+# --- LIME stability -----------------------------------------------------------------------------------------
+
+
+def top_k_positive(weights, k):
+    """The (at most k) highest-weighted superpixels with a positive weight, as a set."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return {int(i) for i in top_k(weights, k) if weights[i] > 0}
+
+
+def jaccard(a, b):
+    """|a & b| / |a | b|; two empty sets agree (no positive evidence in either run), so 1.0."""
+    union = a | b
+    return len(a & b) / len(union) if union else 1.0
+
+
+def lime_stability(weight_runs, k=5):
+    """How much LIME's answer moves between reruns with different seeds.
+
+    weight_spread normalises the mean per-superpixel std by one global scale, the mean |weight| over all
+    runs and superpixels, rather than per superpixel, so near-zero weights cannot blow it up; all-zero
+    weights give 0.0.
+    """
+    runs = np.asarray(weight_runs, dtype=np.float64)
+    if runs.ndim != 2 or len(runs) < 2:
+        raise ValueError(f"need at least two runs of equal-length weight vectors, got shape {runs.shape}")
+    sets = [top_k_positive(run, k) for run in runs]
+    pairs = [jaccard(sets[i], sets[j]) for i in range(len(sets)) for j in range(i + 1, len(sets))]
+    mean_jaccard = float(np.mean(pairs))
+    scale = np.abs(runs).mean()
+    std = np.where(np.ptp(runs, axis=0) == 0, 0.0, runs.std(axis=0))  # identical runs: exactly 0, not roundoff
+    spread = float(std.mean() / scale) if scale > 0 else 0.0
+    return Stability(mean_jaccard, spread, mean_jaccard >= STABILITY_THRESHOLD)
+
+
+# --- sanity check (Adebayo et al., 2018) --------------------------------------------------------------------
+
+
+def redraw_scale(parameter):
+    """Std for a re-drawn tensor: the trained tensor's own std, so activations keep their size.
+
+    A constant tensor (e.g. a fresh BatchNorm weight of ones) has std 0; it falls back to its mean magnitude,
+    then to 1.0, so every parameter really is re-drawn.
+    """
+    values = parameter.detach().double()
+    std = float(values.std()) if values.numel() > 1 else 0.0
+    if std > 0 and np.isfinite(std):
+        return std
+    magnitude = float(values.abs().mean()) if values.numel() else 0.0
+    return magnitude if magnitude > 0 else 1.0
+
+
+def randomise_module(module, layer_name, seed):
+    """A deep copy of `module` whose submodule `layer_name` has every parameter re-drawn from N(0, s^2).
+
+    s is the trained tensor's std (see `redraw_scale`): Adebayo et al. re-initialise from the layer's
+    initialiser, and a scale-matched normal is an initialiser-free stand-in that works for any layer type.
+    The draw uses a private torch.Generator seeded with `seed`, in named_parameters order, so it is
+    deterministic and leaves the global RNG alone. Buffers (BatchNorm running stats) and every other
+    layer are kept; the original module is not touched. `layer_name` is a dotted path ("" = whole model).
+    """
+    randomised = copy.deepcopy(module)
+    layer = randomised.get_submodule(layer_name)
+    generator = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for _, parameter in layer.named_parameters():
+            noise = torch.randn(parameter.shape, generator=generator, dtype=torch.float64) * redraw_scale(parameter)
+            parameter.copy_(noise.to(dtype=parameter.dtype, device=parameter.device))
+    return randomised
+
+
+def rank_correlation(map_a, map_b):
+    """Spearman's rho over pixels between two maps; 0.0 when a map is constant (see `safe_spearman`)."""
+    if np.shape(map_a) != np.shape(map_b):
+        raise ValueError(f"map shapes differ: {np.shape(map_a)} vs {np.shape(map_b)}")
+    return safe_spearman(map_a, map_b)
+
+
+def sanity_flag(rho):
+    """True when the randomised-model map still correlates above SANITY_THRESHOLD: the method "barely changes"."""
+    return bool(rho > SANITY_THRESHOLD)

@@ -1,0 +1,158 @@
+"""Markdown pages from Jinja2 templates; every manifest string is escaped for Markdown and HTML."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+
+from generator import __version__
+from generator.case_figures import GRADCAM, LIME_POSNEG, LIME_TOP, LIME_WEIGHTS, crop_path, explanation_figure, thumbnail_path
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def markdown_text(value):
+    """Plain text that shows literally in Markdown: HTML-escaped, Markdown punctuation backslashed."""
+    if value is None:
+        return Markup("")
+    text = " ".join(str(value).split())
+    return Markup(MARKDOWN_SPECIALS.sub(r"\\\1", str(escape(text))))
+
+
+def percent(value, digits=1):
+    return f"{100 * value:.{digits}f}%"
+
+
+def template_environment(templates_dir=TEMPLATES_DIR):
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = markdown_text
+    env.filters["percent"] = percent
+    return env
+
+
+@dataclass(frozen=True)
+class ModelColumn:
+    """What a page shows of one model on one case."""
+
+    key: str
+    label: str
+    weights: str
+    is_random: bool
+    top_k: tuple
+    targets: tuple  # (index, name)
+    correct: bool | None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    case_id: str
+    title: str
+    image_path: str
+    label_name: str | None
+    columns: tuple  # ModelColumn
+    agree: bool
+    has_gradcam: bool
+    has_lime: bool
+
+
+def case_page(case, models_by_key, categories):
+    spec = case.spec
+    label = spec.label_index
+    columns = tuple(
+        ModelColumn(
+            key=key,
+            label=models_by_key[key].label,
+            weights=models_by_key[key].weights.description,
+            is_random=models_by_key[key].is_random,
+            top_k=result.top_k,
+            targets=tuple((t, categories[t]) for t in result.targets),
+            correct=None if label is None else result.top1.index == label,
+        )
+        for key, result in case.models.items()
+    )
+    return CasePage(
+        case_id=case.case_id,
+        title=spec.title or case.case_id,
+        image_path=spec.image,
+        label_name=None if label is None else categories[label],
+        columns=columns,
+        agree=len({r.top1.index for r in case.models.values()}) == 1,
+        has_gradcam=any(r.gradcam for r in case.models.values()),
+        has_lime=any(r.lime for r in case.models.values()),
+    )
+
+
+class PageRenderer:
+    def __init__(self, manifest, models, templates_dir=TEMPLATES_DIR):
+        self.manifest = manifest
+        self.models = models
+        self.models_by_key = {m.key: m for m in models}
+        self.env = template_environment(templates_dir)
+        self.env.globals.update(
+            figure=explanation_figure,
+            thumbnail=thumbnail_path,
+            crop=crop_path,
+            GRADCAM=GRADCAM,
+            LIME_TOP=LIME_TOP,
+            LIME_POSNEG=LIME_POSNEG,
+            LIME_WEIGHTS=LIME_WEIGHTS,
+            version=__version__,
+        )
+
+    def render(self, name, **context):
+        return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
+
+    def pages(self, cases, failures):
+        categories = self.models[0].categories
+        case_pages = [case_page(case, self.models_by_key, categories) for case in cases]
+        out = {"index.md": self.render("index.md.j2", cases=case_pages, failures=failures, summary=summarise(case_pages))}
+        out["methods.md"] = self.render("methods.md.j2", versions=library_versions())
+        for page in case_pages:
+            out[f"cases/{page.case_id}.md"] = self.render("case.md.j2", page=page)
+        return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    cases: int
+    agreement: float | None
+    accuracy: dict  # model label -> (correct, labelled)
+
+
+def summarise(case_pages):
+    accuracy = {}
+    for page in case_pages:
+        for column in page.columns:
+            correct, labelled = accuracy.get(column.label, (0, 0))
+            if column.correct is not None:
+                accuracy[column.label] = (correct + int(column.correct), labelled + 1)
+            else:
+                accuracy.setdefault(column.label, (correct, labelled))
+    agreement = sum(p.agree for p in case_pages) / len(case_pages) if case_pages else None
+    return Summary(len(case_pages), agreement, accuracy)
+
+
+def library_versions():
+    import captum
+    import lime
+    import torch
+    import torchvision
+    from importlib.metadata import version
+
+    return {
+        "xai-report": __version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "captum": captum.__version__,
+        "lime": version("lime"),
+    }
