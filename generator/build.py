@@ -10,7 +10,7 @@ import torch
 from generator.atomic import write_bytes
 from generator.case_figures import case_figures
 from generator.compute import compute_case
-from generator.errors import CaseError, ReportError
+from generator.errors import CaseError, UsageError, WeightsError
 from generator.explain import enabled_explainers
 from generator.manifest_loader import load_manifest
 from generator.models import load_model, resolve_weights
@@ -49,6 +49,7 @@ def build_report(options):
     """Run the whole build; raise ReportError subclasses for problems the user can fix."""
     started = time.perf_counter()
     manifest = load_manifest(options.manifest)
+    check_site_config(options)
     content_dir = Path(options.manifest).parent
     cases = select_cases(manifest, options.only)
     models = load_models(manifest, content_dir)
@@ -66,19 +67,34 @@ def build_report(options):
     return summary
 
 
+def check_site_config(options):
+    if options.site and not Path(options.config).is_file():
+        raise UsageError(
+            f"MkDocs configuration not found: {options.config}. Run from the project folder, pass --config PATH, "
+            "or use --no-site to write only the Markdown pages."
+        )
+
+
 def select_cases(manifest, only):
     if not only:
         return list(manifest.cases)
     known = {case.case_id: case for case in manifest.cases}
     unknown = [case_id for case_id in only if case_id not in known]
     if unknown:
-        raise ReportError(f"--only: no case with id {', '.join(map(repr, unknown))}; known ids: {', '.join(known)}")
+        raise UsageError(f"--only: no case with id {', '.join(map(repr, unknown))}; known ids: {', '.join(known)}")
     return [known[case_id] for case_id in dict.fromkeys(only)]
 
 
 def load_models(manifest, content_dir):
     """Resolve every model's weights first (fail fast, before any heavy work), then build them."""
-    resolved = [(spec, resolve_weights(spec, content_dir, manifest.seed)) for spec in manifest.models]
+    resolved, problems = [], []
+    for spec in manifest.models:
+        try:
+            resolved.append((spec, resolve_weights(spec, content_dir, manifest.seed)))
+        except WeightsError as error:
+            problems.append(str(error))
+    if problems:
+        raise WeightsError("\n".join(problems))
     return [load_model(spec, weights, manifest.seed) for spec, weights in resolved]
 
 

@@ -4,11 +4,11 @@ import dataclasses
 
 import torch
 
-from generator.errors import ReportError
+from generator.errors import UsageError
 
 
-class DeviceError(ReportError):
-    exit_code = 2
+class DeviceError(UsageError):
+    """The requested device or precision is not available on this machine."""
 
 
 def resolve_device(name):

@@ -30,6 +30,12 @@ class ManifestError(ReportError):
         super().__init__("\n".join(lines))
 
 
+class UsageError(ReportError):
+    """The command line asks for something that cannot be (an unknown case id, a missing config)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class WeightsError(ReportError):
     """A model's weights cannot be found, downloaded or loaded."""
 

@@ -104,6 +104,8 @@ def format_validation_errors(error):
             message = "unknown key (check its spelling; `python -m generator schema` lists every key)"
         elif item["type"] == "missing":
             message = "required key is missing"
+        elif item["type"] == "too_short":
+            message = f"must list at least {item['ctx']['min_length']} item(s)"
         problems.append(f"{format_location(loc)}: {message}")
     return list(dict.fromkeys(problems))
 

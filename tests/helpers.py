@@ -1,0 +1,55 @@
+"""Shared test helpers: tiny projects in a temp folder and the command line run as a user runs it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+MKDOCS_YML = REPO / "mkdocs.yml"
+CHELSEA = REPO / "content" / "images" / "chelsea.png"
+COFFEE = REPO / "content" / "images" / "coffee.png"
+
+FAST_LIME = {"lime": {"num_samples": 20, "batch_size": 20}}
+
+
+def make_project(tmp_path, manifest, images=(CHELSEA,)):
+    """Write `manifest` (a dict) to tmp_path/content/manifest.yaml with `images` under content/images/."""
+    content = Path(tmp_path) / "content"
+    (content / "images").mkdir(parents=True, exist_ok=True)
+    for image in images:
+        shutil.copy(image, content / "images" / Path(image).name)
+    path = content / "manifest.yaml"
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def random_resnet_manifest(cases=None, **extra):
+    manifest = {
+        "title": "Test report",
+        "models": [{"name": "resnet18", "display_name": "R18", "weights": "random"}],
+        "explainers": FAST_LIME,
+        "cases": cases or [{"id": "chelsea", "image": "images/chelsea.png", "label": "tabby"}],
+    }
+    manifest.update(extra)
+    return manifest
+
+
+def run_cli(*args, cwd=REPO, env=None, timeout=600):
+    """Run `python -m generator ARGS` in a subprocess; returns CompletedProcess with text output."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.setdefault("PYTHONPATH", str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *map(str, args)],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def build(manifest_path, *extra, site=True, env=None):
+    args = ["build", "--manifest", manifest_path, "--config", MKDOCS_YML, "-q"]
+    site_dir = Path(manifest_path).parent.parent / "site"
+    args += ["--site-dir", site_dir] if site else ["--no-site"]
+    return run_cli(*args, *extra, env=env)
