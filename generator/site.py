@@ -1,5 +1,6 @@
 """Navigation file, discussion stubs, stale-file pruning and the MkDocs build (swapped in atomically)."""
 
+import html
 import logging
 import shutil
 import tempfile
@@ -27,12 +28,13 @@ Write the discussion of case '{case_id}' below, in Markdown. For example:
 
 
 def navigation(manifest, case_pages):
-    cases = [{page.title: f"cases/{page.case_id}.md"} for page in case_pages]
+    """Nav and site name for mkdocs_hooks; HTML-escaped because MkDocs themes insert them unescaped."""
+    cases = [{html.escape(page.title): f"cases/{page.case_id}.md"} for page in case_pages]
     nav = [{"Overview": "index.md"}]
     if cases:
         nav.append({"Cases": cases})
     nav.append({"Methods": "methods.md"})
-    return {"site_name": manifest.title, "nav": nav}
+    return {"site_name": html.escape(manifest.title), "nav": nav}
 
 
 def nav_yaml(manifest, case_pages):

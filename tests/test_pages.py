@@ -1,0 +1,91 @@
+"""Pages: author files never touched, text escaped, stale output pruned, orphans warned about."""
+
+import hashlib
+
+import yaml
+
+from tests.helpers import COFFEE, build, make_project, random_resnet_manifest
+
+HOSTILE = 'Cats & <script>alert("x")</script> <b>bold</b> | pipe *star*'
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_discussion_survives_rebuilds_byte_for_byte(tmp_path):
+    path = make_project(tmp_path, random_resnet_manifest())
+    assert build(path, site=False).returncode == 0
+    discussion = path.parent / "discussion" / "chelsea.md"
+    assert "This file is yours" in discussion.read_text()
+    edited = "# My notes\n\nThe *cat* is \u00e9l\u00e9gant.\r\nNo trailing newline"
+    discussion.write_bytes(edited.encode("utf-8"))
+    for _ in range(2):
+        assert build(path, site=False).returncode == 0
+        assert discussion.read_bytes() == edited.encode("utf-8")
+    page = (path.parent / "cases" / "chelsea.md").read_text()
+    assert '--8<-- "discussion/chelsea.md"' in page
+
+
+def test_discussion_edit_changes_only_that_case_page_in_site(tmp_path):
+    manifest = random_resnet_manifest(
+        cases=[{"id": "chelsea", "image": "images/chelsea.png"}, {"id": "coffee", "image": "images/coffee.png"}]
+    )
+    path = make_project(tmp_path, manifest, images=[path for path in (COFFEE,)] + [COFFEE.parent / "chelsea.png"])
+    assert build(path).returncode == 0
+    site = path.parent.parent / "site"
+    before = {p: digest(p) for p in site.rglob("*.html")}
+    (path.parent / "discussion" / "coffee.md").write_text("Espresso, clearly.\n")
+    assert build(path).returncode == 0
+    after = {p: digest(p) for p in site.rglob("*.html")}
+    changed = sorted(str(p.relative_to(site)) for p in after if before.get(p) != after[p])
+    assert changed == ["cases/coffee/index.html"]
+    assert "Espresso, clearly." in (site / "cases" / "coffee" / "index.html").read_text()
+
+
+def test_manifest_text_is_escaped_everywhere(tmp_path):
+    manifest = random_resnet_manifest(
+        title=HOSTILE,
+        intro=HOSTILE,
+        cases=[{"id": "chelsea", "image": "images/chelsea.png", "title": HOSTILE, "label": "tabby"}],
+    )
+    manifest["models"][0]["display_name"] = "R18 <i>&amp;</i>"
+    path = make_project(tmp_path, manifest)
+    result = build(path)
+    assert result.returncode == 0, result.stderr
+    site = path.parent.parent / "site"
+    for page in (site / "index.html", site / "cases" / "chelsea" / "index.html"):
+        html = page.read_text()
+        assert "<script>alert" not in html and "<b>bold</b>" not in html and "<i>&amp;</i>" not in html
+        assert "&lt;script&gt;alert(" in html
+    case_html = (site / "cases" / "chelsea" / "index.html").read_text()
+    assert "Cats &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt; | pipe *star*" in case_html
+    assert "R18 &lt;i&gt;&amp;amp;&lt;/i&gt;" in case_html
+
+
+def test_removed_case_keeps_discussion_prunes_output_and_warns(tmp_path):
+    manifest = random_resnet_manifest(
+        cases=[{"id": "chelsea", "image": "images/chelsea.png"}, {"id": "coffee", "image": "images/coffee.png"}]
+    )
+    path = make_project(tmp_path, manifest, images=[COFFEE, COFFEE.parent / "chelsea.png"])
+    assert build(path, site=False).returncode == 0
+    content = path.parent
+    (content / "discussion" / "coffee.md").write_text("Keep me.\n")
+    manifest["cases"] = manifest["cases"][:1]
+    path.write_text(yaml.safe_dump(manifest))
+    result = build(path, "-v", site=False)
+    assert result.returncode == 0
+    assert (content / "discussion" / "coffee.md").read_text() == "Keep me.\n"
+    assert f"discussion {content / 'discussion' / 'coffee.md'} belongs to no case in the manifest" in result.stderr
+    assert not (content / "cases" / "coffee.md").exists() and not (content / "figures" / "coffee").exists()
+    assert (content / "cases" / "chelsea.md").exists()
+
+
+def test_no_temp_files_left_and_manifest_untouched(tmp_path):
+    path = make_project(tmp_path, random_resnet_manifest())
+    before = path.read_bytes()
+    assert build(path, site=False).returncode == 0
+    assert path.read_bytes() == before
+    assert not [p for p in path.parent.rglob("*.tmp")]
+    nav = yaml.safe_load((path.parent / "nav.yml").read_text())
+    assert nav["nav"][1] == {"Cases": [{"chelsea": "cases/chelsea.md"}]}
