@@ -1,0 +1,339 @@
+"""LIME on CPU: the reference recipe against the project's batched path (fp32 and bf16). Not a test.
+
+    python bench/bench_lime.py --samples 1000 --models resnet18,resnet50 --out bench/results.md
+    python bench/bench_lime.py --quick                       # 200 samples, a smoke run
+    python bench/bench_lime.py --build content/manifest.yaml # also: cold build vs no-op rebuild
+
+Every path explains the same crop (skimage's chelsea through generator.images.Preprocessor) on the
+same superpixels (generator.explain.lime.segment_image) and the same perturbation set (seed 0).
+Each timed path runs in its own fresh process, so its peak RSS (getrusage ru_maxrss) is its own.
+See bench/README.md for how to read the table.
+"""
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOP = 5  # labels explained (reference: top_labels=5) and superpixels compared
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def chelsea_inputs():
+    from PIL import Image
+    from skimage import data
+
+    from generator.explain.lime import segment_image
+    from generator.images import Preprocessor
+    from generator.manifest import LimeSpec, PreprocessSpec
+
+    crop = Preprocessor(PreprocessSpec()).prepare(Image.fromarray(data.chelsea())).crop_array
+    return crop, segment_image(crop, LimeSpec(), seed=0)
+
+
+# --- timed paths, each in a fresh process ------------------------------------------------------
+
+
+def baseline_task(name, weights):
+    """Imports, one loaded model and a warm-up forward: the floor under every path's peak RSS."""
+    from generator.inference import BatchClassifier
+
+    model = load_project_model(name, weights)
+    BatchClassifier(model.module, *mean_std())(np.zeros((10, 224, 224, 3), np.uint8))
+    return {"rss": peak_rss_mib()}
+
+
+def reference_task(name, crop, segments, samples):
+    """The reference notebook: per-image PIL -> ToTensor -> Normalize, plain fp32 NCHW, lime's batch size 10."""
+    import torch
+    import torchvision
+    from lime import lime_image
+    from PIL import Image
+    from torchvision import transforms
+
+    torch.manual_seed(0)
+    model = torchvision.models.get_model(name, weights=None).eval()
+    normalise = transforms.Compose([transforms.ToTensor(), transforms.Normalize(*mean_std())])
+
+    def batch_predict(images):
+        batch = torch.stack([normalise(Image.fromarray(image)) for image in images])
+        with torch.no_grad():
+            logits = model(batch)
+        return torch.softmax(logits, dim=1).numpy()
+
+    batch_predict(np.repeat(crop[None], 10, axis=0))  # warm-up, as for the other paths
+    started, cpu = time.perf_counter(), time.process_time()
+    explanation = lime_image.LimeImageExplainer(random_state=0).explain_instance(
+        crop, batch_predict, top_labels=5, hide_color=0, num_samples=samples,
+        segmentation_fn=lambda x: segments, random_seed=0,
+    )  # fmt: skip
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    weights = {}
+    for label in explanation.top_labels:
+        vector = np.zeros(int(segments.max()) + 1)
+        for segment, weight in explanation.local_exp[label]:
+            vector[segment] = weight
+        weights[int(label)] = vector
+    return {"seconds": seconds, "cpu": cpu, "weights": weights, "labels": [int(x) for x in explanation.top_labels], "rss": peak_rss_mib()}
+
+
+def fast_task(name, weights, crop, segments, args, batch_sizes, precision, targets=()):
+    """generator.explain.lime.explain_with_lime with BatchClassifier, model prepared by load_model.
+
+    With several batch sizes, each classifies the first `sweep_samples` perturbations (the step the
+    batch size affects) and the full explanation runs once at the fastest.
+    """
+    from generator.explain.lime import classify_perturbations, explain_with_lime, perturbation_set
+    from generator.inference import BatchClassifier
+    from generator.manifest import LimeSpec
+
+    model = load_project_model(name, weights)
+    data = perturbation_set(int(segments.max()) + 1, args.samples, np.random.RandomState(0))[: args.sweep_samples]
+    sweep = {}
+    for batch_size in batch_sizes:
+        classifier = BatchClassifier(model.module, *mean_std(), batch_size=batch_size, precision=precision)
+        classifier(np.repeat(crop[None], batch_size, axis=0))  # warm-up
+        if len(batch_sizes) > 1:
+            started = time.perf_counter()
+            classify_perturbations(classifier, crop, segments, data, hide_color=0)
+            sweep[batch_size] = 1000 * (time.perf_counter() - started) / len(data)
+    best = min(sweep, key=sweep.get) if sweep else batch_sizes[0]
+    classifier = BatchClassifier(model.module, *mean_std(), batch_size=best, precision=precision)
+    settings = LimeSpec(num_samples=args.samples, batch_size=best)
+    started, cpu = time.perf_counter(), time.process_time()
+    explained = explain_with_lime(classifier, crop, segments, targets, settings, seed=0)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "best": best,
+        "sweep": sweep,
+        "weights": {r.target: r.weights for r in explained},
+        "labels": list(targets) or [r.target for r in explained][:TOP],
+        "rss": peak_rss_mib(),
+    }
+
+
+def load_project_model(name, weights):
+    from generator.manifest import ModelSpec
+    from generator.models import load_model, resolve_weights
+
+    spec = ModelSpec(name=name, weights=weights)
+    return load_model(spec, resolve_weights(spec, ".", 0), 0)
+
+
+def mean_std():
+    from generator.manifest import PreprocessSpec
+
+    spec = PreprocessSpec()
+    return spec.mean, spec.std
+
+
+def in_fresh_process(function, *args):
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+# --- comparisons -------------------------------------------------------------------------------
+
+
+def agreement(left, right, labels):
+    """Spearman rho of the superpixel weights and overlap of the TOP highest-weighted superpixels, per label."""
+    from scipy.stats import spearmanr
+
+    rhos, overlaps, deltas = [], [], []
+    for label in labels:
+        a, b = left["weights"][label], right["weights"][label]
+        rhos.append(float(spearmanr(a, b).statistic))
+        top_a, top_b = set(np.argsort(-a, kind="stable")[:TOP]), set(np.argsort(-b, kind="stable")[:TOP])
+        overlaps.append(len(top_a & top_b) / TOP)
+        deltas.append(float(np.max(np.abs(a - b))))
+    return {"rho": rhos, "overlap": overlaps, "delta": max(deltas), "scale": max(np.abs(left["weights"][x]).max() for x in labels)}
+
+
+def agreement_row(model, comparison, left, right, labels):
+    stats = agreement(left, right, labels)
+    return (
+        f"| {model} | {comparison} | {len(labels)} | {np.mean(stats['rho']):.4f} (min {min(stats['rho']):.4f}) "
+        f"| {np.mean(stats['overlap']):.2f} (min {min(stats['overlap']):.2f}) "
+        f"| {stats['delta']:.2e} (of max weight {stats['scale']:.2e}) |"
+    )
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def bench_model(name, crop, segments, args, report, log):
+    import generator.devices as devices
+
+    base = in_fresh_process(baseline_task, name, "random")
+    log(f"{name}: baseline {base['rss']:.0f} MiB")
+    ref = in_fresh_process(reference_task, name, crop, segments, args.samples)
+    log(f"{name}: (a) reference {ref['seconds']:.1f} s")
+    fast = in_fresh_process(fast_task, name, "random", crop, segments, args, args.batch_sizes, "fp32")
+    log(f"{name}: (b) fp32 {fast['seconds']:.1f} s at batch {fast['best']}, sweep {fast['sweep']}")
+    rows = [("(a) reference: PIL per image, fp32 NCHW", 10, ref), ("(b) project fp32 channels_last", fast["best"], fast)]
+    report["sweep"] += [f"| {name} | {b} | {ms:.1f} |" for b, ms in sorted(fast["sweep"].items())]
+    shared = [label for label in ref["labels"] if label in fast["weights"]]
+    report["agree"].append(agreement_row(f"{name} (random)", "(a) reference vs (b) fp32", ref, fast, shared))
+    if devices.bf16_supported("cpu"):
+        bf16 = in_fresh_process(fast_task, name, "random", crop, segments, args, [fast["best"]], "bf16", tuple(fast["labels"]))
+        log(f"{name}: (c) bf16 {bf16['seconds']:.1f} s")
+        rows.append(("(c) project bf16 autocast, channels_last", fast["best"], bf16))
+        report["agree"].append(agreement_row(f"{name} (random)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
+    else:
+        report["notes"].append(f"{name}: (c) bf16 not run, this CPU has no native bf16.")
+    for path, batch_size, result in rows:
+        seconds, cpu, rss = result["seconds"], result["cpu"], result["rss"]
+        report["speed"].append(
+            f"| {name} | {path} | {batch_size} | {seconds:.1f} | {1000 * seconds / args.samples:.1f} "
+            f"| **{ref['seconds'] / seconds:.2f}x** | {cpu:.1f} | {ref['cpu'] / cpu:.2f}x | {rss:.0f} (+{rss - base['rss']:.0f}) |"
+        )
+
+
+def trained_agreement(name, crop, segments, args, report, log):
+    import generator.devices as devices
+    from generator.imagenet import imagenet_categories
+
+    if not devices.bf16_supported("cpu"):
+        return
+    fast = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [64], "fp32")
+    bf16 = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [64], "bf16", tuple(fast["labels"]))
+    log(f"{name}: fp32 {fast['seconds']:.1f} s, bf16 {bf16['seconds']:.1f} s")
+    report["agree"].append(agreement_row(f"{name} (trained)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
+    names = ", ".join(f"{imagenet_categories()[x]} ({x})" for x in fast["labels"])
+    report["notes"].append(
+        f"{name} (trained, IMAGENET1K_V1 from the offline package): fp32 {fast['seconds']:.1f} s, "
+        f"bf16 {bf16['seconds']:.1f} s at batch 64; its top labels: {names}."
+    )
+
+
+def bench_build(manifest, log):
+    """Cold build vs an immediate no-op rebuild of a copy of the manifest's folder (cache inside the copy)."""
+    source = Path(manifest).resolve().parent
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as temp:
+        content = Path(temp) / "content"
+        shutil.copytree(source, content)
+        command = [sys.executable, "-m", "generator", "build", "--manifest", str(content / Path(manifest).name), "--no-site", "-q"]
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        times = []
+        for label in ("cold", "no-op rebuild"):
+            started = time.perf_counter()
+            subprocess.run(command, cwd=temp, env=env, check=True)
+            times.append(time.perf_counter() - started)
+            log(f"build {label}: {times[-1]:.1f} s")
+    return [
+        "",
+        f"Build of a copy of `{manifest}` (`python -m generator build --no-site -q`, run in the copy's parent):",
+        "",
+        "| build | seconds |",
+        "|---|---:|",
+        f"| cold (empty cache) | {times[0]:.1f} |",
+        f"| no-op rebuild | {times[1]:.1f} |",
+        f"| speed-up | {times[0] / times[1]:.2f}x |",
+    ]
+
+
+def environment_lines(args, n_segments):
+    import torch
+
+    import generator.devices as devices
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    return [
+        f"# LIME benchmark: {args.samples} perturbed images, chelsea crop 224x224, {n_segments} superpixels",
+        "",
+        f"- command: `python bench/bench_lime.py {' '.join(sys.argv[1:])}`",
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"native bf16: {devices.bf16_supported('cpu')}",
+        f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes on the machine skew timings)",
+        f"- ResNet weights are **random** (torch.manual_seed(0), weights=None): timings equal a trained model's; "
+        "the agreement rows for them only show numerical stability.",
+    ]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=1000, help="perturbed images per explanation (default 1000)")
+    parser.add_argument("--quick", action="store_true", help="200 samples, batch size 64 only: a smoke run")
+    parser.add_argument("--models", default="resnet18,resnet50", help="torchvision builders, random weights")
+    parser.add_argument("--batch-sizes", default="32,64,128", help="batch sizes tried for the project's fp32 path")
+    parser.add_argument("--sweep-samples", type=int, default=256, help="perturbations classified per batch size in the sweep")
+    parser.add_argument("--trained", default="efficientnet_lite0", help="offline trained model for the fp32/bf16 agreement ('none': skip)")
+    parser.add_argument("--build", metavar="MANIFEST", help="also time a cold build and a no-op rebuild of this manifest")
+    parser.add_argument("--out", type=Path, default=Path("bench/results.md"))
+    args = parser.parse_args(argv)
+    args.batch_sizes = [int(x) for x in args.batch_sizes.split(",")]
+    if args.quick:
+        args.samples, args.batch_sizes = 200, [64]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.perf_counter()
+    log = lambda text: print(f"[{time.perf_counter() - started:6.1f} s] {text}", file=sys.stderr, flush=True)  # noqa: E731
+    crop, segments = chelsea_inputs()
+    report = {"speed": [], "sweep": [], "agree": [], "notes": []}
+    for name in args.models.split(","):
+        bench_model(name.strip(), crop, segments, args, report, log)
+    if args.trained != "none":
+        trained_agreement(args.trained, crop, segments, args, report, log)
+    lines = environment_lines(args, int(segments.max()) + 1) + [
+        "",
+        "| model | path | batch | wall s | wall ms / image | speed-up vs (a) | CPU s | CPU speed-up | peak RSS MiB (+ over baseline) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *report["speed"],
+    ]
+    if report["sweep"]:
+        lines += [
+            "",
+            f"Batch-size sweep of (b): classifier only, first {args.sweep_samples} perturbations, fp32 (the fastest is used above):",
+            "",
+            "| model | batch | ms / image |",
+            "|---|---:|---:|",
+            *report["sweep"],
+        ]
+    lines += [
+        "",
+        f"Agreement of the LIME weights on the left path's top {TOP} labels (Spearman rho over superpixels; "
+        f"overlap of the {TOP} highest-weighted superpixels; largest absolute weight difference):",
+        "",
+        "| model | comparison | labels | Spearman rho mean | top-5 overlap mean | max abs weight diff |",
+        "|---|---|---:|---:|---:|---:|",
+        *report["agree"],
+        "",
+        *[f"- {note}" for note in report["notes"]],
+        "- CPU s: user + system time of all the path's threads (time.process_time); less sensitive than wall time "
+        "to other processes competing for the cores.",
+        "- Peak RSS: ru_maxrss of the path's own process; baseline: a process that imported everything, "
+        "loaded the model and ran one forward pass.",
+        f"- Total wall time: {time.perf_counter() - started:.0f} s; load average at the end: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
+    ]
+    if args.build:
+        lines += bench_build(args.build, log)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
