@@ -19,16 +19,21 @@ class GradCamResult:
 
 def grad_cam(module, layer, tensor, target):
     """Grad-CAM of `target` on `layer`: GAP of the gradients as channel weights, weighted sum, ReLU, upsampled."""
-    inputs = tensor.detach().clone().requires_grad_(True)
+    target = int(target)
+    if target < 0:  # torch would read it from the end and label the map with the wrong class
+        raise IndexError(f"Grad-CAM target {target} is negative; give a class index")
+    parameter = next(module.parameters(), None)
+    device = tensor.device if parameter is None else parameter.device  # the input goes where the model is
+    inputs = tensor.detach().to(device).clone().requires_grad_(True)
     cam = LayerGradCam(module, layer)
     with torch.enable_grad():
-        attribution = cam.attribute(inputs, target=int(target), relu_attributions=True)
+        attribution = cam.attribute(inputs, target=target, relu_attributions=True)
     upsampled = LayerAttribution.interpolate(attribution, tuple(tensor.shape[-2:]), interpolate_mode="bilinear")
-    layer_map = attribution[0].sum(0).detach().double().numpy()
-    raw = upsampled[0, 0].detach().double().numpy()
+    layer_map = attribution[0].sum(0).detach().cpu().double().numpy()
+    raw = upsampled[0, 0].detach().cpu().double().numpy()
     peak = raw.max()
     heatmap = raw / peak if peak > 0 else np.zeros_like(raw)
-    return GradCamResult(int(target), layer_map, raw, heatmap)
+    return GradCamResult(target, layer_map, raw, heatmap)
 
 
 @register
