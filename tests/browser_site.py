@@ -1,0 +1,132 @@
+"""A small built report site for browser tests, built once per test session.
+
+Import the fixtures into a test module (they are not in conftest.py on purpose, so that only the
+modules that need a built site pay for it):
+
+    from tests.browser_site import built_site, served_site  # noqa: F401
+
+`built_site` copies examples/offline/ (manifest.yaml and images/) into a temporary folder, lowers
+LIME's sample count so that the build takes seconds, and runs `python -m generator build` into a
+temporary site folder. `served_site` serves that folder over HTTP on 127.0.0.1 from a thread. While iterating on tests,
+XAI_REPORT_BROWSER_SITE=DIR reuses a site that build_site(DIR) built earlier.
+"""
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_DIR = REPO_ROOT / "examples" / "offline"
+LIME_SAMPLES = 40
+BUILD_TIMEOUT_S = 900
+# Set to a folder that build_site() filled before to skip the build (its content/ and site/ are reused).
+REUSE_ENV = "XAI_REPORT_BROWSER_SITE"
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    content_dir: Path  # the copied example: manifest.yaml, images/, and the generated pages and figures
+    site_dir: Path  # the MkDocs output
+    manifest: dict  # the copied manifest, as parsed YAML
+
+    @property
+    def case_ids(self):
+        return [case["id"] for case in self.manifest["cases"]]
+
+    @property
+    def case_titles(self):
+        return {case["id"]: case.get("title", case["id"]) for case in self.manifest["cases"]}
+
+    def page_paths(self):
+        """Every built page as a URL path ("/", "/cases/chelsea/", ...), from the */index.html files."""
+        paths = set()
+        for index in self.site_dir.rglob("index.html"):
+            relative = index.parent.relative_to(self.site_dir).as_posix()
+            if relative == "." or not relative:
+                paths.add("/")
+            else:
+                paths.add(f"/{relative}/")
+        return paths
+
+
+@dataclass(frozen=True)
+class ServedSite:
+    built: BuiltSite
+    base_url: str  # "http://127.0.0.1:PORT", no trailing slash
+
+    def url(self, path="/"):
+        return self.base_url + path
+
+
+def prepare_content(target):
+    """Copy the offline example's inputs into `target` with a small LIME sample count; return the manifest."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(EXAMPLE_DIR / "images", target / "images")
+    manifest = yaml.safe_load((EXAMPLE_DIR / "manifest.yaml").read_text(encoding="utf-8"))
+    manifest.setdefault("explainers", {}).setdefault("lime", {})["num_samples"] = LIME_SAMPLES
+    (target / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return manifest
+
+
+def build_site(root):
+    content_dir, site_dir = root / "content", root / "site"
+    manifest = prepare_content(content_dir)
+    command = [
+        sys.executable, "-m", "generator", "build",
+        "--manifest", str(content_dir / "manifest.yaml"), "--site-dir", str(site_dir), "-q",
+    ]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    if result.returncode != 0:
+        pytest.fail(
+            f"site build failed (exit {result.returncode}): {' '.join(command)}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    assert (site_dir / "index.html").is_file(), f"no index.html in {site_dir}"
+    return BuiltSite(content_dir=content_dir, site_dir=site_dir, manifest=manifest)
+
+
+def reuse_site(root):
+    """A site that build_site(root) built earlier (for quick reruns while writing tests)."""
+    content_dir, site_dir = root / "content", root / "site"
+    if not (content_dir / "manifest.yaml").is_file() or not (site_dir / "index.html").is_file():
+        pytest.fail(f"{REUSE_ENV}={root}: no content/manifest.yaml and site/index.html there")
+    manifest = yaml.safe_load((content_dir / "manifest.yaml").read_text(encoding="utf-8"))
+    return BuiltSite(content_dir=content_dir, site_dir=site_dir, manifest=manifest)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    reuse = os.environ.get(REUSE_ENV)
+    if reuse:
+        return reuse_site(Path(reuse))
+    return build_site(tmp_path_factory.mktemp("browser-site"))
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def served_site(built_site):
+    handler = functools.partial(QuietHandler, directory=str(built_site.site_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield ServedSite(built=built_site, base_url=f"http://{host}:{port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,351 @@
+"""The built site in a real browser: every page loads, every image decodes, nothing reaches the network,
+no console errors, and the interactive parts (content tabs, the glightbox lightbox, navigation) work.
+
+Drives Debian's Chromium through Playwright's sync API (never `playwright install`). The site is the
+offline example with a small LIME sample count, built once per session by tests/browser_site.py and
+served on 127.0.0.1 from a thread. Screenshots land in test-output/screenshots/ (git-ignored).
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+
+from browser_site import REPO_ROOT, built_site, served_site  # noqa: F401  (session fixtures)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1440, "height": 900}  # wide enough for Material's left navigation sidebar
+TIMEOUT_MS = 30_000
+SCREENSHOT_DIR = REPO_ROOT / "test-output" / "screenshots"
+LOCAL_HOST = "127.0.0.1"
+NOT_LOCAL = re.compile(r"^(?!http://127\.0\.0\.1[:/]).*")  # routed URLs that must not leave the machine
+
+
+# --------------------------------------------------------------------------- browser plumbing
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def is_local(url):
+    """True for URLs that stay on this machine: the test server, data: and blob: URLs."""
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname == LOCAL_HOST
+
+
+@dataclass
+class Watch:
+    """What a browser context did: console errors, uncaught exceptions, requests, failed responses."""
+
+    console_errors: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # (url, status or failure text)
+
+    @property
+    def external_requests(self):
+        return [url for url in self.requests if not is_local(url)]
+
+    def attach(self, page):
+        page.on("console", lambda message: message.type == "error" and self.console_errors.append(
+            f"{page.url}: {message.text} ({message.location.get('url', '')}:{message.location.get('lineNumber', '')})"
+        ))
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("requestfailed", lambda request: self.failed.append((request.url, request.failure)))
+        page.on("response", lambda response: response.status >= 400 and self.failed.append((response.url, response.status)))
+        return page
+
+    def assert_clean(self):
+        assert self.page_errors == [], "uncaught exceptions in the page"
+        assert self.console_errors == [], "console errors"
+        assert self.external_requests == [], "requests left 127.0.0.1"
+        assert self.failed == [], "requests failed or answered >= 400"
+
+
+@pytest.fixture
+def watched_page(browser):
+    """A fresh context and page (no shared localStorage between tests), with a Watch attached."""
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    # Never let a request leave the machine (there is no network anyway; this keeps the tests from
+    # waiting on DNS); the `request` listener still records it, so the test can report it.
+    context.route(NOT_LOCAL, lambda route: route.abort())
+    context.set_default_timeout(TIMEOUT_MS)
+    watch = Watch()
+    page = watch.attach(context.new_page())
+    try:
+        yield page, watch
+    finally:
+        context.close()
+
+
+def open_page(page, url):
+    response = page.goto(url, wait_until="networkidle")
+    assert response is not None, f"no response for {url}"
+    return response
+
+
+LOAD_ALL_IMAGES = """async () => {
+    // Scroll to the bottom step by step so that lazily loaded images start, then wait for every image.
+    const step = Math.max(200, Math.floor(window.innerHeight * 0.8));
+    for (let y = 0; y < document.documentElement.scrollHeight; y += step) {
+        window.scrollTo(0, y);
+        await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    for (const img of document.images) img.loading = "eager";
+    await Promise.all(Array.from(document.images, img => img.complete ? null :
+        new Promise(resolve => { img.addEventListener("load", resolve); img.addEventListener("error", resolve); })));
+    window.scrollTo(0, 0);
+    return Array.from(document.images, img => ({
+        src: img.currentSrc || img.src, alt: img.alt, complete: img.complete,
+        naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+    }));
+}"""
+
+
+def load_images(page):
+    images = page.evaluate(LOAD_ALL_IMAGES)
+    page.wait_for_load_state("networkidle")
+    return images
+
+
+def page_path(url):
+    return urlsplit(url).path or "/"
+
+
+def heading_text(page):
+    """The page's h1 without the permalink anchor ("¶") that the toc extension appends."""
+    return page.locator(".md-content h1").first.evaluate(
+        "h1 => Array.from(h1.childNodes).filter(n => !(n.classList && n.classList.contains('headerlink')))"
+        ".map(n => n.textContent).join('').trim()",
+        timeout=5_000,
+    )
+
+
+def nav_links(page):
+    """Absolute URLs of the primary navigation's page links (present even where the sidebar is hidden)."""
+    hrefs = page.eval_on_selector_all(
+        "nav.md-nav--primary a.md-nav__link[href]", "links => links.map(a => a.href)"
+    )
+    return {urldefrag(href).url for href in hrefs}
+
+
+# --------------------------------------------------------------------------- the crawl
+
+
+@dataclass
+class PageVisit:
+    path: str
+    status: int
+    title: str
+    images: list
+    nav: set
+
+
+@dataclass
+class Crawl:
+    visits: dict  # path -> PageVisit
+    watch: Watch
+
+
+@pytest.fixture(scope="module")
+def crawl(browser, served_site):
+    """Visit every page reachable through the navigation, starting at the index, in one context."""
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    context.route(NOT_LOCAL, lambda route: route.abort())
+    context.set_default_timeout(TIMEOUT_MS)
+    watch = Watch()
+    page = watch.attach(context.new_page())
+    visits, queue = {}, [served_site.url("/")]
+    try:
+        while queue:
+            url = queue.pop(0)
+            path = page_path(url)
+            if path in visits:
+                continue
+            response = open_page(page, url)
+            images = load_images(page)
+            links = nav_links(page)
+            visits[path] = PageVisit(path, response.status, page.title(), images, {page_path(u) for u in links})
+            queue.extend(u for u in sorted(links) if urlsplit(u).hostname == LOCAL_HOST and page_path(u) not in visits)
+    finally:
+        context.close()
+    return Crawl(visits, watch)
+
+
+def test_crawl_finds_every_built_page(crawl, built_site):
+    assert set(crawl.visits) == built_site.page_paths()
+    expected_cases = {f"/cases/{case_id}/" for case_id in built_site.case_ids}
+    assert expected_cases <= set(crawl.visits), "a case of the manifest has no page in the navigation"
+    assert {"/", "/methods/"} <= set(crawl.visits)
+
+
+def test_every_page_answers_200(crawl):
+    statuses = {path: visit.status for path, visit in crawl.visits.items()}
+    assert statuses and all(status == 200 for status in statuses.values()), statuses
+
+
+def test_every_image_decodes(crawl):
+    broken = [
+        (path, image["src"])
+        for path, visit in crawl.visits.items()
+        for image in visit.images
+        if not (image["complete"] and image["naturalWidth"] > 0 and image["naturalHeight"] > 0)
+    ]
+    assert broken == []
+    for path in (p for p in crawl.visits if p.startswith("/cases/")):
+        assert len(crawl.visits[path].images) >= 4, f"{path} shows almost no figures"
+
+
+def test_no_console_errors_or_page_errors(crawl):
+    errors = crawl.watch.page_errors + crawl.watch.console_errors
+    assert errors == [], "\n".join(errors)
+
+
+def test_no_request_leaves_localhost(crawl):
+    assert crawl.watch.requests, "the listener saw no request at all"
+    assert crawl.watch.external_requests == [], "\n".join(crawl.watch.external_requests)
+    assert crawl.watch.failed == [], "\n".join(map(str, crawl.watch.failed))
+
+
+def test_search_index_is_local(crawl):
+    """Material's search worker fetched its index from the test server (it did run)."""
+    assert any(urlsplit(url).path.endswith("search/search_index.json") for url in crawl.watch.requests)
+
+
+# --------------------------------------------------------------------------- interactions
+
+
+def test_case_page_content_tabs_switch(watched_page, served_site):
+    page, watch = watched_page
+    case_id = served_site.built.case_ids[0]
+    open_page(page, served_site.url(f"/cases/{case_id}/"))
+    tabbed = page.locator(".md-content .tabbed-set").first
+    labels = tabbed.locator(".tabbed-labels > label")
+    blocks = tabbed.locator(".tabbed-content > .tabbed-block")
+    assert labels.count() >= 2 and labels.count() == blocks.count()
+    # The LIME section owns the tab set.
+    heading = page.locator("h2#lime")
+    assert heading.count() == 1
+    assert tabbed.evaluate("(set, h) => h.compareDocumentPosition(set) & Node.DOCUMENT_POSITION_FOLLOWING",
+                           heading.element_handle())
+
+    assert blocks.nth(0).is_visible() and not blocks.nth(1).is_visible()
+    labels.nth(1).click()
+    sync_api.expect(blocks.nth(1)).to_be_visible()
+    sync_api.expect(blocks.nth(0)).to_be_hidden()
+    assert tabbed.locator(".tabbed-labels > label").nth(1).evaluate(
+        "label => document.getElementById(label.htmlFor).checked"
+    )
+    second_images = blocks.nth(1).locator("img")
+    assert second_images.count() >= 1
+    for i in range(second_images.count()):
+        image = second_images.nth(i)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete", arg=image.element_handle())
+        assert image.evaluate("img => img.naturalWidth") > 0, image.get_attribute("src")
+    watch.assert_clean()
+
+
+def test_figure_lightbox_opens_and_closes(watched_page, served_site):
+    page, watch = watched_page
+    case_id = served_site.built.case_ids[0]
+    open_page(page, served_site.url(f"/cases/{case_id}/"))
+    links = page.locator(".md-content a.glightbox")
+    assert links.count() >= 2, "figures are not wrapped in glightbox links"
+    link = page.locator(".md-content a.glightbox[href*='figures/']").first
+    href = link.get_attribute("href")
+    link.scroll_into_view_if_needed()
+    link.click()
+
+    container = page.locator(".glightbox-container")
+    sync_api.expect(container).to_be_visible()
+    slide_image = container.locator(".gslide.current img")
+    sync_api.expect(slide_image).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=slide_image.element_handle())
+    assert slide_image.get_attribute("src").endswith(href.split("/")[-1])
+    assert page.url.split("#")[0] == served_site.url(f"/cases/{case_id}/"), "the link navigated away"
+
+    page.keyboard.press("Escape")
+    sync_api.expect(page.locator(".glightbox-container")).to_have_count(0)
+    # Opening and closing again works (the close button this time).
+    link.click()
+    sync_api.expect(page.locator(".glightbox-container .gslide.current img")).to_be_visible()
+    page.locator(".glightbox-container .gclose").click()
+    sync_api.expect(page.locator(".glightbox-container")).to_have_count(0)
+    watch.assert_clean()
+
+
+def test_overview_table_links_reach_every_case(watched_page, served_site):
+    page, watch = watched_page
+    built = served_site.built
+    index = served_site.url("/")
+    open_page(page, index)
+    table = page.locator(".md-content table").filter(has=page.locator("a[href*='cases/']")).first
+    for case_id in built.case_ids:
+        title = built.case_titles[case_id]
+        link = table.get_by_role("link", name=title, exact=True)
+        assert link.count() >= 1, f"the overview table has no link named {title!r}"
+        link.first.click()
+        page.wait_for_load_state("networkidle")
+        assert page_path(page.url) == f"/cases/{case_id}/"
+        assert heading_text(page) == title
+        open_page(page, index)
+    # The thumbnails link to the cases too.
+    thumbnail_targets = table.locator("a:has(img)").evaluate_all("links => links.map(a => a.href)")
+    assert {page_path(u) for u in thumbnail_targets} == {f"/cases/{c}/" for c in built.case_ids}
+    watch.assert_clean()
+
+
+def test_navigation_sidebar_reaches_every_case(watched_page, served_site):
+    page, watch = watched_page
+    built = served_site.built
+    open_page(page, served_site.url("/methods/"))
+    sidebar = page.locator("nav.md-nav--primary")
+    sync_api.expect(sidebar.first).to_be_visible()
+    for case_id in built.case_ids:
+        title = built.case_titles[case_id]
+        link = page.locator("nav.md-nav--primary a.md-nav__link", has_text=title).first
+        if not link.is_visible():  # the "Cases" section may be collapsed
+            page.locator("nav.md-nav--primary label.md-nav__link", has_text="Cases").first.click()
+        link.click()
+        page.wait_for_load_state("networkidle")
+        assert page_path(page.url) == f"/cases/{case_id}/"
+        assert heading_text(page) == title
+    watch.assert_clean()
+
+
+# --------------------------------------------------------------------------- screenshots
+
+
+def test_screenshots(watched_page, served_site):
+    """Full-page screenshots of the overview and a case page, for a human to look at."""
+    page, watch = watched_page
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    case_id = served_site.built.case_ids[0]
+    for name, path in (("overview", "/"), (f"case-{case_id}", f"/cases/{case_id}/")):
+        open_page(page, served_site.url(path))
+        load_images(page)
+        target = SCREENSHOT_DIR / f"{name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000
+    watch.assert_clean()

@@ -1,0 +1,201 @@
+"""The GitHub Pages workflow (.github/workflows/pages.yml): triggers, permissions, the documented
+commands, the caches and the official Pages actions. Fast: reads YAML and Markdown only."""
+
+import ast
+import re
+from pathlib import Path, PurePosixPath
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pages.yml"
+README = REPO_ROOT / "README.md"
+INSTALL_COMMAND = "pip install -e ."
+BUILD_COMMAND = "python -m generator build"
+
+
+class TagTolerantLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml, whose values may carry tags such as !ENV or !!python/name (read as None)."""
+
+
+TagTolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+TagTolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+
+
+@pytest.fixture(scope="module")
+def workflow():
+    text = WORKFLOW.read_text(encoding="utf-8")
+    document = yaml.safe_load(text)
+    assert isinstance(document, dict), "the workflow is not a YAML mapping"
+    # YAML 1.1 (PyYAML) reads the bare key `on` as the boolean True.
+    if "on" not in document and True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+@pytest.fixture(scope="module")
+def build_job(workflow):
+    return workflow["jobs"]["build"]
+
+
+@pytest.fixture(scope="module")
+def deploy_job(workflow):
+    return workflow["jobs"]["deploy"]
+
+
+def steps_using(job, action):
+    """The steps of `job` that use `action` ("actions/checkout"), any version."""
+    return [step for step in job["steps"] if str(step.get("uses", "")).split("@")[0] == action]
+
+
+def one_step(job, action, version):
+    steps = steps_using(job, action)
+    assert len(steps) == 1, f"expected one {action} step, found {len(steps)}"
+    assert steps[0]["uses"] == f"{action}@{version}"
+    return steps[0]
+
+
+def run_commands(job):
+    """Every command line of the job's `run:` steps, in order, without blank lines and comments."""
+    commands = []
+    for index, step in enumerate(job["steps"]):
+        for line in str(step.get("run", "")).splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                commands.append((index, line))
+    return commands
+
+
+def step_index(job, action):
+    return next(i for i, step in enumerate(job["steps"]) if str(step.get("uses", "")).split("@")[0] == action)
+
+
+def test_workflow_is_valid_yaml_with_two_jobs(workflow):
+    assert workflow.get("name")
+    assert set(workflow["jobs"]) == {"build", "deploy"}
+    for job in workflow["jobs"].values():
+        assert job["runs-on"] == "ubuntu-latest"
+        assert isinstance(job["steps"], list) and job["steps"]
+
+
+def test_triggers_push_to_main_and_manual(workflow):
+    triggers = workflow["on"]
+    assert set(triggers) == {"push", "workflow_dispatch"}
+    assert triggers["push"]["branches"] == ["main"]
+
+
+def test_permissions_and_concurrency(workflow):
+    assert workflow["permissions"] == {"pages": "write", "id-token": "write", "contents": "read"}
+    assert workflow["concurrency"]["group"] == "pages"
+    assert workflow["concurrency"].get("cancel-in-progress") is not True  # never cut a deployment short
+
+
+def test_build_job_sets_up_python_311_with_pip_cache(build_job):
+    one_step(build_job, "actions/checkout", "v4")
+    setup = one_step(build_job, "actions/setup-python", "v5")
+    assert setup["with"]["python-version"] == "3.11" and isinstance(setup["with"]["python-version"], str)
+    assert setup["with"]["cache"] == "pip"
+    assert step_index(build_job, "actions/checkout") < step_index(build_job, "actions/setup-python")
+
+
+def test_build_job_runs_exactly_the_documented_commands(build_job):
+    commands = [line for _, line in run_commands(build_job)]
+    assert commands == [INSTALL_COMMAND, BUILD_COMMAND]
+    indexes = {line: index for index, line in run_commands(build_job)}
+    assert step_index(build_job, "actions/setup-python") < indexes[INSTALL_COMMAND] < indexes[BUILD_COMMAND]
+    assert indexes[BUILD_COMMAND] < step_index(build_job, "actions/configure-pages")
+    assert indexes[BUILD_COMMAND] < step_index(build_job, "actions/upload-pages-artifact")
+
+
+def readme_commands(text):
+    """Commands the README shows: lines of fenced code blocks (prompt and trailing comment removed) and inline code."""
+    commands, fenced = set(), False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced:
+            line = re.sub(r"\s+#.*$", "", line.strip())
+            commands.add(re.sub(r"^\$\s+", "", line))
+        else:
+            commands.update(span.strip() for span in re.findall(r"`([^`\n]+)`", line))
+    return commands
+
+
+def test_readme_documents_the_same_commands():
+    if not README.is_file():
+        pytest.skip("README.md does not exist yet: cannot check that it documents the workflow's commands")
+    documented = readme_commands(README.read_text(encoding="utf-8"))
+    assert INSTALL_COMMAND in documented, f"README.md does not show `{INSTALL_COMMAND}` as a command"
+    assert BUILD_COMMAND in documented, f"README.md does not show `{BUILD_COMMAND}` as a command"
+
+
+def test_upload_path_is_the_site_dir(build_job):
+    from generator.cli import build
+
+    configure = one_step(build_job, "actions/configure-pages", "v5")
+    upload = one_step(build_job, "actions/upload-pages-artifact", "v3")
+    assert step_index(build_job, "actions/configure-pages") < step_index(build_job, "actions/upload-pages-artifact")
+    assert configure.get("with") is None or "path" not in configure["with"]
+    assert upload["with"]["path"] == "site"
+    # ...which is where `python -m generator build` writes the site without options.
+    defaults = {param.name: param.default for param in build.params}
+    assert PurePosixPath(defaults["site_dir"]) == PurePosixPath("site")
+    mkdocs = yaml.load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=TagTolerantLoader)
+    assert mkdocs.get("site_dir", "site") == "site"
+
+
+def test_deploy_job_uses_deploy_pages(deploy_job):
+    assert deploy_job["needs"] in ("build", ["build"])
+    deploy = one_step(deploy_job, "actions/deploy-pages", "v4")
+    assert deploy["id"] == "deployment"
+    assert deploy_job["environment"]["name"] == "github-pages"
+    assert deploy_job["environment"]["url"].replace(" ", "") == "${{steps.deployment.outputs.page_url}}"
+
+
+def cache_step(build_job):
+    return one_step(build_job, "actions/cache", "v4")
+
+
+def cached_paths(build_job):
+    return [line.strip() for line in cache_step(build_job)["with"]["path"].splitlines() if line.strip()]
+
+
+def test_caches_cover_torch_hub_and_result_cache(build_job):
+    paths = cached_paths(build_job)
+    assert "~/.cache/torch" in paths
+    assert ".cache" in paths
+    # torch.hub reads TORCH_HOME (and expands ~), so the weights land in the cached folder.
+    env = {**build_job.get("env", {}), **next(s for s in build_job["steps"] if s.get("run") == BUILD_COMMAND).get("env", {})}
+    assert env.get("TORCH_HOME") == "~/.cache/torch"
+    # The cache is restored before the build runs.
+    steps = build_job["steps"]
+    build_index = next(i for i, step in enumerate(steps) if step.get("run") == BUILD_COMMAND)
+    assert step_index(build_job, "actions/cache") < build_index
+
+
+def test_cache_key_hashes_the_manifest_and_images(build_job):
+    from generator.cli import build
+
+    key = cache_step(build_job)["with"]["key"]
+    hashed = re.search(r"hashFiles\(([^)]*)\)", key)
+    assert hashed, f"the cache key does not hash files: {key}"
+    patterns = [p.strip().strip("'\"") for p in hashed.group(1).split(",")]
+    manifest = PurePosixPath(dict((p.name, p.default) for p in build.params)["manifest"])
+    assert str(manifest) in patterns, "the cache key does not hash the default manifest"
+    assert any(p.startswith(f"{manifest.parent}/images/") for p in patterns), "the cache key does not hash the images"
+
+
+def test_result_cache_lives_under_dot_cache():
+    """generator/cache.py's DEFAULT_ROOT is inside the cached `.cache` folder (read without importing torch)."""
+    source = REPO_ROOT / "generator" / "cache.py"
+    if not source.is_file():
+        pytest.skip("generator/cache.py does not exist")
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DEFAULT_ROOT" for t in node.targets):
+            call = node.value
+            assert isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant)
+            assert PurePosixPath(call.args[0].value).parts[0] == ".cache"
+            return
+    pytest.skip("generator/cache.py has no DEFAULT_ROOT")
