@@ -13,11 +13,18 @@ from generator.compute import compute_case
 from generator.errors import CaseError, UsageError, WeightsError
 from generator.explain import enabled_explainers
 from generator.manifest_loader import load_manifest
+from generator.measure import Measurer
 from generator.models import load_model, resolve_weights
 from generator.pages import PageRenderer, case_page
 from generator.progress import progress
 from generator.results import CaseFailure
-from generator.site import build_site, ensure_discussion_stubs, nav_yaml, orphaned_discussions, prune_generated
+from generator.site import (
+    build_site,
+    ensure_discussion_stubs,
+    nav_yaml,
+    orphaned_discussions,
+    prune_generated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +107,15 @@ def load_models(manifest, content_dir):
 
 def compute_results(manifest, content_dir, cases, models, options):
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
+    measurer = Measurer(
+        manifest.metrics, manifest.explainers.lime, manifest.preprocess, manifest.seed, options.device, options.precision
+    )
     results, failures = [], []
     torch.manual_seed(manifest.seed)
     with progress(total=len(cases) * len(models), unit="model", enabled=options.show_progress) as bar:
         for spec in cases:
             try:
-                results.append(compute_case(manifest, content_dir, spec, models, explainers, bar))
+                results.append(compute_case(manifest, content_dir, spec, models, explainers, measurer, bar))
             except CaseError as error:
                 if not options.keep_going:
                     raise

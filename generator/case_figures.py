@@ -26,6 +26,10 @@ def crop_path(case_id):
     return figure_path(case_id, "input-crop.png")
 
 
+def curves_path(case_id):
+    return figure_path(case_id, "faithfulness.png")
+
+
 def case_figures(case, original, models_by_key, lime_settings):
     """Render the case's figures: thumbnail, model input, and per model and target the explanations."""
     out = {
@@ -43,7 +47,25 @@ def case_figures(case, original, models_by_key, lime_settings):
                 )
             if target in result.lime:
                 out.update(lime_figures(case, key, result.lime[target], name, scale, lime_settings.num_features))
+    curves = faithfulness_curve_list(case, models_by_key)
+    if curves:
+        out[curves_path(case.case_id)] = figures.faithfulness_curves(curves)
     return out
+
+
+def faithfulness_curve_list(case, models_by_key):
+    """Curves of each model's top-1 explanation, plus the first model's random-order baseline."""
+    curves = []
+    for key, result in case.models.items():
+        target_metrics = result.metrics.get(result.top1.index)
+        if target_metrics is None:
+            continue
+        for method, title in (("gradcam", "Grad-CAM"), ("lime", "LIME")):
+            if method in target_metrics.faithfulness:
+                curves.append((f"{models_by_key[key].label} {title}", target_metrics.faithfulness[method], False))
+        if "random" in target_metrics.faithfulness and not any(c[2] for c in curves):
+            curves.append((f"random order ({models_by_key[key].label})", target_metrics.faithfulness["random"], True))
+    return curves
 
 
 def lime_figures(case, model_key, lime_result, title, scale, num_features):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.errors import EXIT_BAD_INPUT, EXIT_BUILD_FAILED, ReportError
+from generator.errors import EXIT_BUILD_FAILED, ReportError
 
 log = logging.getLogger("generator")
 

@@ -1,4 +1,4 @@
-"""One case through every model: decode once, segment once, predict and explain per model."""
+"""One case through every model: decode once, segment once, predict, explain and measure per model."""
 
 import logging
 from pathlib import Path
@@ -6,46 +6,50 @@ from pathlib import Path
 from generator.explain import CaseInputs
 from generator.images import Preprocessor, decode_image
 from generator.inference import probabilities, top_k
+from generator.measure import compare_models
 from generator.results import CaseResult, ModelResult
 
 log = logging.getLogger(__name__)
 
 
-def case_targets(spec, top1_index):
-    return tuple(dict.fromkeys((top1_index, *spec.target_indices)))
+def case_targets(spec, predictions):
+    """Every model's top-1 and the case's extra targets, so that models can be compared on the same class."""
+    return tuple(dict.fromkeys([p[0].index for p in predictions] + list(spec.target_indices)))
 
 
-def compute_case(manifest, content_dir, spec, models, explainers, bar=None):
+def compute_case(manifest, content_dir, spec, models, explainers, measurer=None, bar=None):
     original = decode_image(Path(content_dir) / spec.image, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
     for explainer in explainers:
         explainer.prepare_case(inputs)
+    predictions = [top_k(probabilities(model, prepared.tensor), model.categories, manifest.top_k) for model in models]
+    targets = case_targets(spec, predictions)
     model_results = {}
-    for model in models:
+    for model, top in zip(models, predictions):
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
-        model_results[model.key] = compute_model(manifest, model, inputs, explainers, spec)
+        model_results[model.key] = explain_model(model, inputs, explainers, measurer, top, targets)
         if bar is not None:
             bar.update(1)
-    return CaseResult(
+    case = CaseResult(
         spec=spec, original=original, crop_array=prepared.crop_array, segments=inputs.segments, models=model_results
     )
+    return case.with_comparisons(compare_models(case, manifest.explainers.lime.num_features))
 
 
-def compute_model(manifest, model, inputs, explainers, spec):
-    probs = probabilities(model, inputs.image.tensor)
-    predictions = top_k(probs, model.categories, manifest.top_k)
-    targets = case_targets(spec, predictions[0].index)
+def explain_model(model, inputs, explainers, measurer, predictions, targets):
     explained = {}
     for explainer in explainers:
         results = explainer.explain(model, inputs, targets)
         explained[explainer.name] = {result.target: result for result in results}
-    return ModelResult(
+    result = ModelResult(
         model_key=model.key,
         top_k=predictions,
         targets=targets,
         gradcam=explained.get("gradcam", {}),
         lime=explained.get("lime", {}),
     )
-
+    if measurer is None:
+        return result
+    return result.with_metrics(measurer.measure(model, inputs, result))

@@ -102,3 +102,22 @@ def shared_weight_scale(weight_arrays):
 
 def open_png(data):
     return Image.open(io.BytesIO(data))
+
+
+def faithfulness_curves(curves, title=None):
+    """Deletion and insertion curves side by side; `curves` is [(label, FaithfulnessResult, is_baseline)]."""
+    fig, (deletion, insertion) = plt.subplots(1, 2, figsize=(7.6, 2.9), sharey=True)
+    for label, result, is_baseline in curves:
+        style = {"linestyle": ":", "color": "0.45"} if is_baseline else {}
+        deletion.plot(result.fractions, result.deletion_curve, label=label, **style)
+        insertion.plot(result.fractions, result.insertion_curve, label=label, **style)
+    for ax, name, hint in ((deletion, "Deletion", "lower is better"), (insertion, "Insertion", "higher is better")):
+        ax.set_title(f"{name} ({hint})", fontsize=9)
+        ax.set_xlabel("share of pixels", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    deletion.set_ylabel("probability of the target", fontsize=8)
+    insertion.legend(fontsize=6, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return figure_bytes(fig)

@@ -42,7 +42,7 @@ class BatchClassifier:
 
     def to_tensor(self, images):
         """uint8 NHWC numpy -> normalised float32 NCHW tensor (channels_last memory)."""
-        batch = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+        batch = torch.tensor(np.asarray(images), dtype=torch.uint8, device=self.device)
         batch = batch.permute(0, 3, 1, 2).float()
         return (batch * self.scale - self.shift).contiguous(memory_format=torch.channels_last)
 

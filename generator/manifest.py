@@ -2,9 +2,16 @@
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import Literal, Union
+from typing import Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from generator.imagenet import resolve_class
 
@@ -84,6 +91,13 @@ class ExplainersSpec(Strict):
     lime: LimeSpec = LimeSpec()
 
 
+class MetricsSpec(Strict):
+    faithfulness: bool = Field(True, description="Deletion/insertion curves (RISE) for every map, with a random baseline.")
+    steps: int = Field(32, ge=4, le=256, description="Points per deletion/insertion curve (minus one).")
+    stability_seeds: int = Field(3, ge=1, le=20, description="LIME runs with different seeds (1 turns stability off).")
+    sanity: bool = Field(True, description="Grad-CAM of the model with its Grad-CAM layer's weights randomised.")
+
+
 ClassRef = Union[int, str]
 
 
@@ -146,6 +160,7 @@ class Manifest(Strict):
     preprocess: PreprocessSpec = PreprocessSpec()
     top_k: int = Field(5, ge=1, le=20)
     explainers: ExplainersSpec = ExplainersSpec()
+    metrics: MetricsSpec = MetricsSpec()
     cases: tuple[CaseSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -1,14 +1,26 @@
 """Markdown pages from Jinja2 templates; every manifest string is escaped for Markdown and HTML."""
 
+import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from generator import __version__
-from generator.case_figures import GRADCAM, LIME_POSNEG, LIME_TOP, LIME_WEIGHTS, crop_path, explanation_figure, thumbnail_path
+from generator.case_figures import (
+    GRADCAM,
+    LIME_POSNEG,
+    LIME_TOP,
+    LIME_WEIGHTS,
+    crop_path,
+    curves_path,
+    explanation_figure,
+    thumbnail_path,
+)
+from generator.observations import case_observations
+from generator.pages_format import num, pct
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -19,11 +31,7 @@ def markdown_text(value):
     if value is None:
         return Markup("")
     text = " ".join(str(value).split())
-    return Markup(MARKDOWN_SPECIALS.sub(r"\\\1", str(escape(text))))
-
-
-def percent(value, digits=1):
-    return f"{100 * value:.{digits}f}%"
+    return Markup(MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False)))
 
 
 def template_environment(templates_dir=TEMPLATES_DIR):
@@ -36,7 +44,8 @@ def template_environment(templates_dir=TEMPLATES_DIR):
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_text
-    env.filters["percent"] = percent
+    env.filters["percent"] = pct
+    env.filters["num"] = num
     return env
 
 
@@ -54,6 +63,24 @@ class ModelColumn:
 
 
 @dataclass(frozen=True)
+class MetricsRow:
+    """One model and target on a case page's measurement tables."""
+
+    model: str
+    target: str
+    metrics: object  # TargetMetrics
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    method: str
+    target: str
+    model_a: str
+    model_b: str
+    agreement: object
+
+
+@dataclass(frozen=True)
 class CasePage:
     case_id: str
     title: str
@@ -63,6 +90,30 @@ class CasePage:
     agree: bool
     has_gradcam: bool
     has_lime: bool
+    metrics_rows: tuple = ()
+    comparisons: tuple = ()
+    observations: tuple = ()
+    has_curves: bool = False
+
+
+METHOD_TITLES = {"gradcam": "Grad-CAM", "lime": "LIME"}
+
+
+def metrics_rows(case, models_by_key, categories):
+    return tuple(
+        MetricsRow(models_by_key[key].label, categories[target], result.metrics[target])
+        for key, result in case.models.items()
+        for target in result.targets
+        if target in result.metrics
+    )
+
+
+def comparison_rows(case, models_by_key, categories):
+    return tuple(
+        ComparisonRow(METHOD_TITLES[p.method], categories[p.target], models_by_key[p.model_a].label,
+                      models_by_key[p.model_b].label, p.agreement)
+        for p in case.comparisons
+    )
 
 
 def case_page(case, models_by_key, categories):
@@ -89,6 +140,10 @@ def case_page(case, models_by_key, categories):
         agree=len({r.top1.index for r in case.models.values()}) == 1,
         has_gradcam=any(r.gradcam for r in case.models.values()),
         has_lime=any(r.lime for r in case.models.values()),
+        metrics_rows=metrics_rows(case, models_by_key, categories),
+        comparisons=comparison_rows(case, models_by_key, categories),
+        observations=tuple(case_observations(case, models_by_key, categories)),
+        has_curves=any(m.faithfulness for r in case.models.values() for m in r.metrics.values()),
     )
 
 
@@ -102,6 +157,7 @@ class PageRenderer:
             figure=explanation_figure,
             thumbnail=thumbnail_path,
             crop=crop_path,
+            curves=curves_path,
             GRADCAM=GRADCAM,
             LIME_TOP=LIME_TOP,
             LIME_POSNEG=LIME_POSNEG,
@@ -143,10 +199,11 @@ def summarise(case_pages):
 
 
 def library_versions():
+    from importlib.metadata import version
+
     import captum
     import torch
     import torchvision
-    from importlib.metadata import version
 
     return {
         "xai-report": __version__,

@@ -1,6 +1,6 @@
 """Typed results that travel from the computation phase to figures and pages."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,10 +14,14 @@ class ModelResult:
     targets: tuple  # class indices explained and shown (top-1 first)
     gradcam: dict = field(default_factory=dict)  # target -> GradCamResult
     lime: dict = field(default_factory=dict)  # target -> LimeResult
+    metrics: dict = field(default_factory=dict)  # target -> TargetMetrics
 
     @property
     def top1(self):
         return self.top_k[0]
+
+    def with_metrics(self, metrics):
+        return replace(self, metrics=metrics)
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,14 @@ class CaseResult:
     crop_array: np.ndarray
     segments: np.ndarray | None
     models: dict  # model key -> ModelResult
+    comparisons: tuple = ()  # PairAgreement, model vs model per method and shared target
 
     @property
     def case_id(self):
         return self.spec.case_id
+
+    def with_comparisons(self, comparisons):
+        return replace(self, comparisons=tuple(comparisons))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ CHELSEA = REPO / "content" / "images" / "chelsea.png"
 COFFEE = REPO / "content" / "images" / "coffee.png"
 
 FAST_LIME = {"lime": {"num_samples": 20, "batch_size": 20}}
+FAST_METRICS = {"steps": 4, "stability_seeds": 2}
 
 
 def make_project(tmp_path, manifest, images=(CHELSEA,)):
@@ -32,6 +33,7 @@ def random_resnet_manifest(cases=None, **extra):
         "title": "Test report",
         "models": [{"name": "resnet18", "display_name": "R18", "weights": "random"}],
         "explainers": FAST_LIME,
+        "metrics": FAST_METRICS,
         "cases": cases or [{"id": "chelsea", "image": "images/chelsea.png", "label": "tabby"}],
     }
     manifest.update(extra)

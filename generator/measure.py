@@ -1,0 +1,146 @@
+"""The measuring phase: turn one model's explanations of one case into numbers (see generator/metrics.py)."""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from generator import metrics
+from generator.explain.gradcam import grad_cam
+from generator.explain.lime import explain_with_lime
+from generator.inference import BatchClassifier
+
+FAITHFULNESS_MAPS = ("gradcam", "lime", "random")
+
+
+@dataclass(frozen=True)
+class TargetMetrics:
+    """Every number measured for one model, case and target class (None where a method is off)."""
+
+    target: int
+    faithfulness: dict  # "gradcam" | "lime" | "random" -> FaithfulnessResult
+    concentration: float | None  # share of pixels holding half the Grad-CAM mass (lower: more focused)
+    methods_agreement: object | None  # Agreement of Grad-CAM (per superpixel) with LIME weights
+    stability: object | None  # Stability of LIME across seeds
+    sanity_rho: float | None  # rank correlation of Grad-CAM with the randomised-last-block model's map
+
+    @property
+    def sanity_flagged(self):
+        return self.sanity_rho is not None and metrics.sanity_flag(self.sanity_rho)
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    method: str
+    target: int
+    model_a: str
+    model_b: str
+    agreement: object  # Agreement
+
+
+class Measurer:
+    """Measures explanations; keeps one randomised copy per model for the sanity check."""
+
+    def __init__(self, settings, lime_settings, preprocess, seed, device="cpu", precision="fp32"):
+        self.settings = settings
+        self.lime_settings = lime_settings
+        self.preprocess = preprocess
+        self.seed = seed
+        self.device = device
+        self.precision = precision
+        self.randomised = {}
+
+    def classifier(self, module):
+        return BatchClassifier(
+            module, self.preprocess.mean, self.preprocess.std, self.lime_settings.batch_size, self.device, self.precision
+        )
+
+    def measure(self, model, inputs, result):
+        """TargetMetrics for every target of a ModelResult."""
+        classify = self.classifier(model.module)
+        stability_runs = self.stability_runs(classify, inputs, result)
+        return {
+            target: self.measure_target(model, inputs, result, target, classify, stability_runs.get(target))
+            for target in result.targets
+        }
+
+    def measure_target(self, model, inputs, result, target, classify, stability):
+        image, segments = inputs.image.crop_array, inputs.segments
+        gradcam, lime = result.gradcam.get(target), result.lime.get(target)
+        saliency = {}
+        if gradcam is not None:
+            saliency["gradcam"] = gradcam.raw
+        if lime is not None:
+            saliency["lime"] = metrics.superpixel_saliency(lime.weights, segments)
+        faithfulness = self.faithfulness(classify, image, saliency, target)
+        return TargetMetrics(
+            target=target,
+            faithfulness=faithfulness,
+            concentration=None if gradcam is None else metrics.concentration(gradcam.raw),
+            methods_agreement=None if gradcam is None or lime is None else gradcam_lime_agreement(gradcam, lime, segments, self.lime_settings.num_features),
+            stability=stability,
+            sanity_rho=None if gradcam is None or not self.settings.sanity else self.sanity(model, inputs, gradcam),
+        )
+
+    def faithfulness(self, classify, image, saliency, target):
+        if not self.settings.faithfulness:
+            return {}
+        hide, steps = self.lime_settings.hide_color, self.settings.steps
+        out = {name: metrics.deletion_insertion(classify, image, smap, target, hide, steps) for name, smap in saliency.items()}
+        if out:
+            smooth_random = random_smooth_map(image.shape[:2], self.seed)
+            out["random"] = metrics.deletion_insertion(classify, image, smooth_random, target, hide, steps)
+        return out
+
+    def stability_runs(self, classify, inputs, result):
+        """LIME re-run with further seeds on the same segments; the build's own run is the first."""
+        runs = self.settings.stability_seeds
+        if not result.lime or runs < 2:
+            return {}
+        weights = {target: [result.lime[target].weights] for target in result.targets if target in result.lime}
+        for offset in range(1, runs):
+            rerun = explain_with_lime(
+                classify, inputs.image.crop_array, inputs.segments, tuple(weights), self.lime_settings, self.seed + offset
+            )
+            for lime_result in rerun:
+                if lime_result.target in weights:
+                    weights[lime_result.target].append(lime_result.weights)
+        return {target: metrics.lime_stability(w, k=self.lime_settings.num_features) for target, w in weights.items()}
+
+    def sanity(self, model, inputs, gradcam):
+        if model.key not in self.randomised:
+            self.randomised[model.key] = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
+        module = self.randomised[model.key]
+        randomised = grad_cam(module, module.get_submodule(model.target_layer_name), inputs.image.tensor, gradcam.target)
+        return metrics.rank_correlation(gradcam.raw, randomised.raw)
+
+
+def random_smooth_map(shape, seed, grid=7):
+    """A seeded random map as smooth as a ResNet Grad-CAM (7x7 upsampled bilinearly).
+
+    A per-pixel random order scatters hidden pixels all over the image, which destroys any photo for a
+    CNN within a few steps and makes the deletion baseline unbeatable; a map of the same spatial scale as
+    the explanations is the fair baseline.
+    """
+    coarse = torch.from_numpy(np.random.RandomState(seed).rand(1, 1, grid, grid))
+    return torch.nn.functional.interpolate(coarse, size=tuple(shape), mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def gradcam_lime_agreement(gradcam, lime, segments, k):
+    return metrics.agreement(metrics.superpixel_means(gradcam.raw, segments), lime.weights, k=k)
+
+
+def compare_models(case, k):
+    """Model-vs-model agreement per method on every target both models explained."""
+    pairs = []
+    for (key_a, a), (key_b, b) in itertools.combinations(case.models.items(), 2):
+        for target in (t for t in a.targets if t in b.targets):
+            if target in a.gradcam and target in b.gradcam:
+                scores = [metrics.superpixel_means(r.gradcam[target].raw, case.segments) if case.segments is not None
+                          else r.gradcam[target].raw.ravel() for r in (a, b)]
+                pairs.append(PairAgreement("gradcam", target, key_a, key_b, metrics.agreement(*scores, k=k)))
+            if target in a.lime and target in b.lime:
+                agreement = metrics.agreement(a.lime[target].weights, b.lime[target].weights, k=k)
+                pairs.append(PairAgreement("lime", target, key_a, key_b, agreement))
+    return pairs

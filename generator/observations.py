@@ -1,0 +1,91 @@
+"""Short factual sentences generated from the results, regenerated on every build."""
+
+from generator.pages_format import pct
+
+
+def case_observations(case, models_by_key, categories):
+    """Plain-text sentences about one case: predictions, agreement, and what the measurements say."""
+    results = list(case.models.values())
+    label = case.spec.label_index
+    sentences = [prediction_sentence(models_by_key[r.model_key].label, r, categories, label) for r in results]
+    if len(results) > 1:
+        tops = {r.top1.index for r in results}
+        sentences.append("The models agree on the top-1 class." if len(tops) == 1 else "The models disagree on the top-1 class.")
+    sentences += concentration_sentences(results, models_by_key, categories)
+    for r in results:
+        name = models_by_key[r.model_key].label
+        own = r.metrics.get(r.top1.index)
+        if own is None:
+            continue
+        sentences += faithfulness_sentences(name, own)
+        if own.methods_agreement is not None:
+            a = own.methods_agreement
+            verdict = "agree" if a.spearman >= 0.5 else "partly agree" if a.spearman >= 0.2 else "disagree"
+            sentences.append(
+                f"For {name}, Grad-CAM and LIME {verdict} (Spearman {a.spearman:.2f}; "
+                f"{round(a.top_k_overlap * 5)} of the top 5 superpixels shared)."
+            )
+        if own.stability is not None and not own.stability.stable:
+            sentences.append(
+                f"{name}'s LIME explanation is unstable across seeds (top superpixels' Jaccard {own.stability.mean_jaccard:.2f})."
+            )
+        if own.sanity_flagged:
+            sentences.append(
+                f"{name}'s Grad-CAM barely changes when its last block is randomised (rank correlation {own.sanity_rho:.2f}): "
+                "treat it with suspicion."
+            )
+    return sentences
+
+
+def prediction_sentence(name, result, categories, label):
+    top = result.top1
+    text = f"{name} predicts {top.name} ({pct(top.probability)})"
+    if label is not None:
+        text += ", which is correct" if top.index == label else f"; the ground truth is {categories[label]}"
+        if top.index != label:
+            rank = next((i + 1 for i, p in enumerate(result.top_k) if p.index == label), None)
+            text += f" (rank {rank} in its top-{len(result.top_k)})" if rank else f" (not in its top-{len(result.top_k)})"
+    return text + "."
+
+
+def concentration_sentences(results, models_by_key, categories):
+    values = [
+        (models_by_key[r.model_key].label, r.metrics[r.top1.index].concentration)
+        for r in results
+        if r.top1.index in r.metrics and is_number(r.metrics[r.top1.index].concentration)
+    ]
+    if len(values) < 2:
+        return [f"{name}'s Grad-CAM holds half its mass in {pct(v)} of the image." for name, v in values]
+    (small_name, small), (large_name, large) = min(values, key=lambda v: v[1]), max(values, key=lambda v: v[1])
+    return [
+        f"{small_name}'s Grad-CAM is the most focused: half its mass lies in {pct(small)} of the image, "
+        f"against {pct(large)} for {large_name}."
+    ]
+
+
+def faithfulness_sentences(name, target_metrics):
+    """Compare each map with the random baseline on deletion and insertion separately."""
+    faith = target_metrics.faithfulness
+    if "random" not in faith:
+        return []
+    baseline = faith["random"]
+    out = []
+    for method, title in (("gradcam", "Grad-CAM"), ("lime", "LIME")):
+        if method not in faith:
+            continue
+        f = faith[method]
+        deletion = f"deletion AUC {f.deletion_auc:.3f} vs {baseline.deletion_auc:.3f}"
+        insertion = f"insertion AUC {f.insertion_auc:.3f} vs {baseline.insertion_auc:.3f}"
+        beats = (f.deletion_auc < baseline.deletion_auc, f.insertion_auc > baseline.insertion_auc)
+        verdict = {
+            (True, True): "beats the random baseline on both deletion and insertion",
+            (True, False): "beats the random baseline on deletion but not on insertion",
+            (False, True): "beats the random baseline on insertion but not on deletion",
+            (False, False): "does not beat the random baseline",
+        }[beats]
+        out.append(f"{name}'s {title} map {verdict} ({deletion}; {insertion}).")
+    return out
+
+
+def is_number(value):
+    return value is not None and value == value
