@@ -23,13 +23,14 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
     for explainer in explainers:
         explainer.prepare_case(inputs)
-    predictions = [top_k(probabilities(model, prepared.tensor), model.categories, manifest.top_k) for model in models]
+    probs = [probabilities(model, prepared.tensor) for model in models]
+    predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)
     model_results = {}
-    for model, top in zip(models, predictions):
+    for model, top, model_probs in zip(models, predictions, probs):
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
-        model_results[model.key] = explain_model(model, inputs, explainers, measurer, top, targets)
+        model_results[model.key] = explain_model(model, inputs, explainers, measurer, top, targets, model_probs)
         if bar is not None:
             bar.update(1)
     case = CaseResult(
@@ -38,7 +39,7 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
     return case.with_comparisons(compare_models(case, manifest.explainers.lime.num_features))
 
 
-def explain_model(model, inputs, explainers, measurer, predictions, targets):
+def explain_model(model, inputs, explainers, measurer, predictions, targets, probs):
     explained = {}
     for explainer in explainers:
         results = explainer.explain(model, inputs, targets)
@@ -49,6 +50,7 @@ def explain_model(model, inputs, explainers, measurer, predictions, targets):
         targets=targets,
         gradcam=explained.get("gradcam", {}),
         lime=explained.get("lime", {}),
+        probabilities=probs,
     )
     if measurer is None:
         return result

@@ -21,6 +21,7 @@ from generator.case_figures import (
 )
 from generator.observations import case_observations
 from generator.pages_format import num, pct
+from generator.summary import disagreeing_pairs, largest_disagreements, metric_means, summarise
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -171,31 +172,22 @@ class PageRenderer:
     def pages(self, cases, failures):
         categories = self.models[0].categories
         case_pages = [case_page(case, self.models_by_key, categories) for case in cases]
-        out = {"index.md": self.render("index.md.j2", cases=case_pages, failures=failures, summary=summarise(case_pages))}
-        out["methods.md"] = self.render("methods.md.j2", versions=library_versions())
+        means = metric_means(cases, self.models)
+        disagreements = largest_disagreements(cases, self.models_by_key, categories)
+        out = {
+            "index.md": self.render(
+                "index.md.j2", cases=case_pages, failures=failures, summary=summarise(case_pages),
+                means=means, disagreements=disagreements,
+            ),
+            "comparison.md": self.render(
+                "comparison.md.j2", pairs=disagreeing_pairs(cases, case_pages), cases=case_pages,
+                means=means, disagreements=disagreements,
+            ),
+            "methods.md": self.render("methods.md.j2", versions=library_versions()),
+        }
         for page in case_pages:
             out[f"cases/{page.case_id}.md"] = self.render("case.md.j2", page=page)
         return out
-
-
-@dataclass(frozen=True)
-class Summary:
-    cases: int
-    agreement: float | None
-    accuracy: dict  # model label -> (correct, labelled)
-
-
-def summarise(case_pages):
-    accuracy = {}
-    for page in case_pages:
-        for column in page.columns:
-            correct, labelled = accuracy.get(column.label, (0, 0))
-            if column.correct is not None:
-                accuracy[column.label] = (correct + int(column.correct), labelled + 1)
-            else:
-                accuracy.setdefault(column.label, (correct, labelled))
-    agreement = sum(p.agree for p in case_pages) / len(case_pages) if case_pages else None
-    return Summary(len(case_pages), agreement, accuracy)
 
 
 def library_versions():

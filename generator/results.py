@@ -15,6 +15,7 @@ class ModelResult:
     gradcam: dict = field(default_factory=dict)  # target -> GradCamResult
     lime: dict = field(default_factory=dict)  # target -> LimeResult
     metrics: dict = field(default_factory=dict)  # target -> TargetMetrics
+    probabilities: np.ndarray | None = None  # softmax over every class
 
     @property
     def top1(self):

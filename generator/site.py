@@ -33,6 +33,7 @@ def navigation(manifest, case_pages):
     nav = [{"Overview": "index.md"}]
     if cases:
         nav.append({"Cases": cases})
+    nav.append({"Comparison": "comparison.md"})
     nav.append({"Methods": "methods.md"})
     return {"site_name": html.escape(manifest.title), "nav": nav}
 
