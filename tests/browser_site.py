@@ -27,6 +27,14 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DIR = REPO_ROOT / "examples" / "offline"
 LIME_SAMPLES = 40
+# Settings that keep the build to seconds, as (path in the manifest, value). Each is applied only where
+# the manifest schema has that field, so that the fixture keeps working while the schema grows; every
+# feature stays switched on, so that the browser sees every kind of figure and table.
+CHEAP_SETTINGS = (
+    (("explainers", "lime", "num_samples"), LIME_SAMPLES),
+    (("metrics", "steps"), 8),
+    (("metrics", "stability_seeds"), 2),
+)
 BUILD_TIMEOUT_S = 900
 # Set to a folder that build_site() filled before to skip the build (its content/ and site/ are reused).
 REUSE_ENV = "XAI_REPORT_BROWSER_SITE"
@@ -72,9 +80,27 @@ def prepare_content(target):
     target.mkdir(parents=True, exist_ok=True)
     shutil.copytree(EXAMPLE_DIR / "images", target / "images")
     manifest = yaml.safe_load((EXAMPLE_DIR / "manifest.yaml").read_text(encoding="utf-8"))
-    manifest.setdefault("explainers", {}).setdefault("lime", {})["num_samples"] = LIME_SAMPLES
+    for path, value in CHEAP_SETTINGS:
+        if schema_has(path):
+            section = manifest
+            for name in path[:-1]:
+                section = section.setdefault(name, {})
+            section[path[-1]] = value
     (target / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return manifest
+
+
+def schema_has(path):
+    """Whether the manifest schema (generator.manifest.Manifest, a pydantic model) has the field at `path`."""
+    from generator.manifest import Manifest
+
+    model = Manifest
+    for name in path:
+        fields = getattr(model, "model_fields", None)
+        if not fields or name not in fields:
+            return False
+        model = fields[name].annotation
+    return True
 
 
 def build_site(root):

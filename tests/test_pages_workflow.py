@@ -109,7 +109,8 @@ def test_build_job_runs_exactly_the_documented_commands(build_job):
 
 
 def readme_commands(text):
-    """Commands the README shows: lines of fenced code blocks (prompt and trailing comment removed) and inline code."""
+    """Commands the README shows: inline code spans, and the commands of fenced code blocks' lines
+    (split at && and ;, without a leading "$ " prompt or a trailing comment)."""
     commands, fenced = set(), False
     for line in text.splitlines():
         if line.lstrip().startswith(("```", "~~~")):
@@ -117,7 +118,8 @@ def readme_commands(text):
             continue
         if fenced:
             line = re.sub(r"\s+#.*$", "", line.strip())
-            commands.add(re.sub(r"^\$\s+", "", line))
+            for command in re.split(r"\s*(?:&&|;)\s*", line):  # `pip install -e . && python -m generator build`
+                commands.add(re.sub(r"^\$\s+", "", command))
         else:
             commands.update(span.strip() for span in re.findall(r"`([^`\n]+)`", line))
     return commands
