@@ -1,7 +1,9 @@
 """The build, phase by phase: manifest, models, results, figures and pages, site."""
 
+import errno
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +12,8 @@ import torch
 from generator.atomic import write_bytes
 from generator.case_figures import case_figures
 from generator.compute import compute_case
-from generator.errors import CaseError, UsageError, WeightsError
+from generator.errors import CaseError, ReportError, UsageError, WeightsError
+from generator.lock import build_lock
 from generator.explain import enabled_explainers
 from generator.manifest_loader import load_manifest
 from generator.measure import Measurer
@@ -58,6 +61,11 @@ def build_report(options):
     manifest = load_manifest(options.manifest)
     check_site_config(options)
     content_dir = Path(options.manifest).parent
+    with build_lock(content_dir), clear_os_errors():
+        return run_phases(manifest, content_dir, options, started)
+
+
+def run_phases(manifest, content_dir, options, started):
     cases = select_cases(manifest, options.only)
     models = load_models(manifest, content_dir)
     results, failures = compute_results(manifest, content_dir, cases, models, options)
@@ -72,6 +80,21 @@ def build_report(options):
     summary.cases, summary.failures = len(results), failures
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@contextmanager
+def clear_os_errors():
+    """A full disk, a read-only folder or a missing permission becomes one message naming the file."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or "the output"
+        hint = {
+            errno.ENOSPC: "the disk is full: free some space",
+            errno.EROFS: "the file system is read-only: build in a writable copy",
+            errno.EACCES: "permission denied: check the folder's permissions",
+        }.get(error.errno, "check that the content and site folders are writable")
+        raise ReportError(f"cannot write {where}: {error.strerror or error}; {hint}. The previous site is intact.") from None
 
 
 def check_site_config(options):

@@ -1,13 +1,14 @@
 """The command line: the only place that prints and picks exit codes (see generator/errors.py)."""
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
 import click
 
 from generator import __version__
-from generator.errors import EXIT_BUILD_FAILED, ReportError
+from generator.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, ReportError
 
 log = logging.getLogger("generator")
 
@@ -20,8 +21,17 @@ def configure_logging(verbose, quiet):
             logging.getLogger(noisy).setLevel(logging.WARNING if not quiet else logging.ERROR)
 
 
+def raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_reporting_errors(verbose, action):
-    """Run `action`; turn ReportError into one message and its exit code, tracebacks only with -v."""
+    """Run `action`; turn ReportError into one message and its exit code, tracebacks only with -v.
+
+    SIGTERM is handled like Ctrl-C: the build stops where it is; every file written so far was written
+    atomically, the site is only swapped in at the end, so the previous site stays intact.
+    """
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     try:
         return action()
     except ReportError as error:
@@ -31,7 +41,7 @@ def run_reporting_errors(verbose, action):
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted: the previous site and every discussion file are intact.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as error:  # an unexpected failure still gets one line without -v
         if verbose:
             raise
@@ -44,7 +54,7 @@ def run_reporting_errors(verbose, action):
 def main():
     """xai-report: build a static site that explains what image classifiers look at.
 
-    Exit codes: 0 success, 1 build failure, 2 bad manifest or usage.
+    Exit codes: 0 success, 1 build failure, 2 bad manifest or usage, 130 interrupted.
     """
 
 

@@ -4,11 +4,13 @@ Exit codes (documented in the README):
   0  success
   1  the build failed (weights missing, an image unreadable, a model error, ...)
   2  bad manifest or bad command-line usage
+  130 interrupted (Ctrl-C or SIGTERM); the previous site is intact
 """
 
 EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class ReportError(Exception):

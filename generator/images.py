@@ -48,7 +48,7 @@ def to_rgb(image, background):
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         span = max(values.max() - values.min(), 1e-12)
-        image = Image.fromarray(((values - values.min()) / span * 255).round().astype(np.uint8), mode="L")
+        image = Image.fromarray(((values - values.min()) / span * 255).round().astype(np.uint8))
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "RGB" and "transparency" in image.info):
