@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from generator.atomic import write_bytes
+from generator.cache import ResultCache
 from generator.case_figures import case_figures
 from generator.compute import compute_case
 from generator.errors import CaseError, ReportError, UsageError, WeightsError
@@ -43,6 +44,8 @@ class BuildOptions:
     device: str = "cpu"
     precision: str = "fp32"
     show_progress: bool = True
+    force: bool = False
+    cache_dir: Path | None = Path(".cache/results")
 
 
 @dataclass
@@ -51,6 +54,8 @@ class BuildSummary:
     failures: list = field(default_factory=list)
     written: int = 0
     seconds: float = 0.0
+    cache_hits: int = 0
+    cache_misses: int = 0
     stubs_created: list = field(default_factory=list)
     orphaned: list = field(default_factory=list)
 
@@ -67,8 +72,9 @@ def build_report(options):
 
 def run_phases(manifest, content_dir, options, started):
     cases = select_cases(manifest, options.only)
-    models = load_models(manifest, content_dir)
-    results, failures = compute_results(manifest, content_dir, cases, models, options)
+    models = load_models(manifest, content_dir, options.device)
+    cache = ResultCache(options.cache_dir) if options.cache_dir else None
+    results, failures = compute_results(manifest, content_dir, cases, models, options, cache)
     outputs = render_outputs(manifest, models, results, failures)
     summary = write_outputs(content_dir, outputs, prune=not options.only)
     summary.stubs_created = ensure_discussion_stubs(content_dir, [r.case_id for r in results])
@@ -78,6 +84,8 @@ def run_phases(manifest, content_dir, options, started):
     if options.site:
         build_site(options.config, content_dir, options.site_dir)
     summary.cases, summary.failures = len(results), failures
+    if cache is not None:
+        summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -115,7 +123,7 @@ def select_cases(manifest, only):
     return [known[case_id] for case_id in dict.fromkeys(only)]
 
 
-def load_models(manifest, content_dir):
+def load_models(manifest, content_dir, device="cpu"):
     """Resolve every model's weights first (fail fast, before any heavy work), then build them."""
     resolved, problems = [], []
     for spec in manifest.models:
@@ -125,10 +133,13 @@ def load_models(manifest, content_dir):
             problems.append(str(error))
     if problems:
         raise WeightsError("\n".join(problems))
-    return [load_model(spec, weights, manifest.seed) for spec, weights in resolved]
+    models = [load_model(spec, weights, manifest.seed) for spec, weights in resolved]
+    for model in models:
+        model.module.to(device)
+    return models
 
 
-def compute_results(manifest, content_dir, cases, models, options):
+def compute_results(manifest, content_dir, cases, models, options, cache):
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
     measurer = Measurer(
         manifest.metrics, manifest.explainers.lime, manifest.preprocess, manifest.seed, options.device, options.precision
@@ -138,7 +149,7 @@ def compute_results(manifest, content_dir, cases, models, options):
     with progress(total=len(cases) * len(models), unit="model", enabled=options.show_progress) as bar:
         for spec in cases:
             try:
-                results.append(compute_case(manifest, content_dir, spec, models, explainers, measurer, bar))
+                results.append(compute_case(manifest, content_dir, spec, models, explainers, measurer, cache, options, bar))
             except CaseError as error:
                 if not options.keep_going:
                     raise

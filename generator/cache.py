@@ -27,6 +27,8 @@ from generator.atomic import write_bytes
 from generator.explain.gradcam import GradCamResult
 from generator.explain.lime import LimeResult
 from generator.inference import Prediction
+from generator.measure import TargetMetrics
+from generator.metrics import Agreement, FaithfulnessResult, Stability
 from generator.results import ModelResult
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,11 @@ FORMAT = 1  # layout of the entry file
 DEFAULT_ROOT = Path(".cache/results")
 META = "__meta__"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-RESULT_SCHEMA = {cls.__name__: [f.name for f in dataclasses.fields(cls)] for cls in (ModelResult, Prediction, GradCamResult, LimeResult)}
+RESULT_TYPES = {
+    cls.__name__: cls
+    for cls in (ModelResult, Prediction, GradCamResult, LimeResult, TargetMetrics, FaithfulnessResult, Agreement, Stability)
+}
+RESULT_SCHEMA = {name: [f.name for f in dataclasses.fields(cls)] for name, cls in RESULT_TYPES.items()}
 
 
 class CorruptEntry(Exception):
@@ -206,28 +212,43 @@ class ResultCache:
         self.stats.stores += 1
 
 
-def fields_of(instance):
-    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)}
+def to_payload(value):
+    """Result dataclasses -> plain payload trees (dataclasses tagged by type, dicts as key/value pairs)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: to_payload(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"__type__": type(value).__name__, **fields}
+    if isinstance(value, dict):
+        return {"__items__": [[to_payload(k), to_payload(v)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return tuple(to_payload(v) for v in value)
+    if isinstance(value, list):
+        return [to_payload(v) for v in value]
+    return value
+
+
+def from_payload(node):
+    if isinstance(node, dict) and "__type__" in node:
+        cls = RESULT_TYPES.get(node["__type__"])
+        if cls is None:
+            raise CorruptEntry(f"unknown result type {node['__type__']!r}")
+        return cls(**{k: from_payload(v) for k, v in node.items() if k != "__type__"})
+    if isinstance(node, dict) and "__items__" in node:
+        return {from_payload(k): from_payload(v) for k, v in node["__items__"]}
+    if isinstance(node, dict):
+        return {k: from_payload(v) for k, v in node.items()}
+    if isinstance(node, tuple):
+        return tuple(from_payload(v) for v in node)
+    if isinstance(node, list):
+        return [from_payload(v) for v in node]
+    return node
 
 
 def model_result_to_payload(result):
-    return {
-        "model_key": result.model_key,
-        "top_k": [fields_of(p) for p in result.top_k],
-        "targets": [int(t) for t in result.targets],
-        "gradcam": [{"key": int(k), "result": fields_of(r)} for k, r in result.gradcam.items()],
-        "lime": [{"key": int(k), "result": fields_of(r)} for k, r in result.lime.items()],
-    }
+    return to_payload(result)
 
 
 def payload_to_model_result(payload):
-    return ModelResult(
-        model_key=payload["model_key"],
-        top_k=tuple(Prediction(**p) for p in payload["top_k"]),
-        targets=tuple(payload["targets"]),
-        gradcam={item["key"]: GradCamResult(**item["result"]) for item in payload["gradcam"]},
-        lime={item["key"]: LimeResult(**item["result"]) for item in payload["lime"]},
-    )
+    return from_payload(payload)
 
 
 def array_payload(array):

@@ -73,9 +73,12 @@ manifest_option = click.option(
 @click.option("--keep-going", is_flag=True, help="Build the other cases when one fails; list failures at the end (exit 1).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="Inference precision for LIME's perturbed images.")
+@click.option("--force", is_flag=True, help="Recompute everything, ignoring the result cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/results"), show_default=True,
+              help="Where computed results are kept between builds.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
-def build(manifest, config, site_dir, only, no_site, keep_going, device, precision, verbose, quiet):
+def build(manifest, config, site_dir, only, no_site, keep_going, device, precision, force, cache_dir, verbose, quiet):
     """Run every model and explainer on every case and build the site."""
     from generator.build import BuildOptions, build_report
     from generator.devices import check_device
@@ -83,12 +86,14 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
     configure_logging(verbose, quiet)
     options = BuildOptions(
         manifest=manifest, config=config, site_dir=site_dir, only=only, site=not no_site, keep_going=keep_going,
-        device=device, precision=precision, show_progress=not quiet,
+        device=device, precision=precision, show_progress=not quiet, force=force, cache_dir=cache_dir,
     )
     summary = run_reporting_errors(verbose, lambda: build_report(check_device(options)))
     if not quiet:
         where = f" -> {site_dir}/" if not no_site else ""
-        click.echo(f"Built {summary.cases} case(s) in {summary.seconds:.1f} s{where}", err=True)
+        looked_up = summary.cache_hits + summary.cache_misses
+        cached = f"; {summary.cache_hits} of {looked_up} results from the cache" if looked_up else ""
+        click.echo(f"Built {summary.cases} case(s) in {summary.seconds:.1f} s{cached}{where}", err=True)
     if summary.failures:
         click.echo(f"{len(summary.failures)} case(s) failed:", err=True)
         for failure in summary.failures:

@@ -1,9 +1,14 @@
-"""One case through every model: decode once, segment once, predict, explain and measure per model."""
+"""One case through every model: decode once, segment once, predict, explain and measure per model.
+
+Every model-running step goes through the case's cache, so a rebuild with nothing changed runs no model.
+"""
 
 import logging
 from pathlib import Path
 
-from generator.explain import CaseInputs
+from generator.cache import file_digest
+from generator.case_cache import CaseCache
+from generator.explain import CaseInputs, segment_image
 from generator.images import Preprocessor, decode_image
 from generator.inference import probabilities, top_k
 from generator.measure import compare_models
@@ -17,20 +22,26 @@ def case_targets(spec, predictions):
     return tuple(dict.fromkeys([p[0].index for p in predictions] + list(spec.target_indices)))
 
 
-def compute_case(manifest, content_dir, spec, models, explainers, measurer=None, bar=None):
-    original = decode_image(Path(content_dir) / spec.image, spec.case_id, manifest.preprocess.background)
+def compute_case(manifest, content_dir, spec, models, explainers, measurer=None, cache=None, options=None, bar=None):
+    path = Path(content_dir) / spec.image
+    original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
+    case_cache = CaseCache(
+        cache, manifest, file_digest(path),
+        device=getattr(options, "device", "cpu"), precision=getattr(options, "precision", "fp32"),
+        force=getattr(options, "force", False),
+    )
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
-    for explainer in explainers:
-        explainer.prepare_case(inputs)
-    probs = [probabilities(model, prepared.tensor) for model in models]
+    if manifest.explainers.lime.enabled:
+        inputs.segments = case_cache.segments(lambda: segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed))
+    probs = [case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)) for model in models]
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)
     model_results = {}
     for model, top, model_probs in zip(models, predictions, probs):
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
-        model_results[model.key] = explain_model(model, inputs, explainers, measurer, top, targets, model_probs)
+        model_results[model.key] = explain_model(model, inputs, explainers, measurer, case_cache, top, targets, model_probs)
         if bar is not None:
             bar.update(1)
     case = CaseResult(
@@ -39,10 +50,10 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
     return case.with_comparisons(compare_models(case, manifest.explainers.lime.num_features))
 
 
-def explain_model(model, inputs, explainers, measurer, predictions, targets, probs):
+def explain_model(model, inputs, explainers, measurer, case_cache, predictions, targets, probs):
     explained = {}
     for explainer in explainers:
-        results = explainer.explain(model, inputs, targets)
+        results = case_cache.explanation(explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets))
         explained[explainer.name] = {result.target: result for result in results}
     result = ModelResult(
         model_key=model.key,
@@ -54,4 +65,4 @@ def explain_model(model, inputs, explainers, measurer, predictions, targets, pro
     )
     if measurer is None:
         return result
-    return result.with_metrics(measurer.measure(model, inputs, result))
+    return result.with_metrics(case_cache.metrics(model, targets, lambda: measurer.measure(model, inputs, result)))

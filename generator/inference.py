@@ -15,9 +15,10 @@ class Prediction:
 
 def probabilities(model, tensor):
     """Softmax over the model's logits for a normalised 1x3xHxW tensor (float64 numpy)."""
+    device = next(model.module.parameters()).device
     with torch.inference_mode():
-        logits = model.module(tensor)
-    return torch.softmax(logits.double(), dim=1)[0].numpy()
+        logits = model.module(tensor.to(device))
+    return torch.softmax(logits.double(), dim=1)[0].cpu().numpy()
 
 
 def top_k(probs, categories, k):

@@ -1,0 +1,69 @@
+"""The cached pieces of one case: each keyed by exactly what it depends on.
+
+Predictions depend on the image, the model and the preprocessing; the segmentation on the image,
+the preprocessing, the quickshift settings and the seed; each explainer's results also on its own
+settings and the targets; the metrics on all of those. Changing one LIME setting therefore
+recomputes LIME and the metrics, never Grad-CAM or the predictions; editing a discussion or a
+template recomputes nothing.
+"""
+
+from generator.cache import computation_key, from_payload, to_payload
+
+
+class CaseCache:
+    def __init__(self, cache, manifest, image_digest, device="cpu", precision="fp32", force=False):
+        self.cache = cache
+        self.manifest = manifest
+        self.image_digest = image_digest
+        self.device = str(device).split(":")[0]
+        self.precision = precision
+        self.force = force
+
+    def fetch(self, kind, parts, compute):
+        """The cached value for these parts, or compute() stored under them (always computed with force)."""
+        if self.cache is None:
+            return compute()
+        key = computation_key(kind=kind, image=self.image_digest, preprocess=self.manifest.preprocess, **parts)
+        if not self.force:
+            payload = self.cache.load(key)
+            if payload is not None:
+                return from_payload(payload["value"])
+        value = compute()
+        self.cache.store(key, {"value": to_payload(value)})
+        return value
+
+    def probabilities(self, model, compute):
+        return self.fetch("probabilities", {"model": model_identity(model), "device": self.device}, compute)
+
+    def segments(self, compute):
+        lime = self.manifest.explainers.lime
+        settings = {"kernel_size": lime.kernel_size, "max_dist": lime.max_dist, "ratio": lime.ratio}
+        return self.fetch("segments", {"quickshift": settings, "seed": self.manifest.seed}, compute)
+
+    def explanation(self, explainer, model, targets, compute):
+        parts = {
+            "model": model_identity(model),
+            "explainer": explainer.name,
+            "settings": explainer.settings,
+            "seed": self.manifest.seed,
+            "targets": list(targets),
+            "device": self.device,
+            "precision": self.precision if explainer.name == "lime" else "fp32",
+        }
+        return self.fetch("explanation", parts, compute)
+
+    def metrics(self, model, targets, compute):
+        parts = {
+            "model": model_identity(model),
+            "explainers": self.manifest.explainers,
+            "metrics": self.manifest.metrics,
+            "seed": self.manifest.seed,
+            "targets": list(targets),
+            "device": self.device,
+            "precision": self.precision,
+        }
+        return self.fetch("metrics", parts, compute)
+
+
+def model_identity(model):
+    return {"name": model.spec.name, "weights": model.weights.digest, "layer": model.target_layer_name}
