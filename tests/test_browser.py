@@ -300,7 +300,10 @@ def test_overview_table_links_reach_every_case(watched_page, served_site):
     built = served_site.built
     index = served_site.url("/")
     open_page(page, index)
-    table = page.locator(".md-content table").filter(has=page.locator("a[href*='cases/']")).first
+    # The overview's table of cases: the one whose case links carry thumbnails (other tables, such as the
+    # measurement summaries, may link to some cases too).
+    table = page.locator(".md-content table").filter(has=page.locator("a[href*='cases/'] img"))
+    assert table.count() == 1, "expected exactly one overview table with case thumbnails"
     for case_id in built.case_ids:
         title = built.case_titles[case_id]
         link = table.get_by_role("link", name=title, exact=True)
