@@ -40,16 +40,15 @@ def case_figures(case, original, models_by_key, lime_settings):
     for key, result in case.models.items():
         categories = models_by_key[key].categories
         for target in result.targets:
-            name = f"{models_by_key[key].label}: {categories[target]}"
             if target in result.gradcam:
                 out[explanation_figure(case.case_id, key, GRADCAM, target)] = figures.gradcam_overlay(
-                    case.crop_array, result.gradcam[target].heatmap, name
+                    case.crop_array, result.gradcam[target].heatmap
                 )
             if target in result.lime:
-                out.update(lime_figures(case, key, result.lime[target], name, scale, lime_settings.num_features))
+                out.update(lime_figures(case, key, result.lime[target], scale, lime_settings.num_features))
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
-        out[curves_path(case.case_id)] = figures.faithfulness_curves(curves)
+        out[curves_path(case.case_id)] = figures.faithfulness_curves(curves, "Each model's explanations of its own top-1 class")
     return out
 
 
@@ -68,16 +67,16 @@ def faithfulness_curve_list(case, models_by_key):
     return curves
 
 
-def lime_figures(case, model_key, lime_result, title, scale, num_features):
+def lime_figures(case, model_key, lime_result, scale, num_features):
     crop, segments, target = case.crop_array, case.segments, lime_result.target
     return {
         explanation_figure(case.case_id, model_key, LIME_TOP, target): figures.lime_top_positive(
-            crop, segments, lime_result, num_features, title
+            crop, segments, lime_result, num_features
         ),
         explanation_figure(case.case_id, model_key, LIME_POSNEG, target): figures.lime_positive_negative(
-            crop, segments, lime_result, num_features, title
+            crop, segments, lime_result, num_features
         ),
         explanation_figure(case.case_id, model_key, LIME_WEIGHTS, target): figures.lime_weight_map(
-            crop, segments, lime_result.weights, scale, title
+            crop, segments, lime_result.weights, scale
         ),
     }

@@ -11,7 +11,7 @@ from lime.lime_image import ImageExplanation  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage.segmentation import mark_boundaries  # noqa: E402
 
-DPI = 100
+DPI = 160  # sharp on high-DPI screens and larger in the lightbox
 PNG_METADATA = {"Software": None}
 
 
@@ -31,25 +31,19 @@ def image_bytes(image, format="PNG", max_side=None):
     return buffer.getvalue()
 
 
-def picture(array, title=None, colorbar=None):
-    fig, ax = plt.subplots(figsize=(3.2, 3.0))
+def picture(array):
+    fig, ax = plt.subplots(figsize=(3.0, 3.0))
     ax.imshow(array)
     ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
-    if colorbar is not None:
-        fig.colorbar(colorbar, ax=ax, fraction=0.046, pad=0.04)
     return figure_bytes(fig)
 
 
-def gradcam_overlay(crop_array, heatmap, title=None):
+def gradcam_overlay(crop_array, heatmap):
     """The heatmap in jet over the crop, with a colour bar of the normalised importance."""
     fig, ax = plt.subplots(figsize=(3.4, 3.0))
     ax.imshow(crop_array)
     overlay = ax.imshow(heatmap, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
     ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
     fig.colorbar(overlay, ax=ax, fraction=0.046, pad=0.04, label="importance")
     return figure_bytes(fig)
 
@@ -60,29 +54,27 @@ def lime_explanation(crop_array, segments, result):
     return explanation
 
 
-def lime_top_positive(crop_array, segments, result, num_features, title=None):
+def lime_top_positive(crop_array, segments, result, num_features):
     """As the reference: lime's top positive superpixels, outlined with mark_boundaries."""
     explanation = lime_explanation(crop_array, segments, result)
     image, mask = explanation.get_image_and_mask(result.target, positive_only=True, num_features=num_features, hide_rest=False)
-    return picture(mark_boundaries(image / 255.0, mask), title)
+    return picture(mark_boundaries(image / 255.0, mask))
 
 
-def lime_positive_negative(crop_array, segments, result, num_features, title=None):
+def lime_positive_negative(crop_array, segments, result, num_features):
     """lime's top superpixels by |weight|: green supports the class, red speaks against it."""
     explanation = lime_explanation(crop_array, segments, result)
     image, mask = explanation.get_image_and_mask(result.target, positive_only=False, num_features=num_features, hide_rest=False)
-    return picture(mark_boundaries(image / 255.0, mask), title)
+    return picture(mark_boundaries(image / 255.0, mask))
 
 
-def lime_weight_map(crop_array, segments, weights, scale, title=None):
+def lime_weight_map(crop_array, segments, weights, scale):
     """Each superpixel painted with its weight on a diverging scale shared by the case's models."""
     fig, ax = plt.subplots(figsize=(3.4, 3.0))
     ax.imshow(crop_array, alpha=0.35)
     painted = ax.imshow(weights[segments], cmap="RdBu_r", vmin=-scale, vmax=scale, alpha=0.75)
     ax.imshow(mark_boundaries(np.zeros_like(crop_array, dtype=float), segments, color=(0.3, 0.3, 0.3)), alpha=0.15)
     ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=9)
     fig.colorbar(painted, ax=ax, fraction=0.046, pad=0.04, label="LIME weight")
     return figure_bytes(fig)
 
@@ -117,7 +109,8 @@ def faithfulness_curves(curves, title=None):
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     deletion.set_ylabel("probability of the target", fontsize=8)
-    insertion.legend(fontsize=6, loc="lower right")
+    handles, labels = deletion.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(len(labels), 3), bbox_to_anchor=(0.5, -0.12))
     if title:
         fig.suptitle(title, fontsize=9)
     return figure_bytes(fig)

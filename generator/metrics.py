@@ -32,7 +32,7 @@ class FaithfulnessResult:
 
 @dataclass(frozen=True)
 class Agreement:
-    spearman: float  # rank correlation of the two score vectors; 0.0 when either is constant
+    spearman: float  # rank correlation of the two score vectors; NaN when either is constant
     top_k_overlap: float  # |topk(a) & topk(b)| / k, in [0, 1]
 
 
@@ -142,18 +142,17 @@ def superpixel_means(pixel_map, segments):
 
 
 def safe_spearman(a, b):
-    """Spearman's rho, or 0.0 where it is undefined (a constant input, fewer than two values).
+    """Spearman's rho, or NaN where it is undefined (a constant input, fewer than two values).
 
-    A constant map ranks nothing, so "no rank agreement" (0.0) is the honest value and keeps report tables free
-    of NaN.
+    A constant map ranks nothing: its correlation is undefined, not zero. Pages show NaN as "—" and the
+    summaries leave it out, so a blank map never counts as a "disagreement".
     """
     a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
     if a.shape != b.shape:
         raise ValueError(f"length mismatch: {a.size} vs {b.size}")
     if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    rho = scipy.stats.spearmanr(a, b).statistic
-    return 0.0 if np.isnan(rho) else float(rho)
+        return float("nan")
+    return float(scipy.stats.spearmanr(a, b).statistic)
 
 
 def top_k(scores, k):
@@ -263,7 +262,7 @@ def randomise_module(module, layer_name, seed):
 
 
 def rank_correlation(map_a, map_b):
-    """Spearman's rho over pixels between two maps; 0.0 when a map is constant (see `safe_spearman`)."""
+    """Spearman's rho over pixels between two maps; NaN when a map is constant (see `safe_spearman`)."""
     if np.shape(map_a) != np.shape(map_b):
         raise ValueError(f"map shapes differ: {np.shape(map_a)} vs {np.shape(map_b)}")
     return safe_spearman(map_a, map_b)

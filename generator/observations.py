@@ -18,7 +18,7 @@ def case_observations(case, models_by_key, categories):
         if own is None:
             continue
         sentences += faithfulness_sentences(name, own)
-        if own.methods_agreement is not None:
+        if own.methods_agreement is not None and is_number(own.methods_agreement.spearman):
             a = own.methods_agreement
             verdict = "agree" if a.spearman >= 0.5 else "partly agree" if a.spearman >= 0.2 else "disagree"
             sentences.append(

@@ -101,7 +101,7 @@ def test_agreement_with_self_and_negation():
 
 
 def test_agreement_is_nan_safe_and_counts_partial_overlap():
-    assert metrics.agreement(np.ones(6), np.arange(6.0)).spearman == 0.0
+    assert np.isnan(metrics.agreement(np.ones(6), np.arange(6.0)).spearman)  # undefined, not "no agreement"
     a = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
     b = np.array([5.0, 0.0, 3.0, 2.0, 1.0, 4.0])  # top-2: {0, 1} vs {0, 5}
     assert metrics.agreement(a, b, k=2).top_k_overlap == 0.5
@@ -172,5 +172,6 @@ def test_rank_correlation_and_sanity_flag():
     saliency = rng.random((16, 16))
     assert metrics.rank_correlation(saliency, saliency) == pytest.approx(1.0)
     assert metrics.rank_correlation(saliency, -saliency) == pytest.approx(-1.0)
-    assert metrics.rank_correlation(saliency, np.zeros((16, 16))) == 0.0
+    assert np.isnan(metrics.rank_correlation(saliency, np.zeros((16, 16))))
+    assert not metrics.sanity_flag(float("nan"))
     assert metrics.sanity_flag(0.9) and not metrics.sanity_flag(0.1) and not metrics.sanity_flag(float("nan"))

@@ -1,0 +1,101 @@
+"""Incremental rebuilds: what each input change recomputes, through the real build."""
+
+import shutil
+from dataclasses import replace
+
+import pytest
+import yaml
+from PIL import Image
+
+from generator import pages
+from generator.build import BuildOptions, build_report
+from tests.helpers import COFFEE, make_project, random_resnet_manifest
+
+KINDS_PER_CASE = {"probabilities": 1, "segments": 1, "explanation": 2, "metrics": 1}  # one model, two explainers
+
+
+@pytest.fixture()
+def project(tmp_path):
+    manifest = random_resnet_manifest(cases=[
+        {"id": "chelsea", "image": "images/chelsea.png"},
+        {"id": "coffee", "image": "images/coffee.png"},
+    ])
+    path = make_project(tmp_path, manifest, images=[COFFEE, COFFEE.parent / "chelsea.png"])
+    options = BuildOptions(manifest=path, site=False, show_progress=False, cache_dir=tmp_path / "cache")
+    return path, manifest, options
+
+
+def counts(summary):
+    return summary.cache_hits, summary.cache_misses
+
+
+def test_noop_rebuild_runs_no_model(project, monkeypatch):
+    path, _, options = project
+    assert counts(build_report(options)) == (0, 10)
+    import generator.inference as inference
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a model ran on a no-op rebuild")
+
+    monkeypatch.setattr(inference.BatchClassifier, "__call__", forbidden)
+    monkeypatch.setattr("generator.compute.probabilities", forbidden)
+    monkeypatch.setattr("generator.explain.gradcam.grad_cam", forbidden)
+    assert counts(build_report(options)) == (10, 0)
+
+
+def test_changed_image_recomputes_only_that_case(project):
+    path, _, options = project
+    build_report(options)
+    before = (path.parent / "cases" / "chelsea.md").read_text()
+    image = path.parent / "images" / "chelsea.png"
+    Image.open(image).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(image)
+    assert counts(build_report(options)) == (5, 5)
+    assert (path.parent / "cases" / "chelsea.md").read_text() != before
+
+
+def test_lime_setting_recomputes_lime_and_metrics_only(project):
+    path, manifest, options = project
+    build_report(options)
+    manifest["explainers"]["lime"]["num_samples"] = 24
+    path.write_text(yaml.safe_dump(manifest))
+    # per case: probabilities, segments, Grad-CAM hit; LIME and metrics recomputed
+    assert counts(build_report(options)) == (6, 4)
+
+
+def test_segmentation_setting_recomputes_segments_lime_and_metrics(project):
+    path, manifest, options = project
+    build_report(options)
+    manifest["explainers"]["lime"]["kernel_size"] = 3
+    path.write_text(yaml.safe_dump(manifest))
+    assert counts(build_report(options)) == (4, 6)
+
+
+def test_discussion_and_template_edits_recompute_nothing(project, tmp_path, monkeypatch):
+    path, _, options = project
+    build_report(options)
+    (path.parent / "discussion" / "coffee.md").write_text("Edited.\n")
+    templates = tmp_path / "templates"
+    shutil.copytree(pages.TEMPLATES_DIR, templates)
+    case_template = templates / "case.md.j2"
+    case_template.write_text(case_template.read_text() + "\nEdited template.\n")
+    monkeypatch.setattr(pages, "TEMPLATES_DIR", templates)
+    monkeypatch.setattr(pages.PageRenderer.__init__, "__defaults__", (templates,))
+    assert counts(build_report(options)) == (10, 0)
+    assert "Edited template." in (path.parent / "cases" / "coffee.md").read_text()
+
+
+def test_force_recomputes_everything(project):
+    _, _, options = project
+    build_report(options)
+    assert counts(build_report(replace(options, force=True))) == (0, 0)
+
+
+def test_truncated_cache_entry_is_recomputed(project, tmp_path):
+    _, _, options = project
+    first = build_report(options)
+    entries = sorted((tmp_path / "cache").rglob("*.npz"))
+    assert len(entries) == first.cache_misses
+    victim = entries[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    assert counts(build_report(options)) == (9, 1)
+    assert counts(build_report(options)) == (10, 0)
