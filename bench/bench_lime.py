@@ -250,7 +250,7 @@ def bench_build(manifest, log):
     ]
 
 
-def environment_lines(args, n_segments):
+def environment_lines(args, n_segments, load_at_start):
     import torch
 
     import generator.devices as devices
@@ -262,7 +262,7 @@ def environment_lines(args, n_segments):
         f"- command: `python bench/bench_lime.py {' '.join(sys.argv[1:])}`",
         f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
         f"native bf16: {devices.bf16_supported('cpu')}",
-        f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other processes on the machine skew timings)",
+        f"- load average at start: {' '.join(f'{x:.2f}' for x in load_at_start)} (other processes on the machine skew timings)",
         f"- ResNet weights are **random** (torch.manual_seed(0), weights=None): timings equal a trained model's; "
         "the agreement rows for them only show numerical stability.",
     ]
@@ -287,7 +287,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), os.getloadavg()
     log = lambda text: print(f"[{time.perf_counter() - started:6.1f} s] {text}", file=sys.stderr, flush=True)  # noqa: E731
     crop, segments = chelsea_inputs()
     report = {"speed": [], "sweep": [], "agree": [], "notes": []}
@@ -295,7 +295,7 @@ def main(argv=None):
         bench_model(name.strip(), crop, segments, args, report, log)
     if args.trained != "none":
         trained_agreement(args.trained, crop, segments, args, report, log)
-    lines = environment_lines(args, int(segments.max()) + 1) + [
+    lines = environment_lines(args, int(segments.max()) + 1, load_at_start) + [
         "",
         "| model | path | batch | wall s | wall ms / image | speed-up vs (a) | CPU s | CPU speed-up | peak RSS MiB (+ over baseline) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
