@@ -11,8 +11,10 @@ from generator.cache import computation_key, from_payload, to_payload
 
 
 class CaseCache:
-    def __init__(self, cache, manifest, image_digest, device="cpu", precision="fp32", force=False):
+    def __init__(self, cache, manifest, image_digest, device="cpu", precision="fp32", force=False, dry_run=False):
         self.cache = cache
+        self.dry_run = dry_run
+        self.missing = []  # (kind, model identity or None, explainer) that a build would compute (dry runs)
         self.manifest = manifest
         self.image_digest = image_digest
         self.device = str(device).split(":")[0]
@@ -28,6 +30,9 @@ class CaseCache:
             payload = self.cache.load(key)
             if payload is not None:
                 return from_payload(payload["value"])
+        if self.dry_run:
+            self.missing.append((kind, parts.get("model"), parts.get("explainer")))
+            return None
         value = compute()
         self.cache.store(key, {"value": to_payload(value)})
         return value

@@ -102,6 +102,32 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
 
 
 @main.command()
+@manifest_option
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/results"), show_default=True)
+@click.option("--force", is_flag=True, help="Report what a --force build would recompute.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+def check(manifest, cache_dir, force, precision, verbose):
+    """Validate the manifest, weights and images without running any model; say what a build would compute."""
+    from generator.build import BuildOptions
+    from generator.check import check_project
+
+    configure_logging(verbose, False)
+    options = BuildOptions(manifest=manifest, cache_dir=cache_dir, force=force, precision=precision)
+    report = run_reporting_errors(verbose, lambda: check_project(options))
+    for case in report.cases:
+        if case.error:
+            click.echo(f"{case.case_id}: ERROR {case.error}")
+        elif case.to_compute:
+            click.echo(f"{case.case_id}: would compute {', '.join(case.to_compute)}")
+        else:
+            click.echo(f"{case.case_id}: up to date (every result is in the cache)")
+    click.echo(f"{len(report.cases)} case(s) checked, {len(report.failed)} with errors.")
+    if report.failed:
+        sys.exit(EXIT_BUILD_FAILED)
+
+
+@main.command()
 def schema():
     """Print the manifest's JSON Schema (for editor completion and validation)."""
     from generator.manifest_loader import manifest_json_schema

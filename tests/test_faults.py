@@ -1,0 +1,147 @@
+"""Faults: interrupted builds, concurrent builds, unwritable output, and the check command."""
+
+import errno
+import fcntl
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator import atomic
+from generator.cli import main
+from generator.lock import LOCK_NAME
+from tests.helpers import MKDOCS_YML, REPO, build, make_project, random_resnet_manifest, run_cli
+
+
+def tree_digest(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture()
+def built(tmp_path):
+    """A project built once (site included), with an edited discussion."""
+    path = make_project(tmp_path, random_resnet_manifest())
+    assert build(path, "--cache-dir", tmp_path / "cache").returncode == 0
+    discussion = path.parent / "discussion" / "chelsea.md"
+    discussion.write_text("Mine.\n")
+    return path, tmp_path / "site", discussion
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_interrupt_while_writing_pages_keeps_previous_site(built, monkeypatch, tmp_path):
+    path, site, discussion = built
+    before = tree_digest(site)
+    writes = []
+
+    def interrupted_write(target, data):
+        writes.append(target)
+        if len(writes) == 3:
+            raise KeyboardInterrupt
+        return original(target, data)
+
+    original = atomic.write_bytes
+    monkeypatch.setattr("generator.build.write_bytes", interrupted_write)
+    result = cli("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache", "-q")
+    assert result.exit_code == 130
+    assert "Interrupted: the previous site and every discussion file are intact." in result.output
+    assert tree_digest(site) == before
+    assert discussion.read_text() == "Mine.\n"
+    assert not list(path.parent.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_sigterm_during_model_work_then_resume_from_cache(built, tmp_path):
+    path, site, discussion = built
+    manifest = yaml.safe_load(path.read_text())
+    manifest["explainers"]["lime"]["num_samples"] = 400  # long enough to be interrupted mid-way
+    path.write_text(yaml.safe_dump(manifest))
+    before = tree_digest(site)
+    cache = tmp_path / "cache"
+    entries_before = set(cache.rglob("*.npz"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "build", "--manifest", str(path), "--config", str(MKDOCS_YML),
+         "--site-dir", str(site), "--cache-dir", str(cache)],
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (set(cache.rglob("*.npz")) - entries_before):
+        time.sleep(0.2)
+    assert process.poll() is None, "the build finished before it could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert tree_digest(site) == before
+    assert discussion.read_text() == "Mine.\n"
+    resumed = run_cli("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", cache)
+    assert resumed.returncode == 0
+    hits = int(resumed.stderr.split("; ")[1].split(" of ")[0])
+    assert hits >= 3  # predictions, segments and Grad-CAM came back from the cache
+
+
+def test_second_build_refused_while_one_holds_the_lock(built):
+    path, _, _ = built
+    with open(path.parent / LOCK_NAME, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.truncate(0)
+        handle.write("4242")
+        handle.flush()
+        result = build(path, site=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: another build is already running on {path.parent} (pid 4242)")
+    assert build(path, site=False).returncode == 0  # released with its holder
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [(errno.ENOSPC, "the disk is full: free some space"), (errno.EROFS, "the file system is read-only")],
+)
+def test_unwritable_output_gets_a_clear_error(built, monkeypatch, tmp_path, code, hint):
+    path, site, _ = built
+    before = tree_digest(site)
+
+    def failing_write(target, data):
+        raise OSError(code, os.strerror(code), str(target))
+
+    monkeypatch.setattr("generator.build.write_bytes", failing_write)
+    result = cli("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot write {path.parent}")
+    assert hint in result.output and "The previous site is intact." in result.output
+    assert "Traceback" not in result.output
+    assert tree_digest(site) == before
+
+
+def test_check_reports_errors_and_what_would_be_computed(built, tmp_path):
+    path, _, _ = built
+    result = cli("check", "--manifest", path, "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["chelsea: up to date (every result is in the cache)", "1 case(s) checked, 0 with errors."]
+
+    manifest = yaml.safe_load(path.read_text())
+    manifest["explainers"]["lime"]["num_samples"] = 30
+    manifest["cases"].append({"id": "broken", "image": "images/broken.png"})
+    (path.parent / "images" / "broken.png").write_bytes(b"not a png")
+    path.write_text(yaml.safe_dump(manifest))
+    result = cli("check", "--manifest", path, "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "chelsea: would compute lime (R18), metrics (R18)"
+    assert lines[1].startswith("broken: ERROR case 'broken': ") and "broken.png: not an image Pillow can read" in lines[1]
+    assert lines[2] == "2 case(s) checked, 1 with errors."
+
+
+def test_check_bad_manifest_exits_2(tmp_path):
+    path = make_project(tmp_path, {"cases": [{"image": "images/none.png"}]})
+    result = cli("check", "--manifest", path)
+    assert result.exit_code == 2
+    assert "cases[0].image: file not found: images/none.png" in result.output
