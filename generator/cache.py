@@ -243,14 +243,6 @@ def from_payload(node):
     return node
 
 
-def model_result_to_payload(result):
-    return to_payload(result)
-
-
-def payload_to_model_result(payload):
-    return from_payload(payload)
-
-
 def array_payload(array):
     """Payload for one optional array (a case's LIME segments); None stays None."""
     return {"array": array}

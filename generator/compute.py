@@ -8,7 +8,8 @@ from pathlib import Path
 
 from generator.cache import file_digest
 from generator.case_cache import CaseCache
-from generator.explain import CaseInputs, segment_image
+from generator.explain import CaseInputs
+from generator.explain import lime as lime_explainer
 from generator.images import Preprocessor, decode_image
 from generator.inference import probabilities, top_k
 from generator.measure import compare_models
@@ -33,7 +34,9 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
     )
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
     if manifest.explainers.lime.enabled:
-        inputs.segments = case_cache.segments(lambda: segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed))
+        inputs.segments = case_cache.segments(
+            lambda: lime_explainer.segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
+        )
     probs = [case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)) for model in models]
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)

@@ -68,9 +68,9 @@ def store(tmp_path):
 def test_model_result_round_trips_exactly(store):
     result = model_result()
     key = cache.computation_key(**key_parts())
-    store.store(key, cache.model_result_to_payload(result))
+    store.store(key, cache.to_payload(result))
     loaded = store.load(key)
-    assert_same_result(result, cache.payload_to_model_result(loaded))
+    assert_same_result(result, cache.from_payload(loaded))
     assert store.stats.hits == 1 and store.stats.misses == 0
     assert store.path(key) == store.root / key[:2] / f"{key}.npz"
 
@@ -92,7 +92,7 @@ def test_segments_and_plain_values_round_trip(store):
 def test_miss_for_another_key_and_for_an_empty_cache(store):
     key = cache.computation_key(**key_parts())
     assert store.load(key) is None
-    store.store(key, cache.model_result_to_payload(model_result()))
+    store.store(key, cache.to_payload(model_result()))
     assert store.load(cache.computation_key(**key_parts(seed=1))) is None
     assert (store.stats.hits, store.stats.misses, store.stats.corrupt) == (0, 2, 0)
 
@@ -157,15 +157,15 @@ def flip_bytes(data):
 def test_damaged_entries_are_detected_then_overwritten(store, damage, caplog):
     result = model_result()
     key = cache.computation_key(**key_parts())
-    store.store(key, cache.model_result_to_payload(result))
+    store.store(key, cache.to_payload(result))
     path = store.path(key)
     path.write_bytes(damage(path.read_bytes()))
     with caplog.at_level(logging.WARNING, logger="generator.cache"):
         assert store.load(key) is None
     assert store.stats.corrupt == 1 and store.stats.misses == 1 and store.stats.hits == 0
     assert str(path) in caplog.text and "corrupt" in caplog.text
-    store.store(key, cache.model_result_to_payload(result))  # the recomputed result replaces it
-    assert_same_result(result, cache.payload_to_model_result(store.load(key)))
+    store.store(key, cache.to_payload(result))  # the recomputed result replaces it
+    assert_same_result(result, cache.from_payload(store.load(key)))
     assert store.stats.hits == 1
 
 
@@ -209,10 +209,10 @@ def test_concurrent_stores_are_atomic_and_leave_no_temp_files(store):
     def worker(n):
         try:
             for _ in range(3):
-                store.store(keys[n], cache.model_result_to_payload(results[n]))
+                store.store(keys[n], cache.to_payload(results[n]))
                 loaded = store.load(keys[n])  # whichever writer won, the entry is whole
                 assert loaded is not None
-                assert_same_result(results[n], cache.payload_to_model_result(loaded))
+                assert_same_result(results[n], cache.from_payload(loaded))
         except BaseException as error:  # reported in the main thread
             errors.append(error)
 
