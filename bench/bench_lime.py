@@ -90,7 +90,13 @@ def reference_task(name, crop, segments, samples):
         for segment, weight in explanation.local_exp[label]:
             vector[segment] = weight
         weights[int(label)] = vector
-    return {"seconds": seconds, "cpu": cpu, "weights": weights, "labels": [int(x) for x in explanation.top_labels], "rss": peak_rss_mib()}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "weights": weights,
+        "labels": [int(x) for x in explanation.top_labels],
+        "rss": peak_rss_mib(),
+    }
 
 
 def fast_task(name, weights, crop, segments, args, batch_sizes, precision, targets=()):
@@ -164,7 +170,12 @@ def agreement(left, right, labels):
         top_a, top_b = set(np.argsort(-a, kind="stable")[:TOP]), set(np.argsort(-b, kind="stable")[:TOP])
         overlaps.append(len(top_a & top_b) / TOP)
         deltas.append(float(np.max(np.abs(a - b))))
-    return {"rho": rhos, "overlap": overlaps, "delta": max(deltas), "scale": max(np.abs(left["weights"][x]).max() for x in labels)}
+    return {
+        "rho": rhos,
+        "overlap": overlaps,
+        "delta": max(deltas),
+        "scale": max(np.abs(left["weights"][x]).max() for x in labels),
+    }
 
 
 def agreement_row(model, comparison, left, right, labels):
@@ -188,12 +199,17 @@ def bench_model(name, crop, segments, args, report, log):
     log(f"{name}: (a) reference {ref['seconds']:.1f} s")
     fast = in_fresh_process(fast_task, name, "random", crop, segments, args, args.batch_sizes, "fp32")
     log(f"{name}: (b) fp32 {fast['seconds']:.1f} s at batch {fast['best']}, sweep {fast['sweep']}")
-    rows = [("(a) reference: PIL per image, fp32 NCHW", 10, ref), ("(b) project fp32 channels_last", fast["best"], fast)]
+    rows = [
+        ("(a) reference: PIL per image, fp32 NCHW", 10, ref),
+        ("(b) project fp32 channels_last", fast["best"], fast),
+    ]
     report["sweep"] += [f"| {name} | {b} | {ms:.1f} |" for b, ms in sorted(fast["sweep"].items())]
     shared = [label for label in ref["labels"] if label in fast["weights"]]
     report["agree"].append(agreement_row(f"{name} (random)", "(a) reference vs (b) fp32", ref, fast, shared))
     if devices.bf16_supported("cpu"):
-        bf16 = in_fresh_process(fast_task, name, "random", crop, segments, args, [fast["best"]], "bf16", tuple(fast["labels"]))
+        bf16 = in_fresh_process(
+            fast_task, name, "random", crop, segments, args, [fast["best"]], "bf16", tuple(fast["labels"])
+        )
         log(f"{name}: (c) bf16 {bf16['seconds']:.1f} s")
         rows.append(("(c) project bf16 autocast, channels_last", fast["best"], bf16))
         report["agree"].append(agreement_row(f"{name} (random)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
@@ -224,20 +240,41 @@ def trained_agreement(name, crop, segments, args, report, log):
     )
 
 
+# Runs the command as its only child and prints that child's peak RSS (KiB) last.
+PEAK_RSS_WRAPPER = [
+    sys.executable,
+    "-c",
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+]
+
+
 def bench_build(manifest, log):
     """Cold build vs an immediate no-op rebuild of a copy of the manifest's folder (cache inside the copy)."""
     source = Path(manifest).resolve().parent
     with tempfile.TemporaryDirectory(prefix="bench-build-") as temp:
         content = Path(temp) / "content"
         shutil.copytree(source, content)
-        command = [sys.executable, "-m", "generator", "build", "--manifest", str(content / Path(manifest).name), "--no-site", "-q"]
+        command = [
+            sys.executable,
+            "-m",
+            "generator",
+            "build",
+            "--manifest",
+            str(content / Path(manifest).name),
+            "--no-site",
+            "-q",
+        ]
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        times = []
+        times, peaks = [], []
         for label in ("cold", "no-op rebuild"):
             started = time.perf_counter()
-            subprocess.run(command, cwd=temp, env=env, check=True)
+            peak = subprocess.run(
+                PEAK_RSS_WRAPPER + command, cwd=temp, env=env, check=True, capture_output=True, text=True
+            )
             times.append(time.perf_counter() - started)
-            log(f"build {label}: {times[-1]:.1f} s")
+            peaks.append(int(peak.stdout.strip().splitlines()[-1]) / 1024)
+            log(f"build {label}: {times[-1]:.1f} s, peak RSS {peaks[-1]:.0f} MiB")
     return [
         "",
         f"Build of a copy of `{manifest}` (`python -m generator build --no-site -q`, run in the copy's parent):",
@@ -246,7 +283,9 @@ def bench_build(manifest, log):
         "|---|---:|",
         f"| cold (empty cache) | {times[0]:.1f} |",
         f"| no-op rebuild | {times[1]:.1f} |",
-        f"| speed-up | {times[0] / times[1]:.2f}x |",
+        f"| no-op / cold | {100 * times[1] / times[0]:.1f}% |",
+        "",
+        f"Peak RSS of the build process: cold {peaks[0]:.0f} MiB, no-op {peaks[1]:.0f} MiB.",
     ]
 
 
@@ -255,7 +294,10 @@ def environment_lines(args, n_segments, load_at_start):
 
     import generator.devices as devices
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
     return [
         f"# LIME benchmark: {args.samples} perturbed images, chelsea crop 224x224, {n_segments} superpixels",
         "",
@@ -263,7 +305,7 @@ def environment_lines(args, n_segments, load_at_start):
         f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
         f"native bf16: {devices.bf16_supported('cpu')}",
         f"- load average at start: {' '.join(f'{x:.2f}' for x in load_at_start)} (other processes on the machine skew timings)",
-        f"- ResNet weights are **random** (torch.manual_seed(0), weights=None): timings equal a trained model's; "
+        "- ResNet weights are **random** (torch.manual_seed(0), weights=None): timings equal a trained model's; "
         "the agreement rows for them only show numerical stability.",
     ]
 
@@ -274,9 +316,17 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="200 samples, batch size 64 only: a smoke run")
     parser.add_argument("--models", default="resnet18,resnet50", help="torchvision builders, random weights")
     parser.add_argument("--batch-sizes", default="32,64,128", help="batch sizes tried for the project's fp32 path")
-    parser.add_argument("--sweep-samples", type=int, default=256, help="perturbations classified per batch size in the sweep")
-    parser.add_argument("--trained", default="efficientnet_lite0", help="offline trained model for the fp32/bf16 agreement ('none': skip)")
-    parser.add_argument("--build", metavar="MANIFEST", help="also time a cold build and a no-op rebuild of this manifest")
+    parser.add_argument(
+        "--sweep-samples", type=int, default=256, help="perturbations classified per batch size in the sweep"
+    )
+    parser.add_argument(
+        "--trained",
+        default="efficientnet_lite0",
+        help="offline trained model for the fp32/bf16 agreement ('none': skip)",
+    )
+    parser.add_argument(
+        "--build", metavar="MANIFEST", help="also time a cold build and a no-op rebuild of this manifest"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results.md"))
     args = parser.parse_args(argv)
     args.batch_sizes = [int(x) for x in args.batch_sizes.split(",")]

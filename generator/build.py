@@ -14,8 +14,8 @@ from generator.cache import ResultCache
 from generator.case_figures import case_figures
 from generator.compute import compute_case
 from generator.errors import CaseError, ReportError, UsageError, WeightsError
-from generator.lock import build_lock
 from generator.explain import enabled_explainers
+from generator.lock import build_lock
 from generator.manifest_loader import load_manifest
 from generator.measure import Measurer
 from generator.models import load_model, resolve_weights
@@ -80,7 +80,9 @@ def run_phases(manifest, content_dir, options, started):
     summary.stubs_created = ensure_discussion_stubs(content_dir, [r.case_id for r in results])
     summary.orphaned = orphaned_discussions(content_dir, [c.case_id for c in manifest.cases])
     for path in summary.orphaned:
-        log.warning("discussion %s belongs to no case in the manifest; it is kept (delete it yourself if unwanted)", path)
+        log.warning(
+            "discussion %s belongs to no case in the manifest; it is kept (delete it yourself if unwanted)", path
+        )
     if options.site:
         build_site(options.config, content_dir, options.site_dir)
     summary.cases, summary.failures = len(results), failures
@@ -102,7 +104,9 @@ def clear_os_errors():
             errno.EROFS: "the file system is read-only: build in a writable copy",
             errno.EACCES: "permission denied: check the folder's permissions",
         }.get(error.errno, "check that the content and site folders are writable")
-        raise ReportError(f"cannot write {where}: {error.strerror or error}; {hint}. The previous site is intact.") from None
+        raise ReportError(
+            f"cannot write {where}: {error.strerror or error}; {hint}. The previous site is intact."
+        ) from None
 
 
 def check_site_config(options):
@@ -142,14 +146,21 @@ def load_models(manifest, content_dir, device="cpu"):
 def compute_results(manifest, content_dir, cases, models, options, cache):
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
     measurer = Measurer(
-        manifest.metrics, manifest.explainers.lime, manifest.preprocess, manifest.seed, options.device, options.precision
+        manifest.metrics,
+        manifest.explainers.lime,
+        manifest.preprocess,
+        manifest.seed,
+        options.device,
+        options.precision,
     )
     results, failures = [], []
     torch.manual_seed(manifest.seed)
     with progress(total=len(cases) * len(models), unit="model", enabled=options.show_progress) as bar:
         for spec in cases:
             try:
-                results.append(compute_case(manifest, content_dir, spec, models, explainers, measurer, cache, options, bar))
+                results.append(
+                    compute_case(manifest, content_dir, spec, models, explainers, measurer, cache, options, bar)
+                )
             except CaseError as error:
                 if not options.keep_going:
                     raise
@@ -179,4 +190,3 @@ def write_outputs(content_dir, outputs, prune):
     if prune:
         prune_generated(content_dir, outputs)
     return summary
-

@@ -40,7 +40,16 @@ META = "__meta__"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 RESULT_TYPES = {
     cls.__name__: cls
-    for cls in (ModelResult, Prediction, GradCamResult, LimeResult, TargetMetrics, FaithfulnessResult, Agreement, Stability)
+    for cls in (
+        ModelResult,
+        Prediction,
+        GradCamResult,
+        LimeResult,
+        TargetMetrics,
+        FaithfulnessResult,
+        Agreement,
+        Stability,
+    )
 }
 RESULT_SCHEMA = {name: [f.name for f in dataclasses.fields(cls)] for name, cls in RESULT_TYPES.items()}
 
@@ -112,7 +121,7 @@ def decode(node, arrays):
         return [decode(v, arrays) for v in node]
     if not isinstance(node, dict):
         return node
-    (tag, inner), = node.items()
+    ((tag, inner),) = node.items()
     if tag == "__array__":
         return arrays[inner]
     if tag == "__tuple__":

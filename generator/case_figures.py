@@ -38,7 +38,6 @@ def case_figures(case, original, models_by_key, lime_settings):
     }
     scale = figures.shared_weight_scale([r.weights for m in case.models.values() for r in m.lime.values()])
     for key, result in case.models.items():
-        categories = models_by_key[key].categories
         for target in result.targets:
             if target in result.gradcam:
                 out[explanation_figure(case.case_id, key, GRADCAM, target)] = figures.gradcam_overlay(
@@ -48,7 +47,9 @@ def case_figures(case, original, models_by_key, lime_settings):
                 out.update(lime_figures(case, key, result.lime[target], scale, lime_settings.num_features))
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
-        out[curves_path(case.case_id)] = figures.faithfulness_curves(curves, "Each model's explanations of its own top-1 class")
+        out[curves_path(case.case_id)] = figures.faithfulness_curves(
+            curves, "Each model's explanations of its own top-1 class"
+        )
     return out
 
 

@@ -38,7 +38,9 @@ def check_project(options):
     models = load_models(manifest, content_dir)
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
-    return CheckReport([check_case(manifest, content_dir, spec, models, explainers, cache, options) for spec in manifest.cases])
+    return CheckReport(
+        [check_case(manifest, content_dir, spec, models, explainers, cache, options) for spec in manifest.cases]
+    )
 
 
 def check_case(manifest, content_dir, spec, models, explainers, cache, options):

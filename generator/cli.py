@@ -59,23 +59,47 @@ def main():
 
 
 manifest_option = click.option(
-    "--manifest", type=click.Path(path_type=Path), default=Path("content/manifest.yaml"), show_default=True,
+    "--manifest",
+    type=click.Path(path_type=Path),
+    default=Path("content/manifest.yaml"),
+    show_default=True,
     help="The report's manifest; its folder is the MkDocs docs_dir.",
 )
 
 
 @main.command()
 @manifest_option
-@click.option("--config", type=click.Path(path_type=Path), default=Path("mkdocs.yml"), show_default=True, help="MkDocs configuration.")
-@click.option("--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help="Where the HTML goes.")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    default=Path("mkdocs.yml"),
+    show_default=True,
+    help="MkDocs configuration.",
+)
+@click.option(
+    "--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help="Where the HTML goes."
+)
 @click.option("--only", multiple=True, metavar="CASE_ID", help="Build only this case (repeatable).")
 @click.option("--no-site", is_flag=True, help="Write the Markdown pages and figures, skip the MkDocs build.")
-@click.option("--keep-going", is_flag=True, help="Build the other cases when one fails; list failures at the end (exit 1).")
+@click.option(
+    "--keep-going", is_flag=True, help="Build the other cases when one fails; list failures at the end (exit 1)."
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="Inference precision for LIME's perturbed images.")
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="Inference precision for LIME's perturbed images.",
+)
 @click.option("--force", is_flag=True, help="Recompute everything, ignoring the result cache.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/results"), show_default=True,
-              help="Where computed results are kept between builds.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".cache/results"),
+    show_default=True,
+    help="Where computed results are kept between builds.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
 def build(manifest, config, site_dir, only, no_site, keep_going, device, precision, force, cache_dir, verbose, quiet):
@@ -85,8 +109,17 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
 
     configure_logging(verbose, quiet)
     options = BuildOptions(
-        manifest=manifest, config=config, site_dir=site_dir, only=only, site=not no_site, keep_going=keep_going,
-        device=device, precision=precision, show_progress=not quiet, force=force, cache_dir=cache_dir,
+        manifest=manifest,
+        config=config,
+        site_dir=site_dir,
+        only=only,
+        site=not no_site,
+        keep_going=keep_going,
+        device=device,
+        precision=precision,
+        show_progress=not quiet,
+        force=force,
+        cache_dir=cache_dir,
     )
     summary = run_reporting_errors(verbose, lambda: build_report(check_device(options)))
     if not quiet:
@@ -145,5 +178,3 @@ def serve(manifest, config, dev_addr):
 
     configure_logging(False, False)
     mkdocs_serve(config_file=str(config), docs_dir=str(Path(manifest).parent.resolve()), dev_addr=dev_addr)
-
-

@@ -28,8 +28,11 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
     original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
     case_cache = CaseCache(
-        cache, manifest, file_digest(path),
-        device=getattr(options, "device", "cpu"), precision=getattr(options, "precision", "fp32"),
+        cache,
+        manifest,
+        file_digest(path),
+        device=getattr(options, "device", "cpu"),
+        precision=getattr(options, "precision", "fp32"),
         force=getattr(options, "force", False),
     )
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
@@ -37,14 +40,18 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
         inputs.segments = case_cache.segments(
             lambda: lime_explainer.segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
         )
-    probs = [case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)) for model in models]
+    probs = [
+        case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)) for model in models
+    ]
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)
     model_results = {}
     for model, top, model_probs in zip(models, predictions, probs):
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
-        model_results[model.key] = explain_model(model, inputs, explainers, measurer, case_cache, top, targets, model_probs)
+        model_results[model.key] = explain_model(
+            model, inputs, explainers, measurer, case_cache, top, targets, model_probs
+        )
         if bar is not None:
             bar.update(1)
     case = CaseResult(
@@ -56,7 +63,9 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
 def explain_model(model, inputs, explainers, measurer, case_cache, predictions, targets, probs):
     explained = {}
     for explainer in explainers:
-        results = case_cache.explanation(explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets))
+        results = case_cache.explanation(
+            explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets)
+        )
         explained[explainer.name] = {result.target: result for result in results}
     result = ModelResult(
         model_key=model.key,

@@ -44,5 +44,7 @@ def cpu_has_bf16():
 def check_device(options):
     device = resolve_device(options.device)
     if options.precision == "bf16" and not bf16_supported(device):
-        raise DeviceError(f"--precision bf16 is not supported on {device} here (no native bfloat16); use --precision fp32")
+        raise DeviceError(
+            f"--precision bf16 is not supported on {device} here (no native bfloat16); use --precision fp32"
+        )
     return dataclasses.replace(options, device=device)

@@ -57,14 +57,18 @@ def lime_explanation(crop_array, segments, result):
 def lime_top_positive(crop_array, segments, result, num_features):
     """As the reference: lime's top positive superpixels, outlined with mark_boundaries."""
     explanation = lime_explanation(crop_array, segments, result)
-    image, mask = explanation.get_image_and_mask(result.target, positive_only=True, num_features=num_features, hide_rest=False)
+    image, mask = explanation.get_image_and_mask(
+        result.target, positive_only=True, num_features=num_features, hide_rest=False
+    )
     return picture(mark_boundaries(image / 255.0, mask))
 
 
 def lime_positive_negative(crop_array, segments, result, num_features):
     """lime's top superpixels by |weight|: green supports the class, red speaks against it."""
     explanation = lime_explanation(crop_array, segments, result)
-    image, mask = explanation.get_image_and_mask(result.target, positive_only=False, num_features=num_features, hide_rest=False)
+    image, mask = explanation.get_image_and_mask(
+        result.target, positive_only=False, num_features=num_features, hide_rest=False
+    )
     return picture(mark_boundaries(image / 255.0, mask))
 
 

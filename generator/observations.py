@@ -10,7 +10,9 @@ def case_observations(case, models_by_key, categories):
     sentences = [prediction_sentence(models_by_key[r.model_key].label, r, categories, label) for r in results]
     if len(results) > 1:
         tops = {r.top1.index for r in results}
-        sentences.append("The models agree on the top-1 class." if len(tops) == 1 else "The models disagree on the top-1 class.")
+        sentences.append(
+            "The models agree on the top-1 class." if len(tops) == 1 else "The models disagree on the top-1 class."
+        )
     sentences += concentration_sentences(results, models_by_key, categories)
     for r in results:
         name = models_by_key[r.model_key].label
@@ -27,11 +29,13 @@ def case_observations(case, models_by_key, categories):
             )
         if own.stability is not None and not own.stability.stable:
             sentences.append(
-                f"{name}'s LIME explanation is unstable across seeds (top superpixels' Jaccard {own.stability.mean_jaccard:.2f})."
+                f"{name}'s LIME explanation is unstable across seeds "
+                f"(top superpixels' Jaccard {own.stability.mean_jaccard:.2f})."
             )
         if own.sanity_flagged:
             sentences.append(
-                f"{name}'s Grad-CAM barely changes when its last block is randomised (rank correlation {own.sanity_rho:.2f}): "
+                f"{name}'s Grad-CAM barely changes when its Grad-CAM layer is randomised "
+                f"(rank correlation {own.sanity_rho:.2f}): "
                 "treat it with suspicion."
             )
     return sentences
@@ -44,7 +48,9 @@ def prediction_sentence(name, result, categories, label):
         text += ", which is correct" if top.index == label else f"; the ground truth is {categories[label]}"
         if top.index != label:
             rank = next((i + 1 for i, p in enumerate(result.top_k) if p.index == label), None)
-            text += f" (rank {rank} in its top-{len(result.top_k)})" if rank else f" (not in its top-{len(result.top_k)})"
+            text += (
+                f" (rank {rank} in its top-{len(result.top_k)})" if rank else f" (not in its top-{len(result.top_k)})"
+            )
     return text + "."
 
 

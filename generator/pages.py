@@ -111,8 +111,13 @@ def metrics_rows(case, models_by_key, categories):
 
 def comparison_rows(case, models_by_key, categories):
     return tuple(
-        ComparisonRow(METHOD_TITLES[p.method], categories[p.target], models_by_key[p.model_a].label,
-                      models_by_key[p.model_b].label, p.agreement)
+        ComparisonRow(
+            METHOD_TITLES[p.method],
+            categories[p.target],
+            models_by_key[p.model_a].label,
+            models_by_key[p.model_b].label,
+            p.agreement,
+        )
         for p in case.comparisons
     )
 
@@ -176,12 +181,19 @@ class PageRenderer:
         disagreements = largest_disagreements(cases, self.models_by_key, categories)
         out = {
             "index.md": self.render(
-                "index.md.j2", cases=case_pages, failures=failures, summary=summarise(case_pages),
-                means=means, disagreements=disagreements,
+                "index.md.j2",
+                cases=case_pages,
+                failures=failures,
+                summary=summarise(case_pages),
+                means=means,
+                disagreements=disagreements,
             ),
             "comparison.md": self.render(
-                "comparison.md.j2", pairs=disagreeing_pairs(cases, case_pages), cases=case_pages,
-                means=means, disagreements=disagreements,
+                "comparison.md.j2",
+                pairs=disagreeing_pairs(cases, case_pages),
+                cases=case_pages,
+                means=means,
+                disagreements=disagreements,
             ),
             "methods.md": self.render("methods.md.j2", versions=library_versions()),
         }

@@ -86,7 +86,9 @@ def build_site(config_file, docs_dir, site_dir, strict=True):
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.", dir=site_dir.parent))
     try:
-        config = load_config(config_file=str(config_file), docs_dir=str(Path(docs_dir).resolve()), site_dir=str(staging), strict=strict)
+        config = load_config(
+            config_file=str(config_file), docs_dir=str(Path(docs_dir).resolve()), site_dir=str(staging), strict=strict
+        )
         build(config)
     except (MkDocsException, SystemExit) as error:
         shutil.rmtree(staging, ignore_errors=True)

@@ -72,15 +72,21 @@ def metric_means(cases, models):
         if not own:
             continue
         methods = sorted({name for m in own for name in m.faithfulness})
-        out.append(MetricMeans(
-            model=model.label,
-            deletion={n: mean([m.faithfulness[n].deletion_auc for m in own if n in m.faithfulness]) for n in methods},
-            insertion={n: mean([m.faithfulness[n].insertion_auc for m in own if n in m.faithfulness]) for n in methods},
-            concentration=mean([m.concentration for m in own]),
-            methods_spearman=mean([m.methods_agreement.spearman for m in own if m.methods_agreement]),
-            stability=mean([m.stability.mean_jaccard for m in own if m.stability]),
-            sanity_rho=mean([m.sanity_rho for m in own]),
-        ))
+        out.append(
+            MetricMeans(
+                model=model.label,
+                deletion={
+                    n: mean([m.faithfulness[n].deletion_auc for m in own if n in m.faithfulness]) for n in methods
+                },
+                insertion={
+                    n: mean([m.faithfulness[n].insertion_auc for m in own if n in m.faithfulness]) for n in methods
+                },
+                concentration=mean([m.concentration for m in own]),
+                methods_spearman=mean([m.methods_agreement.spearman for m in own if m.methods_agreement]),
+                stability=mean([m.stability.mean_jaccard for m in own if m.stability]),
+                sanity_rho=mean([m.sanity_rho for m in own]),
+            )
+        )
     return out
 
 
@@ -96,7 +102,8 @@ def largest_disagreements(cases, models_by_key, categories, limit=5):
                 rows.append(Disagreement(case.case_id, title, what, own.methods_agreement.spearman))
         for pair in case.comparisons:
             method = "Grad-CAM" if pair.method == "gradcam" else "LIME"
-            what = f"{method}: {models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label} · {categories[pair.target]}"
+            models = f"{models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label}"
+            what = f"{method}: {models} · {categories[pair.target]}"
             rows.append(Disagreement(case.case_id, title, what, pair.agreement.spearman))
     rows = [r for r in rows if not math.isnan(r.spearman)]
     return sorted(rows, key=lambda r: r.spearman)[:limit]
@@ -109,12 +116,17 @@ def disagreeing_pairs(cases, case_pages):
     for case in cases:
         page = pages[case.case_id]
         for i, a in enumerate(page.columns):
-            for b in page.columns[i + 1:]:
+            for b in page.columns[i + 1 :]:
                 if a.top_k[0].index == b.top_k[0].index:
                     continue
-                out.append(PairComparison(
-                    case.case_id, page.title, a, b,
-                    a_on_b_class=case.models[a.key].probabilities[b.top_k[0].index],
-                    b_on_a_class=case.models[b.key].probabilities[a.top_k[0].index],
-                ))
+                out.append(
+                    PairComparison(
+                        case.case_id,
+                        page.title,
+                        a,
+                        b,
+                        a_on_b_class=case.models[a.key].probabilities[b.top_k[0].index],
+                        b_on_a_class=case.models[b.key].probabilities[a.top_k[0].index],
+                    )
+                )
     return out

@@ -86,7 +86,9 @@ def prepare_content(target):
             for name in path[:-1]:
                 section = section.setdefault(name, {})
             section[path[-1]] = value
-    (target / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (target / "manifest.yaml").write_text(
+        yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     return manifest
 
 
@@ -107,8 +109,15 @@ def build_site(root):
     content_dir, site_dir = root / "content", root / "site"
     manifest = prepare_content(content_dir)
     command = [
-        sys.executable, "-m", "generator", "build",
-        "--manifest", str(content_dir / "manifest.yaml"), "--site-dir", str(site_dir), "-q",
+        sys.executable,
+        "-m",
+        "generator",
+        "build",
+        "--manifest",
+        str(content_dir / "manifest.yaml"),
+        "--site-dir",
+        str(site_dir),
+        "-q",
     ]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     if result.returncode != 0:

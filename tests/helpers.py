@@ -46,7 +46,11 @@ def run_cli(*args, cwd=REPO, env=None, timeout=600):
     full_env.setdefault("PYTHONPATH", str(REPO))
     return subprocess.run(
         [sys.executable, "-m", "generator", *map(str, args)],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

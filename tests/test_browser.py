@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-
 from browser_site import REPO_ROOT, built_site, served_site  # noqa: F401  (session fixtures)
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -65,13 +64,21 @@ class Watch:
         return [url for url in self.requests if not is_local(url)]
 
     def attach(self, page):
-        page.on("console", lambda message: message.type == "error" and self.console_errors.append(
-            f"{page.url}: {message.text} ({message.location.get('url', '')}:{message.location.get('lineNumber', '')})"
-        ))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and self.console_errors.append(
+                    f"{page.url}: {message.text} ({message.location.get('url', '')}:{message.location.get('lineNumber', '')})"
+                )
+            ),
+        )
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         page.on("request", lambda request: self.requests.append(request.url))
         page.on("requestfailed", lambda request: self.failed.append((request.url, request.failure)))
-        page.on("response", lambda response: response.status >= 400 and self.failed.append((response.url, response.status)))
+        page.on(
+            "response", lambda response: response.status >= 400 and self.failed.append((response.url, response.status))
+        )
         return page
 
     def assert_clean(self):
@@ -143,9 +150,7 @@ def heading_text(page):
 
 def nav_links(page):
     """Absolute URLs of the primary navigation's page links (present even where the sidebar is hidden)."""
-    hrefs = page.eval_on_selector_all(
-        "nav.md-nav--primary a.md-nav__link[href]", "links => links.map(a => a.href)"
-    )
+    hrefs = page.eval_on_selector_all("nav.md-nav--primary a.md-nav__link[href]", "links => links.map(a => a.href)")
     return {urldefrag(href).url for href in hrefs}
 
 
@@ -246,15 +251,18 @@ def test_case_page_content_tabs_switch(watched_page, served_site):
     # The LIME section owns the tab set.
     heading = page.locator("h2#lime")
     assert heading.count() == 1
-    assert tabbed.evaluate("(set, h) => h.compareDocumentPosition(set) & Node.DOCUMENT_POSITION_FOLLOWING",
-                           heading.element_handle())
+    assert tabbed.evaluate(
+        "(set, h) => h.compareDocumentPosition(set) & Node.DOCUMENT_POSITION_FOLLOWING", heading.element_handle()
+    )
 
     assert blocks.nth(0).is_visible() and not blocks.nth(1).is_visible()
     labels.nth(1).click()
     sync_api.expect(blocks.nth(1)).to_be_visible()
     sync_api.expect(blocks.nth(0)).to_be_hidden()
-    assert tabbed.locator(".tabbed-labels > label").nth(1).evaluate(
-        "label => document.getElementById(label.htmlFor).checked"
+    assert (
+        tabbed.locator(".tabbed-labels > label")
+        .nth(1)
+        .evaluate("label => document.getElementById(label.htmlFor).checked")
     )
     second_images = blocks.nth(1).locator("img")
     assert second_images.count() >= 1

@@ -20,7 +20,11 @@ from tests.helpers import MKDOCS_YML, REPO, build, make_project, random_resnet_m
 
 
 def tree_digest(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture()
@@ -50,7 +54,9 @@ def test_interrupt_while_writing_pages_keeps_previous_site(built, monkeypatch, t
 
     original = atomic.write_bytes
     monkeypatch.setattr("generator.build.write_bytes", interrupted_write)
-    result = cli("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache", "-q")
+    result = cli(
+        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache", "-q"
+    )
     assert result.exit_code == 130
     assert "Interrupted: the previous site and every discussion file are intact." in result.output
     assert tree_digest(site) == before
@@ -68,9 +74,23 @@ def test_sigterm_during_model_work_then_resume_from_cache(built, tmp_path):
     cache = tmp_path / "cache"
     entries_before = set(cache.rglob("*.npz"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "build", "--manifest", str(path), "--config", str(MKDOCS_YML),
-         "--site-dir", str(site), "--cache-dir", str(cache)],
-        cwd=REPO, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "build",
+            "--manifest",
+            str(path),
+            "--config",
+            str(MKDOCS_YML),
+            "--site-dir",
+            str(site),
+            "--cache-dir",
+            str(cache),
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not (set(cache.rglob("*.npz")) - entries_before):
@@ -113,7 +133,9 @@ def test_unwritable_output_gets_a_clear_error(built, monkeypatch, tmp_path, code
         raise OSError(code, os.strerror(code), str(target))
 
     monkeypatch.setattr("generator.build.write_bytes", failing_write)
-    result = cli("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache")
+    result = cli(
+        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache"
+    )
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: cannot write {path.parent}")
     assert hint in result.output and "The previous site is intact." in result.output
@@ -125,7 +147,10 @@ def test_check_reports_errors_and_what_would_be_computed(built, tmp_path):
     path, _, _ = built
     result = cli("check", "--manifest", path, "--cache-dir", tmp_path / "cache")
     assert result.exit_code == 0
-    assert result.output.splitlines() == ["chelsea: up to date (every result is in the cache)", "1 case(s) checked, 0 with errors."]
+    assert result.output.splitlines() == [
+        "chelsea: up to date (every result is in the cache)",
+        "1 case(s) checked, 0 with errors.",
+    ]
 
     manifest = yaml.safe_load(path.read_text())
     manifest["explainers"]["lime"]["num_samples"] = 30
@@ -136,7 +161,9 @@ def test_check_reports_errors_and_what_would_be_computed(built, tmp_path):
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0] == "chelsea: would compute lime (R18), metrics (R18)"
-    assert lines[1].startswith("broken: ERROR case 'broken': ") and "broken.png: not an image Pillow can read" in lines[1]
+    assert (
+        lines[1].startswith("broken: ERROR case 'broken': ") and "broken.png: not an image Pillow can read" in lines[1]
+    )
     assert lines[2] == "2 case(s) checked, 1 with errors."
 
 

@@ -182,7 +182,9 @@ def test_resnet18_layer4_matches_independent_recipe(chelsea_tensor, frozen_chann
         np.testing.assert_allclose(result.layer_map, ref_map, rtol=1e-4, atol=1e-6 * ref_map.max())
         pearson = np.corrcoef(result.raw.ravel(), ref_raw.ravel())[0, 1]
         assert pearson > 0.999
-        assert np.unravel_index(result.raw.argmax(), result.raw.shape) == np.unravel_index(ref_raw.argmax(), ref_raw.shape)
+        assert np.unravel_index(result.raw.argmax(), result.raw.shape) == np.unravel_index(
+            ref_raw.argmax(), ref_raw.shape
+        )
         np.testing.assert_allclose(result.heatmap, ref_raw / ref_raw.max(), atol=1e-4)
         maps.append(result.heatmap)
         assert leftover_hooks(module) == []

@@ -113,10 +113,12 @@ def test_decompression_bomb_refused(tmp_path, monkeypatch):
 
 
 def test_keep_going_builds_the_rest_and_lists_failures(tmp_path):
-    manifest = random_resnet_manifest(cases=[
-        {"id": "broken", "image": "images/broken.png"},
-        {"id": "coffee", "image": "images/coffee.png"},
-    ])
+    manifest = random_resnet_manifest(
+        cases=[
+            {"id": "broken", "image": "images/broken.png"},
+            {"id": "coffee", "image": "images/coffee.png"},
+        ]
+    )
     path = make_project(tmp_path, manifest, images=[COFFEE])
     (path.parent / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     result = build(path, site=False)

@@ -16,10 +16,12 @@ KINDS_PER_CASE = {"probabilities": 1, "segments": 1, "explanation": 2, "metrics"
 
 @pytest.fixture()
 def project(tmp_path):
-    manifest = random_resnet_manifest(cases=[
-        {"id": "chelsea", "image": "images/chelsea.png"},
-        {"id": "coffee", "image": "images/coffee.png"},
-    ])
+    manifest = random_resnet_manifest(
+        cases=[
+            {"id": "chelsea", "image": "images/chelsea.png"},
+            {"id": "coffee", "image": "images/coffee.png"},
+        ]
+    )
     path = make_project(tmp_path, manifest, images=[COFFEE, COFFEE.parent / "chelsea.png"])
     options = BuildOptions(manifest=path, site=False, show_progress=False, cache_dir=tmp_path / "cache")
     return path, manifest, options

@@ -222,7 +222,9 @@ def test_compute_case_segments_once_and_shares_perturbations(tmp_path, monkeypat
     np.testing.assert_array_equal(image_a, crop)
     np.testing.assert_array_equal(image_b, crop)
     np.testing.assert_array_equal(data_a, data_b)
-    np.testing.assert_array_equal(data_a, perturbation_set(int(result.segments.max()) + 1, 40, np.random.RandomState(SEED)))
+    np.testing.assert_array_equal(
+        data_a, perturbation_set(int(result.segments.max()) + 1, 40, np.random.RandomState(SEED))
+    )
     # the models differ, so their explanations do; the inputs they were given did not
     a, b = (result.models[m.key].lime for m in models)
     assert set(a) and set(b)

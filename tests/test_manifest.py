@@ -70,7 +70,10 @@ def test_duplicate_case_ids(tmp_path):
     [
         ("", "the manifest is empty: it needs at least a 'cases' list"),
         ("- just\n- a list\n", "the manifest must be a mapping of keys, got a list"),
-        ("cases: [\n  {image: x.png\n", "YAML syntax error at line 3, column 1: expected ',' or '}', but got '<stream end>'"),
+        (
+            "cases: [\n  {image: x.png\n",
+            "YAML syntax error at line 3, column 1: expected ',' or '}', but got '<stream end>'",
+        ),
         ("title: x\ncases: []\n", "cases: must list at least 1 item(s)"),
         ("title: x\n", "cases: required key is missing"),
     ],

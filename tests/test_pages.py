@@ -59,7 +59,10 @@ def test_manifest_text_is_escaped_everywhere(tmp_path):
         assert "<script>alert" not in html and "<b>bold</b>" not in html and "<i>&amp;</i>" not in html
         assert "&lt;script&gt;alert(" in html
     case_html = (site / "cases" / "chelsea" / "index.html").read_text()
-    assert "Cats &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt; | pipe *star*" in case_html
+    assert (
+        "Cats &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt; | pipe *star*"
+        in case_html
+    )
     assert "R18 &lt;i&gt;&amp;amp;&lt;/i&gt;" in case_html
 
 

@@ -169,7 +169,10 @@ def test_caches_cover_torch_hub_and_result_cache(build_job):
     assert "~/.cache/torch" in paths
     assert ".cache" in paths
     # torch.hub reads TORCH_HOME (and expands ~), so the weights land in the cached folder.
-    env = {**build_job.get("env", {}), **next(s for s in build_job["steps"] if s.get("run") == BUILD_COMMAND).get("env", {})}
+    env = {
+        **build_job.get("env", {}),
+        **next(s for s in build_job["steps"] if s.get("run") == BUILD_COMMAND).get("env", {}),
+    }
     assert env.get("TORCH_HOME") == "~/.cache/torch"
     # The cache is restored before the build runs.
     steps = build_job["steps"]

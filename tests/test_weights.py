@@ -108,8 +108,14 @@ def test_random_weights_are_seeded_and_flagged(tmp_path):
     first = load_model(spec, resolve_weights(spec, ".", 7), 7).module.fc.weight
     second = load_model(spec, resolve_weights(spec, ".", 7), 7).module.fc.weight
     assert torch.equal(first, second)
-    path = make_project(tmp_path, {"models": [{"name": "resnet18", "weights": "random", "display_name": "R"}],
-                                   "explainers": FAST_LIME, "cases": [{"image": "images/chelsea.png"}]})
+    path = make_project(
+        tmp_path,
+        {
+            "models": [{"name": "resnet18", "weights": "random", "display_name": "R"}],
+            "explainers": FAST_LIME,
+            "cases": [{"image": "images/chelsea.png"}],
+        },
+    )
     assert build(path, site=False).returncode == 0
     for page in ("index.md", "cases/chelsea.md"):
         assert '!!! warning "Random weights: R"' in (path.parent / page).read_text()
@@ -118,7 +124,9 @@ def test_random_weights_are_seeded_and_flagged(tmp_path):
 def test_unknown_builder_and_weights_enum(tmp_path):
     with pytest.raises(WeightsError, match="model 'resnet9000': unknown builder"):
         resolve_weights(ModelSpec(name="resnet9000"), ".", 0)
-    with pytest.raises(WeightsError, match=r"model 'resnet18': unknown weights 'IMAGENET9K'; choose one of IMAGENET1K_V1"):
+    with pytest.raises(
+        WeightsError, match=r"model 'resnet18': unknown weights 'IMAGENET9K'; choose one of IMAGENET1K_V1"
+    ):
         resolve_weights(ModelSpec(name="resnet18", weights="IMAGENET9K"), ".", 0)
 
 

@@ -37,7 +37,11 @@ def lime_kernel(distances, kernel_width=KERNEL_WIDTH):
 def segment_image(image_array, settings, seed):
     """lime's default quickshift segmentation of the crop, relabelled to 0..n-1."""
     algorithm = SegmentationAlgorithm(
-        "quickshift", kernel_size=settings.kernel_size, max_dist=settings.max_dist, ratio=settings.ratio, random_seed=seed
+        "quickshift",
+        kernel_size=settings.kernel_size,
+        max_dist=settings.max_dist,
+        ratio=settings.ratio,
+        random_seed=seed,
     )
     segments = algorithm(image_array)
     _, relabelled = np.unique(segments, return_inverse=True)
@@ -105,4 +109,6 @@ class Lime(Explainer):
         classifier = BatchClassifier(
             model.module, preprocess.mean, preprocess.std, self.settings.batch_size, self.device, self.precision
         )
-        return explain_with_lime(classifier, inputs.image.crop_array, inputs.segments, targets, self.settings, self.seed)
+        return explain_with_lime(
+            classifier, inputs.image.crop_array, inputs.segments, targets, self.settings, self.seed
+        )
