@@ -229,14 +229,14 @@ def trained_agreement(name, crop, segments, args, report, log):
 
     if not devices.bf16_supported("cpu"):
         return
-    fast = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [64], "fp32")
-    bf16 = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [64], "bf16", tuple(fast["labels"]))
+    fast = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [8], "fp32")
+    bf16 = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [8], "bf16", tuple(fast["labels"]))
     log(f"{name}: fp32 {fast['seconds']:.1f} s, bf16 {bf16['seconds']:.1f} s")
     report["agree"].append(agreement_row(f"{name} (trained)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
     names = ", ".join(f"{imagenet_categories()[x]} ({x})" for x in fast["labels"])
     report["notes"].append(
         f"{name} (trained, IMAGENET1K_V1 from the offline package): fp32 {fast['seconds']:.1f} s, "
-        f"bf16 {bf16['seconds']:.1f} s at batch 64; its top labels: {names}."
+        f"bf16 {bf16['seconds']:.1f} s at batch 8; its top labels: {names}."
     )
 
 
@@ -313,9 +313,9 @@ def environment_lines(args, n_segments, load_at_start):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=1000, help="perturbed images per explanation (default 1000)")
-    parser.add_argument("--quick", action="store_true", help="200 samples, batch size 64 only: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="200 samples, batch size 8 only: a smoke run")
     parser.add_argument("--models", default="resnet18,resnet50", help="torchvision builders, random weights")
-    parser.add_argument("--batch-sizes", default="32,64,128", help="batch sizes tried for the project's fp32 path")
+    parser.add_argument("--batch-sizes", default="8,16,32", help="batch sizes tried for the project's fp32 path")
     parser.add_argument(
         "--sweep-samples", type=int, default=256, help="perturbations classified per batch size in the sweep"
     )
@@ -331,7 +331,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.batch_sizes = [int(x) for x in args.batch_sizes.split(",")]
     if args.quick:
-        args.samples, args.batch_sizes = 200, [64]
+        args.samples, args.batch_sizes = 200, [8]
     return args
 
 

@@ -84,7 +84,9 @@ class LimeSpec(Strict):
     hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
     top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")
     num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")
-    batch_size: int = Field(64, ge=1, le=4096, description="Perturbed images per forward pass.")
+    batch_size: int = Field(
+        8, ge=1, le=4096, description="Perturbed images per forward pass (8 is fastest on 2 CPU cores)."
+    )
     kernel_size: float = Field(4, gt=0, description="Quickshift kernel size.")
     max_dist: float = Field(200, gt=0, description="Quickshift maximum distance.")
     ratio: float = Field(0.2, ge=0, le=1, description="Quickshift colour/space ratio.")
