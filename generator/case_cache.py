@@ -7,7 +7,12 @@ recomputes LIME and the metrics, never Grad-CAM or the predictions; editing a di
 template recomputes nothing.
 """
 
+import logging
+import time
+
 from generator.cache import computation_key, from_payload, to_payload
+
+log = logging.getLogger(__name__)
 
 
 class CaseCache:
@@ -33,7 +38,9 @@ class CaseCache:
         if self.dry_run:
             self.missing.append((kind, parts.get("model"), parts.get("explainer")))
             return None
+        started = time.perf_counter()
         value = compute()
+        log.debug("%s %s computed in %.2f s", kind, describe_parts(parts), time.perf_counter() - started)
         self.cache.store(key, {"value": to_payload(value)})
         return value
 
@@ -68,6 +75,11 @@ class CaseCache:
             "precision": self.precision,
         }
         return self.fetch("metrics", parts, compute)
+
+
+def describe_parts(parts):
+    model = parts.get("model", {}).get("name", "")
+    return " ".join(str(x) for x in (model, parts.get("explainer", "")) if x)
 
 
 def model_identity(model):

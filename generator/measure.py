@@ -1,6 +1,8 @@
 """The measuring phase: turn one model's explanations of one case into numbers (see generator/metrics.py)."""
 
 import itertools
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +13,7 @@ from generator.explain.gradcam import grad_cam
 from generator.explain.lime import explain_with_lime
 from generator.inference import BatchClassifier
 
-FAITHFULNESS_MAPS = ("gradcam", "lime", "random")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Measurer:
     def measure(self, model, inputs, result):
         """TargetMetrics for every target of a ModelResult."""
         classify = self.classifier(model.module)
+        started = time.perf_counter()
         stability_runs = self.stability_runs(classify, inputs, result)
+        log.debug("LIME stability re-runs for %s took %.2f s", model.label, time.perf_counter() - started)
         return {
             target: self.measure_target(model, inputs, result, target, classify, stability_runs.get(target))
             for target in result.targets
