@@ -40,7 +40,10 @@ def faithfulness_gains(weights):
     faith = measurer.measure(model, inputs, result)[EGYPTIAN_CAT].faithfulness
     baseline = faith["random"]
     return {
-        method: (baseline.deletion_auc - faith[method].deletion_auc, faith[method].insertion_auc - baseline.insertion_auc)
+        method: (
+            baseline.deletion_auc - faith[method].deletion_auc,
+            faith[method].insertion_auc - baseline.insertion_auc,
+        )
         for method in ("gradcam", "lime")
     }
 

@@ -93,6 +93,29 @@ def test_top5_tables_equal_direct_computation(example):
             assert [row[3] for row in shown] == pytest.approx([row[3] for row in expected], abs=1.5e-4)
 
 
+def test_case_pages_show_every_metric(example):
+    root, manifest = example
+    for case in manifest["cases"]:
+        markdown = (root / "content" / "cases" / f"{case['id']}.md").read_text()
+        for heading in ("## Observations", "## Measurements", "### Faithfulness", "### Model against model"):
+            assert heading in markdown, (case["id"], heading)
+        for column in (
+            "Grad-CAM deletion ↓",
+            "LIME insertion ↑",
+            "random deletion ↓",
+            "Concentration ↓",
+            "Grad-CAM vs LIME ρ ↑",
+            "LIME stability (Jaccard) ↑",
+            "LIME weight spread ↓",
+            "Sanity ρ ↓",
+        ):
+            assert column in markdown, (case["id"], column)
+        assert (root / "content" / "figures" / case["id"] / "faithfulness.png").stat().st_size > 1000
+    methods = (root / "content" / "methods.md").read_text()
+    for metric in ("Deletion AUC", "Insertion AUC", "Concentration", "LIME stability", "Sanity ρ"):
+        assert metric in methods
+
+
 def test_every_figure_exists_for_every_case_model_and_target(example):
     root, manifest = example
     figures = root / "content" / "figures"

@@ -1,0 +1,120 @@
+"""Every bad input through the command line: the exact exit code, a message naming the key, case or file,
+and no traceback (the exception that ends the command is click's SystemExit, nothing else)."""
+
+import io
+
+import pytest
+import torch
+import torchvision
+from click.testing import CliRunner
+from PIL import Image
+
+from generator.cli import main
+from tests.helpers import CHELSEA, make_project, random_resnet_manifest
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def write_manifest(tmp_path, manifest):
+    return make_project(tmp_path, manifest)
+
+
+BAD_MANIFESTS = {
+    "yaml syntax": ("cases: [\n  {image: x.png\n", "YAML syntax error at line 3, column 1"),
+    "unknown key": ("cases: [{image: images/chelsea.png}]\ncolour: red\n", "colour: unknown key"),
+    "wrong type": ("top_k: many\ncases: [{image: images/chelsea.png}]\n", "top_k: Input should be a valid integer"),
+    "duplicate ids": (
+        "cases: [{image: images/chelsea.png}, {image: images/chelsea.png}]\n",
+        "duplicate case id 'chelsea'",
+    ),
+    "invalid id": ("cases: [{image: images/chelsea.png, id: ../../etc}]\n", "cases[0].id: invalid case id '../../etc'"),
+    "missing file": ("cases: [{image: images/nope.png}]\n", "cases[0].image: file not found: images/nope.png"),
+    "empty": ("", "the manifest is empty"),
+    "dotdot path": (
+        "cases: [{image: ../chelsea.png}]\n",
+        "cases[0].image: path '../chelsea.png' leaves the content folder",
+    ),
+    "absolute path": (
+        "cases: [{image: /tmp/chelsea.png}]\n",
+        "cases[0].image: absolute path '/tmp/chelsea.png' not allowed",
+    ),
+    "alias bomb": (
+        'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
+        + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefg", "bcdefgh"))
+        + "cases: *h\n",
+        "YAML aliases expand to",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+@pytest.mark.parametrize("name", sorted(BAD_MANIFESTS))
+def test_bad_manifest_exit_2(tmp_path, command, name):
+    text, expected = BAD_MANIFESTS[name]
+    path = make_project(tmp_path, {"cases": [{"image": "images/chelsea.png"}]})
+    path.write_text(text)
+    extra = ["--no-site"] if command == "build" else []
+    result = run(command, "--manifest", path, *extra)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {path}: ") and expected in result.output
+
+
+def truncated_jpeg():
+    data = io.BytesIO()
+    Image.open(CHELSEA).convert("RGB").save(data, format="JPEG")
+    return data.getvalue()[:1500]
+
+
+BAD_IMAGES = {
+    "truncated": (truncated_jpeg, "cannot decode image"),
+    "empty": (lambda: b"", "not an image Pillow can read"),
+    "not an image": (lambda: b"plain text, not pixels", "not an image Pillow can read"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_IMAGES))
+def test_bad_image_exit_1_names_case_and_file(tmp_path, name):
+    make, expected = BAD_IMAGES[name]
+    path = write_manifest(tmp_path, random_resnet_manifest(cases=[{"id": "bad", "image": "images/bad.jpg"}]))
+    (path.parent / "images" / "bad.jpg").write_bytes(make())
+    result = run("check", "--manifest", path)
+    assert result.exit_code == 1
+    assert "bad: ERROR case 'bad': " in result.output and "bad.jpg" in result.output and expected in result.output
+
+
+def test_decompression_bomb_exit_1(tmp_path, monkeypatch):
+    monkeypatch.setattr("generator.images.MAX_IMAGE_PIXELS", 10_000)
+    path = write_manifest(tmp_path, random_resnet_manifest(cases=[{"id": "big", "image": "images/chelsea.png"}]))
+    result = run("check", "--manifest", path)
+    assert result.exit_code == 1
+    assert "big: ERROR case 'big': " in result.output and "chelsea.png: image too large" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (lambda p: p.write_bytes(b"garbage"), "model 'Mine': cannot load"),
+        (lambda p: torch.save(torchvision.models.resnet18().state_dict(), p), "model 'Mine': the weights in"),
+    ],
+)
+def test_bad_weights_file_exit_1_names_the_model(tmp_path, content, expected):
+    manifest = random_resnet_manifest()
+    manifest["models"] = [{"name": "resnet50", "weights": "mine.pth", "display_name": "Mine"}]
+    path = write_manifest(tmp_path, manifest)
+    content(path.parent / "mine.pth")
+    result = run("check", "--manifest", path)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and expected in result.output and "mine.pth" in result.output
+
+
+def test_usage_errors_exit_2(tmp_path):
+    path = write_manifest(tmp_path, random_resnet_manifest())
+    assert run("build", "--manifest", path, "--only", "ghost", "--no-site").exit_code == 2
+    result = run("build", "--manifest", path, "--config", tmp_path / "none.yml")
+    assert result.exit_code == 2 and "MkDocs configuration not found" in result.output
+    assert run("build", "--precision", "fp8").exit_code == 2
