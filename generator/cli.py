@@ -66,16 +66,33 @@ manifest_option = click.option(
     help="The report's manifest; its folder is the MkDocs docs_dir.",
 )
 
-
-@main.command()
-@manifest_option
-@click.option(
+config_option = click.option(
     "--config",
     type=click.Path(path_type=Path),
     default=Path("mkdocs.yml"),
     show_default=True,
     help="MkDocs configuration.",
 )
+precision_option = click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="Inference precision for LIME's perturbed images and the metrics.",
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=Path(".cache/results"),
+    show_default=True,
+    help="Where computed results are kept between builds.",
+)
+verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+
+
+@main.command()
+@manifest_option
+@config_option
 @click.option(
     "--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help="Where the HTML goes."
 )
@@ -85,22 +102,10 @@ manifest_option = click.option(
     "--keep-going", is_flag=True, help="Build the other cases when one fails; list failures at the end (exit 1)."
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
-@click.option(
-    "--precision",
-    type=click.Choice(["fp32", "bf16"]),
-    default="fp32",
-    show_default=True,
-    help="Inference precision for LIME's perturbed images.",
-)
+@precision_option
 @click.option("--force", is_flag=True, help="Recompute everything, ignoring the result cache.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".cache/results"),
-    show_default=True,
-    help="Where computed results are kept between builds.",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@cache_dir_option
+@verbose_option
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
 def build(manifest, config, site_dir, only, no_site, keep_going, device, precision, force, cache_dir, verbose, quiet):
     """Run every model and explainer on every case and build the site."""
@@ -136,10 +141,10 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
 
 @main.command()
 @manifest_option
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=Path(".cache/results"), show_default=True)
+@cache_dir_option
 @click.option("--force", is_flag=True, help="Report what a --force build would recompute.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@precision_option
+@verbose_option
 def check(manifest, cache_dir, force, precision, verbose):
     """Validate the manifest, weights and images without running any model; say what a build would compute."""
     from generator.build import BuildOptions
@@ -170,7 +175,7 @@ def schema():
 
 @main.command()
 @manifest_option
-@click.option("--config", type=click.Path(path_type=Path), default=Path("mkdocs.yml"), show_default=True)
+@config_option
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
 def serve(manifest, config, dev_addr):
     """Preview the report with live reload (mkdocs serve on the manifest's folder)."""
