@@ -31,8 +31,8 @@ def decode_image(path, case_id, background=(255, 255, 255)):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
             with Image.open(path) as image:
+                check_pixel_count(image.size)  # from the header, before any pixel is decoded
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 return to_rgb(image, background)
@@ -44,6 +44,13 @@ def decode_image(path, case_id, background=(255, 255, 255)):
         raise CaseError(case_id, f"{path}: not an image Pillow can read; export it as JPEG or PNG") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise CaseError(case_id, f"{path}: cannot decode image ({error}); re-export it as JPEG or PNG") from None
+
+
+def check_pixel_count(size):
+    """Our own limit, without touching Pillow's process-wide MAX_IMAGE_PIXELS."""
+    pixels = size[0] * size[1]
+    if pixels > MAX_IMAGE_PIXELS:
+        raise Image.DecompressionBombError(f"{size[0]}x{size[1]} = {pixels:,} pixels")
 
 
 def to_rgb(image, background):
