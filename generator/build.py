@@ -19,7 +19,7 @@ from generator.lock import build_lock
 from generator.manifest_loader import load_manifest
 from generator.measure import Measurer
 from generator.models import load_model, resolve_weights
-from generator.pages import PageRenderer, case_page
+from generator.pages import PageRenderer
 from generator.progress import progress
 from generator.results import CaseFailure
 from generator.site import (
@@ -178,8 +178,7 @@ def render_outputs(manifest, models, results, failures):
     renderer = PageRenderer(manifest, models)
     for path, text in renderer.pages(results, failures).items():
         outputs[path] = text.encode("utf-8")
-    case_pages = [case_page(case, models_by_key, models[0].categories) for case in results]
-    outputs["nav.yml"] = nav_yaml(manifest, case_pages).encode("utf-8")
+    outputs["nav.yml"] = nav_yaml(manifest, [case.spec for case in results]).encode("utf-8")
     return outputs
 
 
