@@ -174,7 +174,7 @@ def render_outputs(manifest, models, results, failures):
     models_by_key = {model.key: model for model in models}
     outputs = {}
     for case in results:
-        outputs.update(case_figures(case, case.original, models_by_key, manifest.explainers.lime))
+        outputs.update(case_figures(case, models_by_key, manifest.explainers.lime))
     renderer = PageRenderer(manifest, models)
     for path, text in renderer.pages(results, failures).items():
         outputs[path] = text.encode("utf-8")

@@ -30,10 +30,10 @@ def curves_path(case_id):
     return figure_path(case_id, "faithfulness.png")
 
 
-def case_figures(case, original, models_by_key, lime_settings):
+def case_figures(case, models_by_key, lime_settings):
     """Render the case's figures: thumbnail, model input, and per model and target the explanations."""
     out = {
-        thumbnail_path(case.case_id): figures.thumbnail(original),
+        thumbnail_path(case.case_id): figures.thumbnail(case.original),
         crop_path(case.case_id): figures.crop_png(Image.fromarray(case.crop_array)),
     }
     scale = figures.shared_weight_scale([r.weights for m in case.models.values() for r in m.lime.values()])
