@@ -33,7 +33,7 @@ from generator.results import ModelResult
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # bump when a computation changes in a way its inputs do not show
+CACHE_VERSION = 2  # bump when a computation changes in a way its inputs do not show
 FORMAT = 1  # layout of the entry file
 DEFAULT_ROOT = Path(".cache/results")
 META = "__meta__"

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from generator.fast_forward import eager_forward, forward_for
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -29,7 +31,8 @@ def top_k(probs, categories, k):
 class BatchClassifier:
     """uint8 NxHxWx3 images -> softmax probabilities, converted and normalised in one vectorised step.
 
-    Equal to applying ToTensor + Normalize to each image (tested), without per-image PIL work.
+    Equal to applying ToTensor + Normalize to each image (tested), without per-image PIL work; the
+    network runs through `generator.fast_forward` (fused on CPU, checked against the eager module).
     """
 
     def __init__(self, module, mean, std, batch_size=64, device="cpu", precision="fp32"):
@@ -51,12 +54,17 @@ class BatchClassifier:
         batch = batch.permute(0, 3, 1, 2).float()
         return (batch * self.scale - self.shift).contiguous(memory_format=torch.channels_last)
 
+    def forward(self, batch):
+        """Full batches through the fused forward (always the same shape); the last, partial one eagerly."""
+        if len(batch) == self.batch_size:
+            return forward_for(self.module, self.precision, self.device, batch.shape)
+        return eager_forward(self.module, self.precision, self.device)
+
     def __call__(self, images):
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
                 batch = self.to_tensor(images[start : start + self.batch_size])
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                    logits = self.module(batch)
+                logits = self.forward(batch)(batch)
                 outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(outputs).astype(np.float64)
