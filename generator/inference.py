@@ -61,10 +61,16 @@ class BatchClassifier:
         return eager_forward(self.module, self.precision, self.device)
 
     def __call__(self, images):
+        """uint8 NxHxWx3 -> float64 N x classes probabilities."""
+        return self.classify_batches(
+            self.to_tensor(images[start : start + self.batch_size]) for start in range(0, len(images), self.batch_size)
+        )
+
+    def classify_batches(self, batches):
+        """Normalised channels_last batches (from `to_tensor`, at most `batch_size` each) -> probabilities."""
         outputs = []
         with torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                batch = self.to_tensor(images[start : start + self.batch_size])
+            for batch in batches:
                 logits = self.forward(batch)(batch)
                 outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(outputs).astype(np.float64)

@@ -13,7 +13,13 @@ from torch import nn
 import generator.explain.lime as project_lime
 from generator.compute import compute_case
 from generator.explain import CaseInputs, Lime, enabled_explainers
-from generator.explain.lime import explain_with_lime, perturbation_set, perturbed_images, segment_image
+from generator.explain.lime import (
+    explain_with_lime,
+    normalised_perturbations,
+    perturbation_set,
+    perturbed_images,
+    segment_image,
+)
 from generator.imagenet import imagenet_categories
 from generator.images import Preprocessor
 from generator.inference import BatchClassifier
@@ -167,6 +173,18 @@ def test_perturbed_images_equal_lime_data_labels(crop, segments):
     assert (grey[hidden] == 128).all() and np.array_equal(grey[~hidden], crop[~hidden])
 
 
+@pytest.mark.parametrize("hide_color", [0, 128])
+def test_normalised_perturbations_equal_normalising_each_perturbed_image(crop, segments, hide_color):
+    data = perturbation_set(int(segments.max()) + 1, 21, np.random.RandomState(SEED))
+    classifier = classifier_for(small_cnn(0), 8)
+    batches = list(normalised_perturbations(classifier, crop, segments, data, hide_color))
+    assert [len(batch) for batch in batches] == [8, 8, 5]
+    expected = classifier.to_tensor(perturbed_images(crop, segments, data, hide_color))
+    fast = torch.cat(batches)
+    assert all(batch.is_contiguous(memory_format=torch.channels_last) for batch in batches)
+    assert fast.dtype == expected.dtype and torch.equal(fast, expected)  # the same numbers, bit for bit
+
+
 def test_batching_does_not_change_the_result(crop, segments):
     module = small_cnn(0)
     small = explain_with_lime(classifier_for(module, 7), crop, segments, (2,), settings(), SEED)
@@ -204,9 +222,9 @@ def test_compute_case_segments_once_and_shares_perturbations(tmp_path, monkeypat
     calls = []
     real_classify = project_lime.classify_perturbations
 
-    def spy_classify(classifier, image, segments, data, hide_color, chunk=256):
+    def spy_classify(classifier, image, segments, data, hide_color):
         calls.append((classifier.module, image.copy(), segments, data.copy()))
-        return real_classify(classifier, image, segments, data, hide_color, chunk)
+        return real_classify(classifier, image, segments, data, hide_color)
 
     monkeypatch.setattr(project_lime, "segment_image", spy_segment)
     monkeypatch.setattr(project_lime, "classify_perturbations", spy_classify)

@@ -1,0 +1,124 @@
+"""Forward pass only: what each step of the project's classifier path buys, on the machine at hand. Not a test.
+
+    python bench/bench_forward.py --model resnet50 --out bench/forward.md
+    python bench/bench_forward.py --model resnet50 --compile     # adds torch.compile (slow to compile)
+
+One process, one random-weight network, the variants measured in interleaved rounds (so that other load on
+the machine hits all of them alike); the table gives the median ms per image and the ratio to the reference
+forward (plain fp32 NCHW eager at lime's batch size of 10). Preparation is the one-time cost of a variant
+(tracing, freezing, compiling, warm-up calls).
+"""
+
+import argparse
+import copy
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+import torchvision
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from generator.devices import bf16_supported  # noqa: E402
+from generator.fast_forward import eager_forward, forward_for  # noqa: E402
+
+
+def variants(model, batch_size, include_compile):
+    """name -> (batch size, preparation function returning a forward callable)."""
+    channels_last = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    cpu = torch.device("cpu")
+    shape = (batch_size, 3, 224, 224)
+    found = {
+        "reference: eager fp32 NCHW": (10, lambda: model),
+        "eager fp32 channels_last": (batch_size, lambda: eager_forward(channels_last, "fp32", cpu)),
+        "project fp32 (fused)": (batch_size, lambda: forward_for(channels_last, "fp32", cpu, shape)),
+    }
+    if bf16_supported("cpu"):
+        found["eager bf16 autocast channels_last"] = (
+            batch_size,
+            lambda: eager_forward(channels_last, "bf16", cpu),
+        )
+        found["project bf16 (fused)"] = (batch_size, lambda: forward_for(channels_last, "bf16", cpu, shape))
+    if include_compile:
+        found["torch.compile fp32 (inductor, freezing)"] = (batch_size, lambda: compiled(channels_last))
+    return found
+
+
+def compiled(module):
+    import torch._inductor.config as inductor_config
+
+    inductor_config.freezing = True
+    return torch.compile(module)
+
+
+def batch_of(size, nchw):
+    batch = torch.randn(size, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    return batch if nchw else batch.contiguous(memory_format=torch.channels_last)
+
+
+def measure(args):
+    torch.manual_seed(0)
+    model = torchvision.models.get_model(args.model, weights=None).eval()
+    prepared, timings = {}, {}
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, (size, prepare) in variants(model, args.batch_size, args.compile).items():
+            inputs = batch_of(size, nchw=name.startswith("reference"))
+            started = time.perf_counter()
+            forward = prepare()
+            forward(inputs)
+            forward(inputs)
+            prepared[name] = (forward, inputs, time.perf_counter() - started)
+            timings[name] = []
+        for _ in range(args.rounds):
+            for name, (forward, inputs, _) in prepared.items():
+                started, done = time.perf_counter(), 0
+                while done < args.images:
+                    forward(inputs)
+                    done += len(inputs)
+                timings[name].append(1000 * (time.perf_counter() - started) / done)
+    return {name: (statistics.median(times), prepared[name][2]) for name, times in timings.items()}
+
+
+def report(args, results):
+    reference = next(iter(results.values()))[0]
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
+    lines = [
+        f"# Forward pass, {args.model} (random weights), 224x224",
+        "",
+        f"- command: `python bench/bench_forward.py {' '.join(sys.argv[1:])}`",
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"- median of {args.rounds} interleaved rounds of at least {args.images} images per variant",
+        "",
+        "| variant | batch | ms / image | speed-up vs reference | preparation s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, (ms, prepare) in results.items():
+        size = 10 if name.startswith("reference") else args.batch_size
+        lines.append(f"| {name} | {size} | {ms:.1f} | {reference / ms:.2f}x | {prepare:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnet50", help="torchvision builder (default resnet50)")
+    parser.add_argument("--batch-size", type=int, default=8, help="the project's batch size (default 8)")
+    parser.add_argument("--images", type=int, default=40, help="images per variant and round (default 40)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--compile", action="store_true", help="also torch.compile (inductor, freezing)")
+    parser.add_argument("--out", type=Path, help="also write the Markdown table here")
+    args = parser.parse_args(argv)
+    text = report(args, measure(args))
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
