@@ -194,37 +194,57 @@ def agreement_row(model, comparison, left, right, labels):
 
 
 def bench_model(name, crop, segments, args, report, log):
+    """(a), (b) and (c) in `args.repeat` interleaved rounds; the table gives medians and per-round ratios."""
     import generator.devices as devices
 
     base = in_fresh_process(baseline_task, name, "random")
     log(f"{name}: baseline {base['rss']:.0f} MiB")
-    ref = in_fresh_process(reference_task, name, crop, segments, args.samples)
-    log(f"{name}: (a) reference {ref['seconds']:.1f} s")
-    fast = in_fresh_process(fast_task, name, "random", crop, segments, args, args.batch_sizes, "fp32")
-    log(f"{name}: (b) fp32 {fast['seconds']:.1f} s at batch {fast['best']}, sweep {fast['sweep']}")
-    rows = [
-        ("(a) reference: PIL per image, fp32 NCHW", 10, ref),
-        ("(b) project fp32, fused", fast["best"], fast),
-    ]
-    report["sweep"] += [f"| {name} | {b} | {ms:.1f} |" for b, ms in sorted(fast["sweep"].items())]
-    shared = [label for label in ref["labels"] if label in fast["weights"]]
-    report["agree"].append(agreement_row(f"{name} (random)", "(a) reference vs (b) fp32", ref, fast, shared))
+    paths = {"(a) reference: PIL per image, fp32 NCHW": [], "(b) project fp32, fused": []}
     if devices.bf16_supported("cpu"):
-        bf16 = in_fresh_process(
-            fast_task, name, "random", crop, segments, args, [fast["best"]], "bf16", tuple(fast["labels"])
-        )
-        log(f"{name}: (c) bf16 {bf16['seconds']:.1f} s")
-        rows.append(("(c) project bf16, fused", fast["best"], bf16))
-        report["agree"].append(agreement_row(f"{name} (random)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
+        paths["(c) project bf16, fused"] = []
     else:
         report["notes"].append(f"{name}: (c) bf16 not run, this CPU has no native bf16.")
-    for path, batch_size, result in rows:
-        seconds, cpu, rss, prepare = result["seconds"], result["cpu"], result["rss"], result.get("prepare", 0.0)
-        report["speed"].append(
-            f"| {name} | {path} | {batch_size} | {seconds:.1f} | {1000 * seconds / args.samples:.1f} "
-            f"| **{ref['seconds'] / seconds:.2f}x** | {prepare:.1f} | {ref['seconds'] / (seconds + prepare):.2f}x "
-            f"| {cpu:.1f} | {ref['cpu'] / cpu:.2f}x | {rss:.0f} (+{rss - base['rss']:.0f}) |"
-        )
+    batch_sizes, labels = args.batch_sizes, ()
+    for round_number in range(args.repeat):
+        for path, runs in paths.items():
+            if path.startswith("(a)"):
+                result = in_fresh_process(reference_task, name, crop, segments, args.samples)
+            else:
+                precision = "fp32" if path.startswith("(b)") else "bf16"
+                result = in_fresh_process(
+                    fast_task, name, "random", crop, segments, args, batch_sizes, precision, labels
+                )
+                if result["sweep"]:  # the first fp32 run picks the batch size and the labels for every later run
+                    report["sweep"] += [f"| {name} | {b} | {ms:.1f} |" for b, ms in sorted(result["sweep"].items())]
+                batch_sizes, labels = [result["best"]], labels or tuple(result["labels"])
+            runs.append(result)
+            log(f"{name}: round {round_number + 1} {path}: {result['seconds']:.1f} s")
+    ref, fast = (runs[0] for runs in list(paths.values())[:2])
+    shared = [label for label in ref["labels"] if label in fast["weights"]]
+    report["agree"].append(agreement_row(f"{name} (random)", "(a) reference vs (b) fp32", ref, fast, shared))
+    if len(paths) == 3:
+        bf16 = paths["(c) project bf16, fused"][0]
+        report["agree"].append(agreement_row(f"{name} (random)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
+    references = list(paths.values())[0]
+    for path, runs in paths.items():
+        report["speed"].append(speed_row(name, path, runs, references, args.samples, base["rss"]))
+
+
+def speed_row(name, path, runs, references, samples, baseline_rss):
+    """Medians over the rounds; the speed-up's range is over rounds (each round's (a) / this path)."""
+    seconds = float(np.median([run["seconds"] for run in runs]))
+    cpu = float(np.median([run["cpu"] for run in runs]))
+    prepare = float(np.median([run.get("prepare", 0.0) for run in runs]))
+    reference, reference_cpu = (float(np.median([run[key] for run in references])) for key in ("seconds", "cpu"))
+    ratios = [ref["seconds"] / run["seconds"] for ref, run in zip(references, runs)]
+    spread = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(runs) > 1 else ""
+    rss = max(run["rss"] for run in runs)
+    batch = runs[0].get("best", 10)
+    return (
+        f"| {name} | {path} | {batch} | {seconds:.1f} | {1000 * seconds / samples:.1f} "
+        f"| **{reference / seconds:.2f}x**{spread} | {prepare:.1f} | {reference / (seconds + prepare):.2f}x "
+        f"| {cpu:.1f} | {reference_cpu / cpu:.2f}x | {rss:.0f} (+{rss - baseline_rss:.0f}) |"
+    )
 
 
 def trained_agreement(name, crop, segments, args, report, log):
@@ -331,6 +351,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--build", metavar="MANIFEST", help="also time a cold build and a no-op rebuild of this manifest"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="interleaved rounds of (a), (b), (c); medians are reported (default 1)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results.md"))
     args = parser.parse_args(argv)
     args.batch_sizes = [int(x) for x in args.batch_sizes.split(",")]
@@ -350,6 +373,9 @@ def main(argv=None):
     if args.trained != "none":
         trained_agreement(args.trained, crop, segments, args, report, log)
     lines = environment_lines(args, int(segments.max()) + 1, load_at_start) + [
+        "",
+        f"Medians over {args.repeat} interleaved round(s) of (a), (b), (c), each path in a fresh process; "
+        "in brackets the lowest and highest speed-up of a single round.",
         "",
         "| model | path | batch | wall s | wall ms / image | speed-up vs (a) | preparation s | speed-up incl. preparation "
         "| CPU s | CPU speed-up | peak RSS MiB (+ over baseline) |",

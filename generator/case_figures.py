@@ -30,25 +30,32 @@ def curves_path(case_id):
     return figure_path(case_id, "faithfulness.png")
 
 
-def case_figures(case, models_by_key, lime_settings):
-    """Render the case's figures: thumbnail, model input, and per model and target the explanations."""
+def render_directly(function, *args):
+    return function(*args)
+
+
+def case_figures(case, models_by_key, lime_settings, render=render_directly):
+    """The case's figures: thumbnail, model input, and per model and target the explanations.
+
+    `render(figure_function, *args)` makes each figure (`FigureCache.render` takes it from the cache).
+    """
     out = {
-        thumbnail_path(case.case_id): figures.thumbnail(case.original),
-        crop_path(case.case_id): figures.crop_png(Image.fromarray(case.crop_array)),
+        thumbnail_path(case.case_id): render(figures.thumbnail, case.original),
+        crop_path(case.case_id): render(figures.crop_png, Image.fromarray(case.crop_array)),
     }
     scale = figures.shared_weight_scale([r.weights for m in case.models.values() for r in m.lime.values()])
     for key, result in case.models.items():
         for target in result.targets:
             if target in result.gradcam:
-                out[explanation_figure(case.case_id, key, GRADCAM, target)] = figures.gradcam_overlay(
-                    case.crop_array, result.gradcam[target].heatmap
+                out[explanation_figure(case.case_id, key, GRADCAM, target)] = render(
+                    figures.gradcam_overlay, case.crop_array, result.gradcam[target].heatmap
                 )
             if target in result.lime:
-                out.update(lime_figures(case, key, result.lime[target], scale, lime_settings.num_features))
+                out.update(lime_figures(case, key, result.lime[target], scale, lime_settings.num_features, render))
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
-        out[curves_path(case.case_id)] = figures.faithfulness_curves(
-            curves, "Each model's explanations of its own top-1 class"
+        out[curves_path(case.case_id)] = render(
+            figures.faithfulness_curves, curves, "Each model's explanations of its own top-1 class"
         )
     return out
 
@@ -68,16 +75,16 @@ def faithfulness_curve_list(case, models_by_key):
     return curves
 
 
-def lime_figures(case, model_key, lime_result, scale, num_features):
+def lime_figures(case, model_key, lime_result, scale, num_features, render=render_directly):
     crop, segments, target = case.crop_array, case.segments, lime_result.target
     return {
-        explanation_figure(case.case_id, model_key, LIME_TOP, target): figures.lime_top_positive(
-            crop, segments, lime_result, num_features
+        explanation_figure(case.case_id, model_key, LIME_TOP, target): render(
+            figures.lime_top_positive, crop, segments, lime_result, num_features
         ),
-        explanation_figure(case.case_id, model_key, LIME_POSNEG, target): figures.lime_positive_negative(
-            crop, segments, lime_result, num_features
+        explanation_figure(case.case_id, model_key, LIME_POSNEG, target): render(
+            figures.lime_positive_negative, crop, segments, lime_result, num_features
         ),
-        explanation_figure(case.case_id, model_key, LIME_WEIGHTS, target): figures.lime_weight_map(
-            crop, segments, lime_result.weights, scale
+        explanation_figure(case.case_id, model_key, LIME_WEIGHTS, target): render(
+            figures.lime_weight_map, crop, segments, lime_result.weights, scale
         ),
     }

@@ -39,10 +39,31 @@ def test_noop_rebuild_runs_no_model(project, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("a model ran on a no-op rebuild")
 
-    monkeypatch.setattr(inference.BatchClassifier, "__call__", forbidden)
+    monkeypatch.setattr(inference.BatchClassifier, "classify_batches", forbidden)  # LIME and the metrics
     monkeypatch.setattr("generator.compute.probabilities", forbidden)
     monkeypatch.setattr("generator.explain.gradcam.grad_cam", forbidden)
     assert counts(build_report(options)) == (10, 0)
+
+
+def figure_files(content):
+    return {path: path.read_bytes() for path in sorted((content / "figures").rglob("*")) if path.is_file()}
+
+
+def test_noop_rebuild_renders_no_figure_and_writes_the_same_bytes(project, monkeypatch):
+    path, _, options = project
+    build_report(options)
+    before = figure_files(path.parent)
+    assert len(before) > 10
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a figure was rendered on a no-op rebuild")
+
+    monkeypatch.setattr("generator.figures.figure_bytes", forbidden)
+    monkeypatch.setattr("generator.figures.image_bytes", forbidden)
+    summary = build_report(options)
+    assert figure_files(path.parent) == before and summary.written == 0
+    with pytest.raises(AssertionError, match="a figure was rendered"):
+        build_report(replace(options, force=True))  # --force renders again
 
 
 def test_changed_image_recomputes_only_that_case(project):
@@ -95,7 +116,8 @@ def test_force_recomputes_everything(project):
 def test_truncated_cache_entry_is_recomputed(project, tmp_path):
     _, _, options = project
     first = build_report(options)
-    entries = sorted((tmp_path / "cache").rglob("*.npz"))
+    cache = tmp_path / "cache"
+    entries = sorted(p for p in cache.rglob("*.npz") if p.relative_to(cache).parts[0] != "figures")
     assert len(entries) == first.cache_misses
     victim = entries[0]
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
