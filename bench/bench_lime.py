@@ -99,40 +99,47 @@ def reference_task(name, crop, segments, samples):
     }
 
 
-def fast_task(name, weights, crop, segments, args, batch_sizes, precision, targets=()):
-    """generator.explain.lime.explain_with_lime with BatchClassifier, model prepared by load_model.
+def sweep_task(name, crop, segments, args):
+    """ms per image of the project's fp32 classifier for each batch size, on the first `sweep_samples` perturbations.
 
-    With several batch sizes, each classifies the first `sweep_samples` perturbations (the step the
-    batch size affects) and the full explanation runs once at the fastest.
+    A process of its own: each batch size holds its own fused copy of the network, which must not count in the
+    memory of the timed runs.
     """
-    from generator.explain.lime import classify_perturbations, explain_with_lime, perturbation_set
+    from generator.explain.lime import classify_perturbations, perturbation_set
+    from generator.inference import BatchClassifier
+
+    model = load_project_model(name, "random")
+    data = perturbation_set(int(segments.max()) + 1, args.samples, np.random.RandomState(0))[: args.sweep_samples]
+    sweep = {}
+    for batch_size in args.batch_sizes:
+        classifier = BatchClassifier(model.module, *mean_std(), batch_size=batch_size)
+        classifier(np.repeat(crop[None], batch_size, axis=0))  # warm-up: traces, warms and checks the fused forward
+        started = time.perf_counter()
+        classify_perturbations(classifier, crop, segments, data, hide_color=0)
+        sweep[batch_size] = 1000 * (time.perf_counter() - started) / len(data)
+    return sweep
+
+
+def fast_task(name, weights, crop, segments, args, batch_size, precision, targets=()):
+    """generator.explain.lime.explain_with_lime with BatchClassifier, model prepared by load_model."""
+    from generator.explain.lime import explain_with_lime
     from generator.inference import BatchClassifier
     from generator.manifest import LimeSpec
 
     model = load_project_model(name, weights)
-    data = perturbation_set(int(segments.max()) + 1, args.samples, np.random.RandomState(0))[: args.sweep_samples]
-    sweep, prepare = {}, {}
-    for batch_size in batch_sizes:
-        classifier = BatchClassifier(model.module, *mean_std(), batch_size=batch_size, precision=precision)
-        started = time.perf_counter()
-        classifier(np.repeat(crop[None], batch_size, axis=0))  # warm-up: traces, warms and checks the fused forward
-        prepare[batch_size] = time.perf_counter() - started
-        if len(batch_sizes) > 1:
-            started = time.perf_counter()
-            classify_perturbations(classifier, crop, segments, data, hide_color=0)
-            sweep[batch_size] = 1000 * (time.perf_counter() - started) / len(data)
-    best = min(sweep, key=sweep.get) if sweep else batch_sizes[0]
-    classifier = BatchClassifier(model.module, *mean_std(), batch_size=best, precision=precision)
-    settings = LimeSpec(num_samples=args.samples, batch_size=best)
+    classifier = BatchClassifier(model.module, *mean_std(), batch_size=batch_size, precision=precision)
+    started = time.perf_counter()
+    classifier(np.repeat(crop[None], batch_size, axis=0))  # warm-up: traces, warms and checks the fused forward
+    prepare = time.perf_counter() - started
+    settings = LimeSpec(num_samples=args.samples, batch_size=batch_size)
     started, cpu = time.perf_counter(), time.process_time()
     explained = explain_with_lime(classifier, crop, segments, targets, settings, seed=0)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "seconds": seconds,
         "cpu": cpu,
-        "best": best,
-        "prepare": prepare[best],
-        "sweep": sweep,
+        "best": batch_size,
+        "prepare": prepare,
         "weights": {r.target: r.weights for r in explained},
         "labels": list(targets) or [r.target for r in explained][:TOP],
         "rss": peak_rss_mib(),
@@ -204,7 +211,12 @@ def bench_model(name, crop, segments, args, report, log):
         paths["(c) project bf16, fused"] = []
     else:
         report["notes"].append(f"{name}: (c) bf16 not run, this CPU has no native bf16.")
-    batch_sizes, labels = args.batch_sizes, ()
+    batch_size, labels = args.batch_sizes[0], ()
+    if len(args.batch_sizes) > 1:
+        sweep = in_fresh_process(sweep_task, name, crop, segments, args)
+        report["sweep"] += [f"| {name} | {b} | {ms:.1f} |" for b, ms in sorted(sweep.items())]
+        batch_size = min(sweep, key=sweep.get)
+        log(f"{name}: batch-size sweep {sweep}: batch {batch_size}")
     for round_number in range(args.repeat):
         for path, runs in paths.items():
             if path.startswith("(a)"):
@@ -212,11 +224,9 @@ def bench_model(name, crop, segments, args, report, log):
             else:
                 precision = "fp32" if path.startswith("(b)") else "bf16"
                 result = in_fresh_process(
-                    fast_task, name, "random", crop, segments, args, batch_sizes, precision, labels
+                    fast_task, name, "random", crop, segments, args, batch_size, precision, labels
                 )
-                if result["sweep"]:  # the first fp32 run picks the batch size and the labels for every later run
-                    report["sweep"] += [f"| {name} | {b} | {ms:.1f} |" for b, ms in sorted(result["sweep"].items())]
-                batch_sizes, labels = [result["best"]], labels or tuple(result["labels"])
+                labels = labels or tuple(result["labels"])  # the first fp32 run's labels, for every later run
             runs.append(result)
             log(f"{name}: round {round_number + 1} {path}: {result['seconds']:.1f} s")
     ref, fast = (runs[0] for runs in list(paths.values())[:2])
@@ -237,7 +247,7 @@ def speed_row(name, path, runs, references, samples, baseline_rss):
     prepare = float(np.median([run.get("prepare", 0.0) for run in runs]))
     reference, reference_cpu = (float(np.median([run[key] for run in references])) for key in ("seconds", "cpu"))
     ratios = [ref["seconds"] / run["seconds"] for ref, run in zip(references, runs)]
-    spread = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(runs) > 1 else ""
+    spread = f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(runs) > 1 and runs is not references else ""
     rss = max(run["rss"] for run in runs)
     batch = runs[0].get("best", 10)
     return (
@@ -253,8 +263,8 @@ def trained_agreement(name, crop, segments, args, report, log):
 
     if not devices.bf16_supported("cpu"):
         return
-    fast = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [8], "fp32")
-    bf16 = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, [8], "bf16", tuple(fast["labels"]))
+    fast = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, 8, "fp32")
+    bf16 = in_fresh_process(fast_task, name, "IMAGENET1K_V1", crop, segments, args, 8, "bf16", tuple(fast["labels"]))
     log(f"{name}: fp32 {fast['seconds']:.1f} s, bf16 {bf16['seconds']:.1f} s")
     report["agree"].append(agreement_row(f"{name} (trained)", "(b) fp32 vs (c) bf16", fast, bf16, fast["labels"]))
     names = ", ".join(f"{imagenet_categories()[x]} ({x})" for x in fast["labels"])
@@ -385,7 +395,7 @@ def main(argv=None):
     if report["sweep"]:
         lines += [
             "",
-            f"Batch-size sweep of (b): classifier only, first {args.sweep_samples} perturbations, fp32 (the fastest is used above):",
+            f"Batch-size sweep of (b), in a process of its own: classifier only, first {args.sweep_samples} perturbations, fp32 (the fastest is used above for (b) and (c)):",
             "",
             "| model | batch | ms / image |",
             "|---|---:|---:|",

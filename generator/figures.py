@@ -7,7 +7,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from lime.lime_image import ImageExplanation  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage.segmentation import mark_boundaries  # noqa: E402
 
@@ -49,6 +48,8 @@ def gradcam_overlay(crop_array, heatmap):
 
 
 def lime_explanation(crop_array, segments, result):
+    from lime.lime_image import ImageExplanation  # imported on first use: a no-op rebuild renders no figure
+
     explanation = ImageExplanation(crop_array, segments)
     explanation.local_exp[result.target] = sorted(enumerate(result.weights), key=lambda item: -abs(item[1]))
     return explanation

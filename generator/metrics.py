@@ -9,8 +9,6 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
-import scipy.stats
 import torch
 
 # RISE's reference code blurs with gkern(klen=11, nsig=5): a sigma of 5 px on 224-px crops, cut at an 11x11
@@ -71,6 +69,8 @@ def step_masks(saliency, steps):
 
 def blurred(image, sigma=BLUR_SIGMA):
     """Gaussian blur per channel: the insertion start, which removes detail but keeps the colours in place."""
+    import scipy.ndimage  # scipy is imported on first use: a no-op rebuild never needs it
+
     smooth = scipy.ndimage.gaussian_filter(
         image.astype(np.float64), sigma=(sigma, sigma, 0), mode="nearest", truncate=BLUR_TRUNCATE
     )
@@ -152,6 +152,8 @@ def safe_spearman(a, b):
         raise ValueError(f"length mismatch: {a.size} vs {b.size}")
     if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
+    import scipy.stats
+
     return float(scipy.stats.spearmanr(a, b).statistic)
 
 

@@ -198,7 +198,7 @@ def load_model(spec, weights, seed):
                 f"({first_line}). Check the model name or the weights file."
             ) from None
     module.eval()
-    module.to(memory_format=torch.channels_last)  # about 1.5x faster convolutions on CPU
+    module.to(memory_format=torch.channels_last)  # oneDNN's fastest layout for convolutions (bench/bench_forward.py)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     layer_name = spec.target_layer or default_target_layer(spec.name, module)

@@ -205,7 +205,6 @@ class PageRenderer:
 def library_versions():
     from importlib.metadata import version
 
-    import captum
     import torch
     import torchvision
 
@@ -213,6 +212,6 @@ def library_versions():
         "xai-report": __version__,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
-        "captum": captum.__version__,
+        "captum": version("captum"),
         "lime": version("lime"),
     }

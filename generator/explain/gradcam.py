@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LayerAttribution, LayerGradCam
 
 from generator.explain.base import Explainer, register
 
@@ -25,6 +24,8 @@ def grad_cam(module, layer, tensor, target):
     parameter = next(module.parameters(), None)
     device = tensor.device if parameter is None else parameter.device  # the input goes where the model is
     inputs = tensor.detach().to(device).clone().requires_grad_(True)
+    from captum.attr import LayerAttribution, LayerGradCam  # here, not at the top: 1 s a no-op rebuild never needs
+
     cam = LayerGradCam(module, layer)
     with torch.enable_grad():
         attribution = cam.attribute(inputs, target=target, relu_attributions=True)

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-import sklearn.metrics
 import torch
-from lime import lime_base
-from lime.wrappers.scikit_image import SegmentationAlgorithm
 
 from generator.explain.base import Explainer, register
 from generator.inference import BatchClassifier
@@ -37,6 +34,8 @@ def lime_kernel(distances, kernel_width=KERNEL_WIDTH):
 
 def segment_image(image_array, settings, seed):
     """lime's default quickshift segmentation of the crop, relabelled to 0..n-1."""
+    from lime.wrappers.scikit_image import SegmentationAlgorithm  # lime pulls in scikit-learn: see fit_surrogates
+
     algorithm = SegmentationAlgorithm(
         "quickshift",
         kernel_size=settings.kernel_size,
@@ -83,6 +82,9 @@ def classify_perturbations(classifier, image, segments, data, hide_color):
 
 
 def fit_surrogates(data, labels, targets, random_state):
+    import sklearn.metrics  # imported here, not at the top: 1.2 s that a no-op rebuild never needs
+    from lime import lime_base
+
     distances = sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
     base = lime_base.LimeBase(partial(lime_kernel, kernel_width=KERNEL_WIDTH), False, random_state=random_state)
     results = []
