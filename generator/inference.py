@@ -54,7 +54,7 @@ class BatchClassifier:
         batch = batch.permute(0, 3, 1, 2).float()
         return (batch * self.scale - self.shift).contiguous(memory_format=torch.channels_last)
 
-    def forward(self, batch):
+    def network_for(self, batch):
         """Full batches through the fused forward (always the same shape); the last, partial one eagerly."""
         if len(batch) == self.batch_size:
             return forward_for(self.module, self.precision, self.device, batch.shape)
@@ -71,6 +71,6 @@ class BatchClassifier:
         outputs = []
         with torch.inference_mode():
             for batch in batches:
-                logits = self.forward(batch)(batch)
+                logits = self.network_for(batch)(batch)
                 outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(outputs).astype(np.float64)

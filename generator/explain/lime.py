@@ -70,8 +70,8 @@ def normalised_perturbations(classifier, image, segments, data, hide_color):
     """
     shown = classifier.to_tensor(image[None])[0].permute(1, 2, 0)  # H x W x 3
     hidden = classifier.to_tensor(np.full((1, 1, 1, 3), hide_color, np.uint8))[0].permute(1, 2, 0)
-    superpixel = torch.from_numpy(segments.astype(np.int64))
-    keep = torch.from_numpy(np.asarray(data, dtype=bool))
+    superpixel = torch.from_numpy(segments.astype(np.int64)).to(classifier.device)
+    keep = torch.from_numpy(np.asarray(data, dtype=bool)).to(classifier.device)
     for start in range(0, len(data), classifier.batch_size):
         kept = keep[start : start + classifier.batch_size][:, superpixel, None]  # N x H x W x 1
         yield torch.where(kept, shown, hidden).permute(0, 3, 1, 2)  # N x 3 x H x W, channels_last
