@@ -1,12 +1,12 @@
 """Rendered figures kept in the cache, keyed by what they show: a rebuild re-renders nothing unchanged.
 
-Key: the figure function's name, a fingerprint of its arguments (array bytes, dataclass fields, plain
-values, PIL image pixels), the source of `generator/figures.py` and the matplotlib version, so a change
-to any of them renders the figure again. Entries are checksummed cache files like the results (a
-damaged one is rendered again) under `<cache dir>/figures/`, counted apart from the results.
+Key: the figure function's name, a fingerprint of its arguments (the result cache's payload digest:
+array bytes, dataclass fields, plain values; PIL images as pixels), the source of
+`generator/figures.py` and the matplotlib version, so a change to any of them renders the figure
+again. Entries are checksummed cache files like the results (a damaged one is rendered again) under
+`<cache dir>/figures/`, counted apart from the results.
 """
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -15,41 +15,25 @@ import numpy as np
 from PIL import Image
 
 from generator import figures
-from generator.cache import ResultCache, computation_key
+from generator.cache import ResultCache, computation_key, content_digest, encode, to_payload
 
 FIGURES_SOURCE_DIGEST = hashlib.sha256(Path(figures.__file__).read_bytes()).hexdigest()
 
 
-def fingerprint(value, sha=None):
-    """sha256 hex of a figure function's arguments; refuses types without a stable byte form."""
-    sha = sha or hashlib.sha256()
-    if isinstance(value, np.ndarray):
-        sha.update(f"array|{value.dtype.str}|{value.shape}|".encode())
-        sha.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, Image.Image):
-        sha.update(f"image|{value.mode}|{value.size}|".encode())
-        sha.update(value.tobytes())
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        sha.update(f"dataclass|{type(value).__name__}|".encode())
-        for field in dataclasses.fields(value):
-            sha.update(f"{field.name}=".encode())
-            fingerprint(getattr(value, field.name), sha)
-    elif isinstance(value, dict):
-        sha.update(f"dict|{len(value)}|".encode())
-        for key, item in value.items():
-            fingerprint(key, sha)
-            fingerprint(item, sha)
-    elif isinstance(value, (list, tuple)):
-        sha.update(f"sequence|{len(value)}|".encode())
-        for item in value:
-            fingerprint(item, sha)
-    elif isinstance(value, np.generic):
-        fingerprint(value.item(), sha)
-    elif value is None or isinstance(value, (bool, int, float, str)):
-        sha.update(f"{type(value).__name__}|{value!r}|".encode())
-    else:
-        raise TypeError(f"cannot fingerprint a {type(value).__name__} for the figure cache")
-    return sha.hexdigest()
+def fingerprint(args):
+    """sha256 hex of a figure function's arguments, through the result cache's own payload digest.
+
+    Arrays count by dtype, shape and bytes, dataclasses by their fields, plain values by their JSON
+    (so 5 and 5.0 differ); a PIL image counts as its mode and pixels. Other types are refused.
+    """
+    plain = tuple((arg.mode, np.asarray(arg)) if isinstance(arg, Image.Image) else arg for arg in args)
+    arrays = {}
+    try:
+        tree = encode(to_payload(plain), arrays)
+    except TypeError as error:
+        what = error.args[0].removeprefix("cannot cache ")
+        raise TypeError(f"cannot fingerprint {what} for the figure cache") from None
+    return content_digest(tree, arrays)
 
 
 class FigureCache:
