@@ -23,19 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from weights_agreement import TOP, spearman, top_overlap  # noqa: E402  (bench/, the script's folder)
+
 MIN_RHO = 0.95
 MIN_OVERLAP = 4  # of the TOP highest-weighted superpixels
-TOP = 5
-
-
-def spearman(a, b):
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(a, b).statistic)
-
-
-def top_overlap(a, b, k=TOP):
-    return len(set(np.argsort(-a, kind="stable")[:k]) & set(np.argsort(-b, kind="stable")[:k]))
 
 
 def load_models(manifest, manifest_dir, names):

@@ -28,7 +28,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TOP = 5  # labels explained (reference: top_labels=5) and superpixels compared
+from weights_agreement import TOP, spearman, top_overlap  # noqa: E402  (bench/, the script's folder)
+
+TOP_LABELS = 5  # labels the reference explains (top_labels=5)
 
 
 def peak_rss_mib():
@@ -142,7 +144,7 @@ def fast_task(name, weights, crop, segments, args, batch_size, precision, target
         "best": batch_size,
         "prepare": prepare,
         "weights": {r.target: r.weights for r in explained},
-        "labels": list(targets) or [r.target for r in explained][:TOP],
+        "labels": list(targets) or [r.target for r in explained][:TOP_LABELS],
         "rss": peak_rss_mib(),
     }
 
@@ -181,15 +183,12 @@ def in_fresh_process(function, *args):
 
 
 def agreement(left, right, labels):
-    """Spearman rho of the superpixel weights and overlap of the TOP highest-weighted superpixels, per label."""
-    from scipy.stats import spearmanr
-
+    """Spearman rho of the superpixel weights and overlap (fraction) of the TOP highest-weighted superpixels, per label."""
     rhos, overlaps, deltas = [], [], []
     for label in labels:
         a, b = left["weights"][label], right["weights"][label]
-        rhos.append(float(spearmanr(a, b).statistic))
-        top_a, top_b = set(np.argsort(-a, kind="stable")[:TOP]), set(np.argsort(-b, kind="stable")[:TOP])
-        overlaps.append(len(top_a & top_b) / TOP)
+        rhos.append(spearman(a, b))
+        overlaps.append(top_overlap(a, b) / TOP)
         deltas.append(float(np.max(np.abs(a - b))))
     return {
         "rho": rhos,
@@ -414,7 +413,7 @@ def main(argv=None):
         ]
     lines += [
         "",
-        f"Agreement of the LIME weights on the left path's top {TOP} labels (Spearman rho over superpixels; "
+        f"Agreement of the LIME weights on the left path's top {TOP_LABELS} labels (Spearman rho over superpixels; "
         f"overlap of the {TOP} highest-weighted superpixels; largest absolute weight difference):",
         "",
         "| model | comparison | labels | Spearman rho mean | top-5 overlap mean | max abs weight diff |",

@@ -11,6 +11,7 @@ from tests.helpers import REPO, make_project
 
 sys.path.insert(0, str(REPO / "bench"))
 import bench_bf16_agreement as agreement  # noqa: E402
+from weights_agreement import top_overlap  # noqa: E402
 
 SCRIPT = REPO / "bench" / "bench_bf16_agreement.py"
 
@@ -21,11 +22,11 @@ def run_script(*args):
 
 def test_top_overlap_counts_shared_highest_weights():
     weights = np.arange(10.0)  # superpixels 5-9 weigh most
-    assert agreement.top_overlap(weights, weights) == 5
-    assert agreement.top_overlap(weights, -weights) == 0
+    assert top_overlap(weights, weights) == 5
+    assert top_overlap(weights, -weights) == 0
     swapped = weights.copy()
     swapped[[4, 9]] = swapped[[9, 4]]  # the heaviest superpixel drops out of the top 5
-    assert agreement.top_overlap(weights, swapped) == 4
+    assert top_overlap(weights, swapped) == 4
 
 
 def test_rule_needs_both_rank_correlation_and_top_superpixels():
