@@ -13,6 +13,7 @@ from generator.atomic import write_bytes
 from generator.cache import ResultCache
 from generator.case_figures import case_figures, render_directly
 from generator.compute import compute_case
+from generator.devices import Inference
 from generator.errors import CaseError, ReportError, UsageError, WeightsError
 from generator.explain import enabled_explainers
 from generator.figure_cache import FigureCache
@@ -77,7 +78,8 @@ def run_phases(manifest, content_dir, options, started):
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
     results, failures = compute_results(manifest, content_dir, cases, models, options, cache)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
-    outputs = render_outputs(manifest, models, results, failures, figure_cache.render)
+    inference = Inference(options.device, options.precision)
+    outputs = render_outputs(manifest, models, results, failures, figure_cache.render, inference)
     summary = write_outputs(content_dir, outputs, prune=not options.only)
     summary.stubs_created = ensure_discussion_stubs(content_dir, [r.case_id for r in results])
     summary.orphaned = orphaned_discussions(content_dir, [c.case_id for c in manifest.cases])
@@ -171,13 +173,13 @@ def compute_results(manifest, content_dir, cases, models, options, cache):
     return results, failures
 
 
-def render_outputs(manifest, models, results, failures, render_figure=render_directly):
+def render_outputs(manifest, models, results, failures, render_figure=render_directly, inference=Inference()):
     """Every generated file of the content folder, as {relative path: bytes}: gather first, then write."""
     models_by_key = {model.key: model for model in models}
     outputs = {}
     for case in results:
         outputs.update(case_figures(case, models_by_key, manifest.explainers.lime, render_figure))
-    renderer = PageRenderer(manifest, models)
+    renderer = PageRenderer(manifest, models, inference)
     for path, text in renderer.pages(results, failures).items():
         outputs[path] = text.encode("utf-8")
     outputs["nav.yml"] = nav_yaml(manifest, [case.spec for case in results]).encode("utf-8")

@@ -11,6 +11,18 @@ class DeviceError(UsageError):
     """The requested device or precision is not available on this machine."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Inference:
+    """How a build ran its batched forward passes (LIME, the metrics): recorded on the methods page."""
+
+    device: str = "cpu"  # resolved: cpu, cuda or mps
+    precision: str = "fp32"
+
+    @property
+    def processor(self):
+        return {"cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}.get(self.device, self.device)
+
+
 def resolve_device(name):
     if name == "auto":
         if torch.cuda.is_available():

@@ -19,6 +19,7 @@ from generator.case_figures import (
     explanation_figure,
     thumbnail_path,
 )
+from generator.devices import Inference
 from generator.observations import case_observations
 from generator.pages_format import num, pct
 from generator.summary import disagreeing_pairs, largest_disagreements, metric_means, summarise
@@ -154,9 +155,10 @@ def case_page(case, models_by_key, categories):
 
 
 class PageRenderer:
-    def __init__(self, manifest, models, templates_dir=TEMPLATES_DIR):
+    def __init__(self, manifest, models, inference=Inference(), templates_dir=TEMPLATES_DIR):
         self.manifest = manifest
         self.models = models
+        self.inference = inference
         self.models_by_key = {m.key: m for m in models}
         self.env = template_environment(templates_dir)
         self.env.globals.update(
@@ -173,6 +175,14 @@ class PageRenderer:
 
     def render(self, name, **context):
         return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
+
+    def methods_page(self):
+        return self.render(
+            "methods.md.j2",
+            versions=library_versions(),
+            inference=self.inference,
+            batched_steps=batched_steps(self.manifest),
+        )
 
     def pages(self, cases, failures):
         categories = self.models[0].categories
@@ -195,11 +205,27 @@ class PageRenderer:
                 means=means,
                 disagreements=disagreements,
             ),
-            "methods.md": self.render("methods.md.j2", versions=library_versions()),
+            "methods.md": self.methods_page(),
         }
         for page in case_pages:
             out[f"cases/{page.case_id}.md"] = self.render("case.md.j2", page=page)
         return out
+
+
+def batched_steps(manifest):
+    """What runs through the batched classifier (generator.inference.BatchClassifier), as the subject of a sentence."""
+    lime, metrics = manifest.explainers.lime, manifest.metrics
+    steps = []
+    if lime.enabled:
+        steps.append(f"LIME's {lime.num_samples} perturbed images per model")
+    if metrics.faithfulness:
+        steps.append("the deletion and insertion curves")
+    if lime.enabled and metrics.stability_seeds > 1:
+        steps.append("the LIME stability re-runs")
+    if len(steps) > 1:
+        steps[-2:] = [f"{steps[-2]} and {steps[-1]}"]
+    text = ", ".join(steps)
+    return Markup(text[:1].upper() + text[1:])  # the project's own words and numbers: nothing to escape
 
 
 def library_versions():

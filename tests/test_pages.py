@@ -92,3 +92,34 @@ def test_no_temp_files_left_and_manifest_untouched(tmp_path):
     assert not [p for p in path.parent.rglob("*.tmp")]
     nav = yaml.safe_load((path.parent / "nav.yml").read_text())
     assert nav["nav"][1] == {"Cases": [{"chelsea": "cases/chelsea.md"}]}
+
+
+def methods_page(manifest_extra, inference):
+    from generator.devices import Inference
+    from generator.manifest import Manifest, ModelSpec
+    from generator.models import load_model, resolve_weights
+    from generator.pages import PageRenderer
+
+    manifest = Manifest.model_validate({"cases": [{"image": "images/chelsea.png"}], **manifest_extra})
+    spec = ModelSpec(name="resnet18", weights="random")
+    model = load_model(spec, resolve_weights(spec, ".", 0), 0)
+    return PageRenderer(manifest, [model], Inference(*inference)).methods_page()
+
+
+def test_methods_page_records_device_precision_and_what_runs_batched():
+    fp32 = methods_page({}, ("cpu", "fp32"))
+    assert (
+        "LIME's 1000 perturbed images per model, the deletion and insertion curves and the LIME stability re-runs "
+        "run in batches of 8 on the CPU, through the network traced and frozen by TorchScript" in fp32
+    )
+    assert "in float32 (`--precision fp32`, the default)." in fp32 and "bfloat16" not in fp32
+
+    bf16 = methods_page({"explainers": {"lime": {"num_samples": 300}}}, ("cuda", "bf16"))
+    assert "LIME's 300 perturbed images per model" in bf16 and "on the GPU (CUDA), in **bfloat16**" in bf16
+    assert "TorchScript" not in bf16  # GPUs run the eager network
+
+    lime_off = methods_page({"explainers": {"lime": {"enabled": False}}}, ("cpu", "fp32"))
+    assert (
+        "The deletion and insertion curves run in batches" in lime_off
+        and "stability" not in lime_off.split("## Inference")[1].split("## Software")[0]
+    )
