@@ -37,46 +37,42 @@ def load_models(manifest, manifest_dir, names):
     return [load_model(spec, resolve_weights(spec, manifest_dir, manifest.seed), manifest.seed) for spec in specs]
 
 
-def prepare_case(manifest, manifest_dir, spec):
-    """The case's crop and superpixels, exactly as a build computes them."""
-    from generator.explain.lime import segment_image
+def case_inputs(manifest, manifest_dir, spec):
+    """What a build hands the explainers for this case (generator.compute.compute_case)."""
+    from generator.explain import CaseInputs
     from generator.images import Preprocessor, decode_image
 
     original = decode_image(manifest_dir / spec.image, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
-    return prepared, segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
+    return CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
 
 
-def shown_targets(spec, models, prepared):
-    """The labels a case page explains: every model's top-1 and the case's targets (generator.compute.case_targets)."""
-    from generator.inference import probabilities
+def shown_targets(spec, models, inputs):
+    """The labels a case page explains: every model's top-1 and the case's targets."""
+    from generator.compute import case_targets
+    from generator.inference import probabilities, top_k
 
-    top1 = [int(np.argmax(probabilities(model, prepared.tensor))) for model in models]
-    return tuple(dict.fromkeys(top1 + list(spec.target_indices)))
-
-
-def explain(model, manifest, prepared, segments, targets, precision):
-    from generator.explain.lime import explain_with_lime
-    from generator.inference import BatchClassifier
-
-    settings = manifest.explainers.lime
-    preprocess = manifest.preprocess
-    classifier = BatchClassifier(
-        model.module, preprocess.mean, preprocess.std, settings.batch_size, precision=precision
-    )
-    results = explain_with_lime(classifier, prepared.crop_array, segments, targets, settings, manifest.seed)
-    return {result.target: result.weights for result in results}
+    top1 = [top_k(probabilities(model, inputs.image.tensor), model.categories, 1) for model in models]
+    return case_targets(spec, top1)
 
 
-def compare_case(model, manifest, spec, prepared, segments, targets):
+def explain(model, manifest, inputs, targets, precision):
+    """The build's own LIME explainer (segments computed on the first call and shared by the later ones)."""
+    from generator.explain.lime import Lime
+
+    explainer = Lime(manifest.explainers.lime, seed=manifest.seed, precision=precision)
+    return {result.target: result.weights for result in explainer.explain(model, inputs, targets)}
+
+
+def compare_case(model, manifest, inputs, targets):
     """One row per label explained: rho, overlap and whether the label is shown on the case page."""
-    fp32 = explain(model, manifest, prepared, segments, targets, "fp32")
-    bf16 = explain(model, manifest, prepared, segments, tuple(fp32), "bf16")  # every label fp32 explained
+    fp32 = explain(model, manifest, inputs, targets, "fp32")
+    bf16 = explain(model, manifest, inputs, tuple(fp32), "bf16")  # every label fp32 explained
     rows = []
     for label, weights in fp32.items():
         rows.append(
             {
-                "case": spec.case_id,
+                "case": inputs.case_id,
                 "model": model.label,
                 "label": label,
                 "name": model.categories[label],
@@ -175,10 +171,10 @@ def compare_cases(args, manifest, models):
     for spec in manifest.cases:
         if wanted and spec.case_id not in wanted:
             continue
-        prepared, segments = prepare_case(manifest, Path(args.manifest).parent, spec)
-        targets = shown_targets(spec, models, prepared)
+        inputs = case_inputs(manifest, Path(args.manifest).parent, spec)
+        targets = shown_targets(spec, models, inputs)
         for model in models:
-            case_rows = compare_case(model, manifest, spec, prepared, segments, targets)
+            case_rows = compare_case(model, manifest, inputs, targets)
             print(case_lines(case_rows)[0], flush=True)
             rows += case_rows
     return rows
