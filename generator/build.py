@@ -141,7 +141,7 @@ def load_models(manifest, content_dir, device="cpu"):
             problems.append(str(error))
     if problems:
         raise WeightsError("\n".join(problems))
-    models = [load_model(spec, weights, manifest.seed) for spec, weights in resolved]
+    models = [load_model(spec, weights, manifest.seed, manifest.preprocess.crop) for spec, weights in resolved]
     for model in models:
         model.module.to(device)
     return models

@@ -12,29 +12,18 @@ from torch import nn
 
 from generator.errors import WeightsError
 from generator.imagenet import imagenet_categories
+from generator.target_layers import (
+    LayerProbe,
+    channels_last_hint,
+    default_target_layer,
+    find_module,
+    probe_target_layer,
+)
 
 log = logging.getLogger(__name__)
 
 OFFLINE_EXAMPLE = "python -m generator build --manifest examples/offline/manifest.yaml"
 LITE0 = "efficientnet_lite0"
-
-DEFAULT_TARGET_LAYERS = {
-    "resnet": "layer4",
-    "resnext": "layer4",
-    "wide_resnet": "layer4",
-    "efficientnet_lite": "_bn1",
-    "efficientnet": "features",
-    "mobilenet": "features",
-    "convnext": "features",
-    "regnet": "trunk_output",
-    "densenet": "features",
-    "vgg": "features",
-    "alexnet": "features",
-    "squeezenet": "features",
-    "shufflenet": "conv5",
-    "mnasnet": "layers",
-}
-
 
 @dataclass(frozen=True)
 class ResolvedWeights:
@@ -45,6 +34,7 @@ class ResolvedWeights:
     state_dict: dict | None
     digest: str
     short: str  # a few words, for case pages
+    enum: object = None  # the torchvision weights enum the architecture is built for (its builder settings)
 
 
 @dataclass
@@ -54,6 +44,12 @@ class LoadedModel:
     categories: tuple
     weights: ResolvedWeights
     target_layer_name: str
+    target_layer_probe: LayerProbe | None = None
+
+    @property
+    def channels_last_grid(self):
+        """Whether a cube-shaped output of the Grad-CAM layer is N x h x w x C (Swin)."""
+        return channels_last_hint(self.spec.name)
 
     @property
     def key(self):
@@ -120,7 +116,16 @@ def load_weights_file(spec, path):
         ) from None
     if not isinstance(state_dict, dict):
         raise WeightsError(f"model '{spec.label}': {path} holds a {type(state_dict).__name__}, not a state dict")
-    return ResolvedWeights("file", str(path), state_dict, digest_state_dict(state_dict), path.name)
+    return ResolvedWeights(
+        "file", str(path), state_dict, digest_state_dict(state_dict), path.name, enum_for_file(spec.name, path.name)
+    )
+
+
+def enum_for_file(name, file_name):
+    """The torchvision weights enum whose download has this file name (a copied checkpoint), if any."""
+    if name not in torchvision.models.list_models(module=torchvision.models):
+        return None
+    return next((w for w in torchvision.models.get_model_weights(name) if os.path.basename(w.url) == file_name), None)
 
 
 def resolve_lite0_weights(spec):
@@ -157,7 +162,12 @@ def download_torchvision_weights(spec):
     except Exception as error:  # offline: URLError/OSError; corrupt cache: RuntimeError/UnpicklingError
         raise WeightsError(missing_weights_message(spec, file_name, error)) from None
     return ResolvedWeights(
-        "torchvision", f"{spec.weights} ({file_name})", state_dict, os.path.splitext(file_name)[0], spec.weights
+        "torchvision",
+        f"{spec.weights} ({file_name})",
+        state_dict,
+        os.path.splitext(file_name)[0],
+        spec.weights,
+        enum,
     )
 
 
@@ -182,11 +192,53 @@ def build_module(spec, weights, seed):
         torch.manual_seed(seed)
         return EfficientNet.from_name("efficientnet-lite0")
     torch.manual_seed(seed)
-    return torchvision.models.get_model(spec.name, weights=None)
+    return torchvision.models.get_model(spec.name, weights=None, **builder_overrides(spec.name, weights.enum))
 
 
-def load_model(spec, weights, seed):
-    """Build the architecture and load the resolved weights; eval mode, gradients off for parameters."""
+def builder_overrides(name, enum):
+    """The settings torchvision's builder applies when it is given `enum` (see torchvision/models/*.py).
+
+    Built with weights=None, inception_v3 and googlenet would not normalise their input the way their ImageNet
+    weights expect (transform_input), and a ViT or MaxViT would take the default input size.
+    """
+    if enum is None:  # torchvision's own initialisation, asked for explicitly (it warns when left implicit)
+        return {"init_weights": True} if name in ("inception_v3", "googlenet") else {}
+    overrides = {"num_classes": len(enum.meta["categories"])}
+    if name in ("inception_v3", "googlenet"):
+        overrides.update(transform_input=True, aux_logits=True, init_weights=False)
+    if name.startswith("vit_"):
+        overrides["image_size"] = enum.meta["min_size"][0]
+    if name == "maxvit_t":
+        overrides["input_size"] = enum.meta["min_size"]
+    return overrides
+
+
+def drop_auxiliary_heads(module):
+    """What torchvision's inception_v3 and googlenet builders do after loading: no auxiliary classifiers."""
+    if hasattr(module, "AuxLogits"):
+        module.aux_logits, module.AuxLogits = False, None
+    if hasattr(module, "aux1"):
+        module.aux_logits, module.aux1, module.aux2 = False, None, None
+
+
+def redraw_zero_layers(module):
+    """Give random weights to linear layers that torchvision initialises to zero (a ViT's head).
+
+    A zero head scores every class the same whatever the image, so a "random" ViT would have no gradient
+    and no explanation at all; drawn like any nn.Linear (from the seeded global generator), it is a random
+    model like the others.
+    """
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear) and not layer.weight.any():
+            layer.reset_parameters()
+
+
+def load_model(spec, weights, seed, crop=224):
+    """Build the architecture and load the resolved weights; eval mode, gradients off for parameters.
+
+    The Grad-CAM layer is checked with one forward pass on a blank `crop`: a layer that does not run or
+    gives no spatial map fails here, naming the model, before any case is computed.
+    """
     module = build_module(spec, weights, seed)
     if weights.state_dict is not None:
         try:
@@ -197,32 +249,21 @@ def load_model(spec, weights, seed):
                 f"model '{spec.label}': the weights in {weights.description} do not fit architecture '{spec.name}' "
                 f"({first_line}). Check the model name or the weights file."
             ) from None
+    if weights.enum is not None:
+        drop_auxiliary_heads(module)
+    if weights.kind == "random":
+        redraw_zero_layers(module)
     module.eval()
     module.to(memory_format=torch.channels_last)  # oneDNN's fastest layout for convolutions (bench/bench_forward.py)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     layer_name = spec.target_layer or default_target_layer(spec.name, module)
-    find_module(module, layer_name, spec.label)
+    probe = probe_target_layer(module, layer_name, crop, spec.label, channels_last_hint(spec.name))
     return LoadedModel(
-        spec=spec, module=module, categories=imagenet_categories(), weights=weights, target_layer_name=layer_name
+        spec=spec,
+        module=module,
+        categories=imagenet_categories(),
+        weights=weights,
+        target_layer_name=layer_name,
+        target_layer_probe=probe,
     )
-
-
-def default_target_layer(name, module):
-    for prefix in sorted(DEFAULT_TARGET_LAYERS, key=len, reverse=True):
-        if name.startswith(prefix):
-            return DEFAULT_TARGET_LAYERS[prefix]
-    convs = [n for n, m in module.named_modules() if isinstance(m, nn.Conv2d)]
-    if not convs:
-        raise WeightsError(f"model '{name}': no convolutional layer for Grad-CAM; set target_layer in the manifest")
-    return convs[-1]
-
-
-def find_module(module, dotted, label=None):
-    try:
-        return module.get_submodule(dotted)
-    except AttributeError:
-        raise WeightsError(
-            f"model '{label or type(module).__name__}': target_layer '{dotted}' does not exist; "
-            f"top-level modules are: {', '.join(n for n, _ in module.named_children())}"
-        ) from None

@@ -55,7 +55,10 @@ def run_cli(*args, cwd=REPO, env=None, timeout=600):
 
 
 def build(manifest_path, *extra, site=True, env=None):
+    """Build the project of `manifest_path` into its own site/ and, unless `extra` names one, its own cache."""
+    project = Path(manifest_path).parent.parent
     args = ["build", "--manifest", manifest_path, "--config", MKDOCS_YML, "-q"]
-    site_dir = Path(manifest_path).parent.parent / "site"
-    args += ["--site-dir", site_dir] if site else ["--no-site"]
+    args += ["--site-dir", project / "site"] if site else ["--no-site"]
+    if "--cache-dir" not in extra:
+        args += ["--cache-dir", project / ".cache" / "results"]
     return run_cli(*args, *extra, env=env)

@@ -195,11 +195,11 @@ def test_resnet18_layer4_matches_independent_recipe(chelsea_tensor, frozen_chann
 def test_explainer_returns_one_result_per_target_in_order(chelsea_tensor):
     module = resnet18_random(True)
 
-    class Model:  # the two attributes GradCam.explain uses from a LoadedModel
+    class Model:  # the three attributes GradCam.explain uses from a LoadedModel
         pass
 
     model = Model()
-    model.module, model.target_layer = module, module.layer4
+    model.module, model.target_layer, model.channels_last_grid = module, module.layer4, False
 
     class Inputs:
         pass

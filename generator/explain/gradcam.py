@@ -1,11 +1,14 @@
-"""Grad-CAM (Selvaraju et al., 2017) through Captum's LayerGradCam."""
+"""Grad-CAM (Selvaraju et al., 2017) on any layer whose output is a grid: CNN blocks and transformer tokens."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from generator.explain.base import Explainer, register
+from generator.target_layers import to_spatial
 
 
 @dataclass(frozen=True)
@@ -16,22 +19,41 @@ class GradCamResult:
     heatmap: np.ndarray  # raw / max, in [0, 1]
 
 
-def grad_cam(module, layer, tensor, target):
-    """Grad-CAM of `target` on `layer`: GAP of the gradients as channel weights, weighted sum, ReLU, upsampled."""
+@contextmanager
+def captured_output(layer):
+    """The layer's output of the next forward pass, under "output"; the hook is removed on exit."""
+    saved = {}
+    handle = layer.register_forward_hook(lambda _module, _inputs, output: saved.__setitem__("output", output))
+    try:
+        yield saved
+    finally:
+        handle.remove()
+
+
+def grad_cam(module, layer, tensor, target, channels_last=False):
+    """Grad-CAM of `target` on `layer`: GAP of the gradients as channel weights, weighted sum, ReLU, upsampled.
+
+    Activations and gradients are read as N x C x h x w grids (`to_spatial`: token outputs of a ViT or a
+    Swin are reshaped the standard way), so one recipe serves every family.
+    """
     target = int(target)
     if target < 0:  # torch would read it from the end and label the map with the wrong class
         raise IndexError(f"Grad-CAM target {target} is negative; give a class index")
     parameter = next(module.parameters(), None)
     device = tensor.device if parameter is None else parameter.device  # the input goes where the model is
     inputs = tensor.detach().to(device).clone().requires_grad_(True)
-    from captum.attr import LayerAttribution, LayerGradCam  # here, not at the top: 1 s a no-op rebuild never needs
-
-    cam = LayerGradCam(module, layer)
-    with torch.enable_grad():
-        attribution = cam.attribute(inputs, target=target, relu_attributions=True)
-    upsampled = LayerAttribution.interpolate(attribution, tuple(tensor.shape[-2:]), interpolate_mode="bilinear")
-    layer_map = attribution[0].sum(0).detach().cpu().double().numpy()
-    raw = upsampled[0, 0].detach().cpu().double().numpy()
+    with captured_output(layer) as saved, torch.enable_grad():
+        logits = module(inputs)
+        if "output" not in saved:
+            raise RuntimeError("the Grad-CAM layer did not run in the forward pass; choose a layer on the output's path")
+        (gradient,) = torch.autograd.grad(logits[0, target], saved["output"])
+    activation = to_spatial(saved["output"].detach(), channels_last).float()
+    gradient = to_spatial(gradient, channels_last).float()
+    weights = gradient.mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
+    upsampled = F.interpolate(cam, size=tuple(tensor.shape[-2:]), mode="bilinear", align_corners=False)
+    layer_map = cam[0, 0].cpu().double().numpy()
+    raw = upsampled[0, 0].cpu().double().numpy()
     peak = raw.max()
     heatmap = raw / peak if peak > 0 else np.zeros_like(raw)
     return GradCamResult(target, layer_map, raw, heatmap)
@@ -43,4 +65,7 @@ class GradCam(Explainer):
     title = "Grad-CAM"
 
     def explain(self, model, inputs, targets):
-        return tuple(grad_cam(model.module, model.target_layer, inputs.image.tensor, target) for target in targets)
+        return tuple(
+            grad_cam(model.module, model.target_layer, inputs.image.tensor, target, model.channels_last_grid)
+            for target in targets
+        )

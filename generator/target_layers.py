@@ -1,0 +1,148 @@
+"""Grad-CAM's layer for every architecture family, and that layer's output as an N x C x h x w grid.
+
+The default layer is the last spatial feature map the classifier head reads: a CNN's last block, a Swin's
+last stage (NHWC), MaxViT's last block, and for a ViT the normalised input of its last encoder block. A ViT's
+head reads the class token alone after the last block, so that block's own output gives patch tokens a zero
+gradient; the tokens entering it still decide the class token through attention (pytorch-grad-cam's choice).
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from generator.errors import WeightsError
+
+# builder-name prefix -> dotted layer; the longest matching prefix wins (efficientnet_lite before efficientnet)
+FAMILY_LAYERS = {
+    "resnet": "layer4",
+    "resnext": "layer4",
+    "wide_resnet": "layer4",
+    "vgg": "features",
+    "alexnet": "features",
+    "squeezenet": "features",
+    "densenet": "features",
+    "googlenet": "inception5b",
+    "inception": "Mixed_7c",
+    "mobilenet": "features",
+    "mnasnet": "layers",
+    "shufflenet": "conv5",
+    "efficientnet_lite": "_bn1",
+    "efficientnet": "features",
+    "regnet": "trunk_output",
+    "convnext": "features",
+    "swin": "features",
+    "maxvit": "blocks[-1]",
+    "vit_": "encoder.layers[-1].ln_1",
+}
+CHANNELS_LAST_FAMILIES = ("swin",)  # their stages keep tokens as N x h x w x C
+
+
+class NotSpatial(ValueError):
+    """A layer's output cannot be read as a grid of positions."""
+
+
+@dataclass(frozen=True)
+class LayerProbe:
+    """What one forward pass showed of a Grad-CAM layer: its output's shape and the grid it gives."""
+
+    output_shape: tuple
+    grid: tuple  # (h, w)
+
+
+def family_prefix(name):
+    matches = [prefix for prefix in FAMILY_LAYERS if name.startswith(prefix)]
+    return max(matches, key=len) if matches else None
+
+
+def default_target_layer(name, module):
+    """The family's layer (as a dotted path of the module); otherwise the last convolution."""
+    prefix = family_prefix(name)
+    if prefix is not None:
+        return resolve_last_children(module, FAMILY_LAYERS[prefix])
+    convs = [n for n, m in module.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    if not convs:
+        raise WeightsError(f"model '{name}': no convolutional layer for Grad-CAM; set target_layer in the manifest")
+    return convs[-1]
+
+
+def resolve_last_children(module, path):
+    """"blocks[-1]" -> "blocks.3": a family's layer named by position, whatever the variant's depth."""
+    parts = []
+    for part in path.split("."):
+        name, last = (part[: -len("[-1]")], True) if part.endswith("[-1]") else (part, False)
+        parts.append(name)
+        if last:
+            parts.append(list(module.get_submodule(".".join(parts)).named_children())[-1][0])
+    return ".".join(parts)
+
+
+def channels_last_hint(name):
+    return name.startswith(CHANNELS_LAST_FAMILIES)
+
+
+def to_spatial(activation, channels_last=False):
+    """A layer's output as N x C x h x w.
+
+    4-D outputs are NCHW, or NHWC where the last two sizes differ and the middle two match (Swin's stages);
+    `channels_last` settles a cube (h == w == C). 3-D token outputs N x L x C become a grid when L is a
+    square, or L - 1 is one (a class token first, dropped: the standard ViT reshape).
+    """
+    if activation.dim() == 4:
+        _, a, b, c = activation.shape
+        nhwc = (a == b and b != c) or (a == b == c and channels_last)
+        return activation.permute(0, 3, 1, 2) if nhwc else activation
+    if activation.dim() == 3:
+        n, length, channels = activation.shape
+        for skip in (0, 1):
+            side = math.isqrt(length - skip)
+            if side * side == length - skip and side > 0:
+                return activation[:, skip:].reshape(n, side, side, channels).permute(0, 3, 1, 2)
+    raise NotSpatial(f"its output of shape {tuple(activation.shape)} is not a spatial map")
+
+
+def probe_target_layer(module, layer_name, crop, label, channels_last=False):
+    """Run the network once on a blank crop; fail with the model's name if the layer gives no spatial map."""
+    layer = find_module(module, layer_name, label)
+    seen = []
+    handle = layer.register_forward_hook(lambda _module, _inputs, output: seen.append(output))
+    try:
+        parameter = next(module.parameters(), None)
+        blank = torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device)
+        with torch.inference_mode():
+            module(blank)
+    except Exception as error:  # a network that cannot take this input size raises anything
+        raise WeightsError(
+            f"model '{label}': cannot run on a {crop}x{crop} crop ({type(error).__name__}: {error}). "
+            "Set preprocess.crop to a size the architecture accepts (224 for ViT and Swin)."
+        ) from None
+    finally:
+        handle.remove()
+    if not seen:
+        raise WeightsError(
+            f"model '{label}': target_layer '{layer_name}' does not run when the model classifies "
+            "(an auxiliary head?); choose a layer on the path to the output"
+        )
+    output = seen[-1]
+    try:
+        if not isinstance(output, torch.Tensor):
+            raise NotSpatial(f"its output is a {type(output).__name__}, not a tensor")
+        grid = tuple(to_spatial(output, channels_last).shape[-2:])
+        if grid[0] * grid[1] < 2:
+            raise NotSpatial(f"its output of shape {tuple(output.shape)} is a single position, no map")
+    except NotSpatial as error:
+        raise WeightsError(
+            f"model '{label}': target_layer '{layer_name}' cannot be used for Grad-CAM: {error}; "
+            "choose a convolutional block or a transformer block"
+        ) from None
+    return LayerProbe(tuple(output.shape), grid)
+
+
+def find_module(module, dotted, label=None):
+    try:
+        return module.get_submodule(dotted)
+    except AttributeError:
+        raise WeightsError(
+            f"model '{label or type(module).__name__}': target_layer '{dotted}' does not exist; "
+            f"top-level modules are: {', '.join(n for n, _ in module.named_children())}"
+        ) from None
