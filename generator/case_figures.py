@@ -3,6 +3,7 @@
 from PIL import Image
 
 from generator import figures
+from generator.explain import method_title
 
 GRADCAM = "gradcam"
 LIME_TOP = "lime-top"
@@ -67,9 +68,9 @@ def faithfulness_curve_list(case, models_by_key):
         target_metrics = result.metrics.get(result.top1.index)
         if target_metrics is None:
             continue
-        for method, title in (("gradcam", "Grad-CAM"), ("lime", "LIME")):
-            if method in target_metrics.faithfulness:
-                curves.append((f"{models_by_key[key].label} {title}", target_metrics.faithfulness[method], False))
+        for method, curve in target_metrics.faithfulness.items():
+            if method != "random":
+                curves.append((f"{models_by_key[key].label} {method_title(method)}", curve, False))
         if "random" in target_metrics.faithfulness and not any(c[2] for c in curves):
             curves.append((f"random order ({models_by_key[key].label})", target_metrics.faithfulness["random"], True))
     return curves

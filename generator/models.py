@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 OFFLINE_EXAMPLE = "python -m generator build --manifest examples/offline/manifest.yaml"
 LITE0 = "efficientnet_lite0"
 
+
 @dataclass(frozen=True)
 class ResolvedWeights:
     """Where a model's parameters come from, found before any heavy work."""

@@ -1,9 +1,10 @@
 """Short factual sentences generated from the results, regenerated on every build."""
 
+from generator.explain import method_title
 from generator.pages_format import pct
 
 
-def case_observations(case, models_by_key, categories):
+def case_observations(case, models_by_key, categories, k=5):
     """Plain-text sentences about one case: predictions, agreement, and what the measurements say."""
     results = list(case.models.values())
     label = case.spec.label_index
@@ -25,7 +26,7 @@ def case_observations(case, models_by_key, categories):
             verdict = "agree" if a.spearman >= 0.5 else "partly agree" if a.spearman >= 0.2 else "disagree"
             sentences.append(
                 f"For {name}, Grad-CAM and LIME {verdict} (Spearman {a.spearman:.2f}; "
-                f"{round(a.top_k_overlap * 5)} of the top 5 superpixels shared)."
+                f"{round(a.top_k_overlap * k)} of the top {k} superpixels shared)."
             )
         if own.stability is not None and not own.stability.stable:
             sentences.append(
@@ -76,10 +77,10 @@ def faithfulness_sentences(name, target_metrics):
         return []
     baseline = faith["random"]
     out = []
-    for method, title in (("gradcam", "Grad-CAM"), ("lime", "LIME")):
-        if method not in faith:
+    for method, f in faith.items():
+        if method == "random":
             continue
-        f = faith[method]
+        title = method_title(method)
         deletion = f"deletion AUC {f.deletion_auc:.3f} vs {baseline.deletion_auc:.3f}"
         insertion = f"insertion AUC {f.insertion_auc:.3f} vs {baseline.insertion_auc:.3f}"
         beats = (f.deletion_auc < baseline.deletion_auc, f.insertion_auc > baseline.insertion_auc)

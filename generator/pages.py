@@ -17,12 +17,15 @@ from generator.case_figures import (
     crop_path,
     curves_path,
     explanation_figure,
+    faithfulness_curve_list,
     thumbnail_path,
 )
 from generator.devices import Inference
+from generator.explain import method_title
+from generator.metric_tables import case_tables, focus_heading, means_tables
 from generator.observations import case_observations
 from generator.pages_format import num, pct
-from generator.summary import disagreeing_pairs, largest_disagreements, metric_means, summarise
+from generator.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -93,12 +96,11 @@ class CasePage:
     has_gradcam: bool
     has_lime: bool
     metrics_rows: tuple = ()
+    faithfulness_table: object = None  # metric_tables.Table, None when nothing was measured
+    focus_table: object = None
     comparisons: tuple = ()
     observations: tuple = ()
     has_curves: bool = False
-
-
-METHOD_TITLES = {"gradcam": "Grad-CAM", "lime": "LIME"}
 
 
 def metrics_rows(case, models_by_key, categories):
@@ -113,7 +115,7 @@ def metrics_rows(case, models_by_key, categories):
 def comparison_rows(case, models_by_key, categories):
     return tuple(
         ComparisonRow(
-            METHOD_TITLES[p.method],
+            method_title(p.method),
             categories[p.target],
             models_by_key[p.model_a].label,
             models_by_key[p.model_b].label,
@@ -123,8 +125,12 @@ def comparison_rows(case, models_by_key, categories):
     )
 
 
-def case_page(case, models_by_key, categories):
+def case_page(case, models_by_key, categories, k):
     spec = case.spec
+    rows = metrics_rows(case, models_by_key, categories)
+    faithfulness_table, focus_table = case_tables(
+        [((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows], k
+    )
     label = spec.label_index
     columns = tuple(
         ModelColumn(
@@ -147,10 +153,12 @@ def case_page(case, models_by_key, categories):
         agree=len({r.top1.index for r in case.models.values()}) == 1,
         has_gradcam=any(r.gradcam for r in case.models.values()),
         has_lime=any(r.lime for r in case.models.values()),
-        metrics_rows=metrics_rows(case, models_by_key, categories),
+        metrics_rows=rows,
+        faithfulness_table=faithfulness_table,
+        focus_table=focus_table,
         comparisons=comparison_rows(case, models_by_key, categories),
-        observations=tuple(case_observations(case, models_by_key, categories)),
-        has_curves=any(m.faithfulness for r in case.models.values() for m in r.metrics.values()),
+        observations=tuple(case_observations(case, models_by_key, categories, k)),
+        has_curves=bool(faithfulness_curve_list(case, models_by_key)),
     )
 
 
@@ -170,6 +178,8 @@ class PageRenderer:
             LIME_TOP=LIME_TOP,
             LIME_POSNEG=LIME_POSNEG,
             LIME_WEIGHTS=LIME_WEIGHTS,
+            focus_heading=focus_heading,
+            PAIR_FIGURES={"gradcam": (GRADCAM, "Grad-CAM"), "lime": (LIME_TOP, "LIME top superpixels")},
             version=__version__,
         )
 
@@ -182,12 +192,15 @@ class PageRenderer:
             versions=library_versions(),
             inference=self.inference,
             batched_steps=batched_steps(self.manifest),
+            unbatched_steps=unbatched_steps(self.manifest),
+            measured=measured_metrics(self.manifest, len(self.models)),
         )
 
     def pages(self, cases, failures):
         categories = self.models[0].categories
-        case_pages = [case_page(case, self.models_by_key, categories) for case in cases]
-        means = metric_means(cases, self.models)
+        k = self.manifest.explainers.lime.num_features
+        case_pages = [case_page(case, self.models_by_key, categories, k) for case in cases]
+        means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)], k)
         disagreements = largest_disagreements(cases, self.models_by_key, categories)
         out = {
             "index.md": self.render(
@@ -212,20 +225,49 @@ class PageRenderer:
         return out
 
 
+def measured_metrics(manifest, model_count):
+    """The metrics a build with these settings measures (the methods page explains only those)."""
+    gradcam, lime, settings = manifest.explainers.gradcam.enabled, manifest.explainers.lime.enabled, manifest.metrics
+    wanted = {
+        "faithfulness": settings.faithfulness and (gradcam or lime),
+        "concentration": gradcam,
+        "methods_agreement": gradcam and lime,
+        "model_agreement": model_count > 1 and (gradcam or lime),
+        "stability": lime and settings.stability_seeds > 1,
+        "sanity": gradcam and settings.sanity,
+    }
+    return {name for name, on in wanted.items() if on}
+
+
+def sentence_list(items):
+    """["a", "b", "c"] -> "A, b and c": the project's own words and numbers, nothing to escape."""
+    items = list(items)
+    if len(items) > 1:
+        items[-2:] = [f"{items[-2]} and {items[-1]}"]
+    text = ", ".join(items)
+    return Markup(text[:1].upper() + text[1:])
+
+
+def unbatched_steps(manifest):
+    steps = ["predictions"]
+    if manifest.explainers.gradcam.enabled:
+        steps.append("Grad-CAM")
+        if manifest.metrics.sanity:
+            steps.append("the sanity check")
+    return sentence_list(steps)
+
+
 def batched_steps(manifest):
     """What runs through the batched classifier (generator.inference.BatchClassifier), as the subject of a sentence."""
-    lime, metrics = manifest.explainers.lime, manifest.metrics
+    measured, lime = measured_metrics(manifest, 1), manifest.explainers.lime
     steps = []
     if lime.enabled:
         steps.append(f"LIME's {lime.num_samples} perturbed images per model")
-    if metrics.faithfulness:
+    if "faithfulness" in measured:
         steps.append("the deletion and insertion curves")
-    if lime.enabled and metrics.stability_seeds > 1:
+    if "stability" in measured:
         steps.append("the LIME stability re-runs")
-    if len(steps) > 1:
-        steps[-2:] = [f"{steps[-2]} and {steps[-1]}"]
-    text = ", ".join(steps)
-    return Markup(text[:1].upper() + text[1:])  # the project's own words and numbers: nothing to escape
+    return sentence_list(steps)
 
 
 def library_versions():
@@ -238,6 +280,5 @@ def library_versions():
         "xai-report": __version__,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
-        "captum": version("captum"),
         "lime": version("lime"),
     }

@@ -3,7 +3,7 @@
 import math
 from dataclasses import dataclass
 
-import numpy as np
+from generator.explain import method_title
 
 
 @dataclass(frozen=True)
@@ -11,19 +11,6 @@ class Summary:
     cases: int
     agreement: float | None  # share of cases where all models agree on top-1
     accuracy: dict  # model label -> (correct, labelled)
-
-
-@dataclass(frozen=True)
-class MetricMeans:
-    """Means over cases of each model's top-1 measurements, per method."""
-
-    model: str
-    deletion: dict  # "gradcam" | "lime" | "random" -> mean AUC
-    insertion: dict
-    concentration: float
-    methods_spearman: float
-    stability: float
-    sanity_rho: float
 
 
 @dataclass(frozen=True)
@@ -44,6 +31,7 @@ class PairComparison:
     model_b: object
     a_on_b_class: float  # model A's probability for B's top-1 class
     b_on_a_class: float
+    shown_method: str | None = None  # the explainer whose maps of both top-1 classes exist ("gradcam", "lime")
 
 
 def summarise(case_pages):
@@ -54,39 +42,19 @@ def summarise(case_pages):
             if column.correct is not None:
                 correct, labelled = correct + int(column.correct), labelled + 1
             accuracy[column.label] = (correct, labelled)
-    agreement = sum(p.agree for p in case_pages) / len(case_pages) if case_pages else None
+    compared = case_pages and len(case_pages[0].columns) > 1
+    agreement = sum(p.agree for p in case_pages) / len(case_pages) if compared else None
     return Summary(len(case_pages), agreement, accuracy)
 
 
-def mean(values):
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    return float(np.mean(values)) if values else float("nan")
-
-
-def metric_means(cases, models):
-    """Per model, the mean over cases of the measurements of its own top-1 explanation."""
+def own_top1_metrics(cases, models):
+    """Per model that measured anything: its label and the metrics of its own top-1 explanation on each case."""
     out = []
     for model in models:
-        own = [c.models[model.key].metrics.get(c.models[model.key].top1.index) for c in cases if model.key in c.models]
-        own = [m for m in own if m is not None]
-        if not own:
-            continue
-        methods = sorted({name for m in own for name in m.faithfulness})
-        out.append(
-            MetricMeans(
-                model=model.label,
-                deletion={
-                    n: mean([m.faithfulness[n].deletion_auc for m in own if n in m.faithfulness]) for n in methods
-                },
-                insertion={
-                    n: mean([m.faithfulness[n].insertion_auc for m in own if n in m.faithfulness]) for n in methods
-                },
-                concentration=mean([m.concentration for m in own]),
-                methods_spearman=mean([m.methods_agreement.spearman for m in own if m.methods_agreement]),
-                stability=mean([m.stability.mean_jaccard for m in own if m.stability]),
-                sanity_rho=mean([m.sanity_rho for m in own]),
-            )
-        )
+        results = [case.models[model.key] for case in cases if model.key in case.models]
+        own = [r.metrics[r.top1.index] for r in results if r.top1.index in r.metrics]
+        if own:
+            out.append((model.label, own))
     return out
 
 
@@ -101,7 +69,7 @@ def largest_disagreements(cases, models_by_key, categories, limit=5):
                 what = f"{models_by_key[key].label}: Grad-CAM vs LIME · {categories[result.top1.index]}"
                 rows.append(Disagreement(case.case_id, title, what, own.methods_agreement.spearman))
         for pair in case.comparisons:
-            method = "Grad-CAM" if pair.method == "gradcam" else "LIME"
+            method = method_title(pair.method)
             models = f"{models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label}"
             what = f"{method}: {models} · {categories[pair.target]}"
             rows.append(Disagreement(case.case_id, title, what, pair.agreement.spearman))
@@ -127,6 +95,15 @@ def disagreeing_pairs(cases, case_pages):
                         b,
                         a_on_b_class=case.models[a.key].probabilities[b.top_k[0].index],
                         b_on_a_class=case.models[b.key].probabilities[a.top_k[0].index],
+                        shown_method=explained_by_both(case.models[a.key], case.models[b.key]),
                     )
                 )
     return out
+
+
+def explained_by_both(result_a, result_b):
+    """The first method (Grad-CAM, then LIME) that explained each model's own top-1 class."""
+    for method in ("gradcam", "lime"):
+        if all(r.top1.index in getattr(r, method) for r in (result_a, result_b)):
+            return method
+    return None

@@ -67,7 +67,7 @@ def default_target_layer(name, module):
 
 
 def resolve_last_children(module, path):
-    """"blocks[-1]" -> "blocks.3": a family's layer named by position, whatever the variant's depth."""
+    """ "blocks[-1]" -> "blocks.3": a family's layer named by position, whatever the variant's depth."""
     parts = []
     for part in path.split("."):
         name, last = (part[: -len("[-1]")], True) if part.endswith("[-1]") else (part, False)

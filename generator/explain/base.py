@@ -48,6 +48,11 @@ class Explainer:
         raise NotImplementedError
 
 
+def method_title(name):
+    """The title of an explainer (Grad-CAM, LIME) or of another map a page shows (the random baseline)."""
+    return EXPLAINERS[name].title if name in EXPLAINERS else name
+
+
 def enabled_explainers(explainers_spec, seed, precision="fp32", device="cpu"):
     return [
         cls(getattr(explainers_spec, name), seed=seed, precision=precision, device=device)

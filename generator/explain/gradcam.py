@@ -45,7 +45,9 @@ def grad_cam(module, layer, tensor, target, channels_last=False):
     with captured_output(layer) as saved, torch.enable_grad():
         logits = module(inputs)
         if "output" not in saved:
-            raise RuntimeError("the Grad-CAM layer did not run in the forward pass; choose a layer on the output's path")
+            raise RuntimeError(
+                "the Grad-CAM layer did not run in the forward pass; choose a layer on the output's path"
+            )
         (gradient,) = torch.autograd.grad(logits[0, target], saved["output"])
     activation = to_spatial(saved["output"].detach(), channels_last).float()
     gradient = to_spatial(gradient, channels_last).float()

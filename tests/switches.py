@@ -1,0 +1,128 @@
+"""Building a tiny report with any manifest settings, and what its pages must (not) show for those settings."""
+
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote
+
+from generator.build import BuildOptions, build_report
+from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML, make_project
+
+GENERATED_PAGES = ("index.md", "comparison.md", "methods.md")
+IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+SECOND_MODEL = {"name": "mobilenet_v3_small", "display_name": "MNv3", "weights": "random"}
+
+
+def tiny_manifest(
+    gradcam=True,
+    lime=True,
+    faithfulness=True,
+    sanity=True,
+    stability_seeds=2,
+    two_models=False,
+    top_k=5,
+    num_features=5,
+    top_labels=5,
+    targets=(),
+    label=None,
+    two_cases=False,
+):
+    case = {"id": "chelsea", "image": "images/chelsea.png"}
+    if label is not None:
+        case["label"] = label
+    if targets:
+        case["targets"] = list(targets)
+    cases = [case] + ([{"id": "coffee", "image": "images/coffee.png", "label": "espresso"}] if two_cases else [])
+    models = [{"name": "resnet18", "display_name": "R18", "weights": "random"}]
+    return {
+        "title": "Switches",
+        "models": models + ([SECOND_MODEL] if two_models else []),
+        "top_k": top_k,
+        "explainers": {
+            "gradcam": {"enabled": gradcam},
+            "lime": {
+                "enabled": lime,
+                "num_samples": 12,
+                "batch_size": 12,
+                "num_features": num_features,
+                "top_labels": top_labels,
+            },
+        },
+        "metrics": {"faithfulness": faithfulness, "steps": 4, "sanity": sanity, "stability_seeds": stability_seeds},
+        "cases": cases,
+    }
+
+
+def build_tiny(manifest, folder=None, site=True):
+    """Build `manifest` in its own folder and cache; returns the content folder."""
+    folder = Path(folder or tempfile.mkdtemp(prefix="xai-switches-"))
+    path = make_project(folder, manifest, images=(CHELSEA, COFFEE))
+    options = BuildOptions(
+        manifest=path,
+        config=MKDOCS_YML,
+        site_dir=folder / "site",
+        site=site,
+        show_progress=False,
+        cache_dir=folder / "cache",
+    )
+    build_report(options)
+    return path.parent
+
+
+def generated_pages(content_dir):
+    pages = [content_dir / name for name in GENERATED_PAGES] + sorted((content_dir / "cases").glob("*.md"))
+    return {page.relative_to(content_dir).as_posix(): page.read_text(encoding="utf-8") for page in pages}
+
+
+def table_columns(text):
+    """Every Markdown table of a page as a list of columns (header cell, body cells)."""
+    tables, block = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|") and line.rstrip().endswith("|"):
+            block.append([cell.strip() for cell in line.strip()[1:-1].split(" | ")])
+            continue
+        if len(block) > 2:
+            header, body = block[0], block[2:]
+            tables.append([(header[i], [row[i] for row in body if i < len(row)]) for i in range(len(header))])
+        block = []
+    return tables
+
+
+def switched_off_words(manifest):
+    """Words that must appear on no generated page: each names a method or a metric that did not run."""
+    explainers, metrics = manifest["explainers"], manifest["metrics"]
+    gradcam, lime = explainers["gradcam"]["enabled"], explainers["lime"]["enabled"]
+    words = []
+    if not gradcam:
+        words += ["Grad-CAM", "Grad\\-CAM", "Concentration", "Sanity"]
+    if not lime:
+        words += ["LIME"]
+    if not (metrics["faithfulness"] and (gradcam or lime)):
+        words += ["deletion", "insertion", "Deletion", "Faithfulness"]
+    if not metrics["sanity"]:
+        words += ["Sanity", "sanity check"]
+    if not lime or metrics["stability_seeds"] < 2:
+        words += ["stability", "stable", "Unstable"]
+    if len(manifest["models"]) < 2:
+        words += ["Agree", "agree on", "Model against model"]
+    return words
+
+
+def check_pages(content_dir, manifest):
+    """The pages show only what was computed: no trace of what is off, no empty column, every figure present."""
+    problems = []
+    for name, text in generated_pages(content_dir).items():
+        for word in switched_off_words(manifest):
+            if word in text:
+                problems.append(f"{name}: mentions {word!r}, which is off")
+        if re.search(r"\bnan\b", text, re.IGNORECASE):
+            problems.append(f"{name}: shows nan")
+        for table in table_columns(text):
+            for header, cells in table:
+                if cells and all(cell == "—" for cell in cells):
+                    problems.append(f"{name}: column {header!r} has no value")
+        base = (content_dir / name).parent
+        for link in IMAGE_LINK.findall(text):
+            if not (base / unquote(link)).resolve().is_file():
+                problems.append(f"{name}: image {link} does not exist")
+    assert not problems, "\n".join(problems)
