@@ -11,6 +11,7 @@ import torch
 
 from generator.atomic import write_bytes
 from generator.cache import ResultCache
+from generator.case_cache import NotCached
 from generator.case_figures import case_figures, render_directly
 from generator.compute import compute_case
 from generator.devices import Inference
@@ -26,6 +27,7 @@ from generator.progress import progress
 from generator.results import CaseFailure
 from generator.site import (
     build_site,
+    case_page_path,
     ensure_discussion_stubs,
     nav_yaml,
     orphaned_discussions,
@@ -60,6 +62,9 @@ class BuildSummary:
     cache_misses: int = 0
     stubs_created: list = field(default_factory=list)
     orphaned: list = field(default_factory=list)
+    rebuilt: list = field(default_factory=list)  # case ids computed by this build (all of them without --only)
+    from_cache: list = field(default_factory=list)  # outside --only: read from the result cache
+    kept: list = field(default_factory=list)  # outside --only, not cached: their pages kept as they were
 
 
 def build_report(options):
@@ -73,14 +78,20 @@ def build_report(options):
 
 
 def run_phases(manifest, content_dir, options, started):
-    cases = select_cases(manifest, options.only)
+    selected = select_cases(manifest, options.only)
     models = load_models(manifest, content_dir, options.device)
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
-    results, failures = compute_results(manifest, content_dir, cases, models, options, cache)
+    rebuilt, failures, _ = compute_results(manifest, content_dir, selected, models, options, cache)
+    others = [spec for spec in manifest.cases if spec not in selected]
+    from_cache, _, kept = compute_results(manifest, content_dir, others, models, options, cache, cached_only=True)
+    results = in_manifest_order(manifest, rebuilt + from_cache)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
     inference = Inference(options.device, options.precision)
-    outputs = render_outputs(manifest, models, results, failures, figure_cache.render, inference)
-    summary = write_outputs(content_dir, outputs, prune=not options.only)
+    kept = [spec for spec in kept if page_exists(content_dir, spec)]
+    outputs = render_outputs(manifest, models, results, failures, figure_cache.render, inference, kept)
+    summary = write_outputs(content_dir, outputs, keep_cases=[spec.case_id for spec in kept])
+    summary.rebuilt, summary.kept = [r.case_id for r in rebuilt], [spec.case_id for spec in kept]
+    summary.from_cache = [r.case_id for r in from_cache]
     summary.stubs_created = ensure_discussion_stubs(content_dir, [r.case_id for r in results])
     summary.orphaned = orphaned_discussions(content_dir, [c.case_id for c in manifest.cases])
     for path in summary.orphaned:
@@ -147,7 +158,17 @@ def load_models(manifest, content_dir, device="cpu"):
     return models
 
 
-def compute_results(manifest, content_dir, cases, models, options, cache):
+def in_manifest_order(manifest, results):
+    position = {spec.case_id: i for i, spec in enumerate(manifest.cases)}
+    return sorted(results, key=lambda result: position[result.case_id])
+
+
+def page_exists(content_dir, spec):
+    return (Path(content_dir) / case_page_path(spec.case_id)).is_file()
+
+
+def compute_results(manifest, content_dir, cases, models, options, cache, cached_only=False):
+    """Results, failures and (with `cached_only`) the cases whose results are not all in the cache."""
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
     measurer = Measurer(
         manifest.metrics,
@@ -157,39 +178,54 @@ def compute_results(manifest, content_dir, cases, models, options, cache):
         options.device,
         options.precision,
     )
-    results, failures = [], []
+    results, failures, uncached = [], [], []
     torch.manual_seed(manifest.seed)
-    with progress(total=len(cases) * len(models), unit="model", enabled=options.show_progress) as bar:
+    show = options.show_progress and not cached_only and bool(cases)
+    with progress(total=len(cases) * len(models), unit="model", enabled=show) as bar:
         for spec in cases:
             try:
                 results.append(
-                    compute_case(manifest, content_dir, spec, models, explainers, measurer, cache, options, bar)
+                    compute_case(
+                        manifest, content_dir, spec, models, explainers, measurer, cache, options, bar, cached_only
+                    )
                 )
+            except NotCached:
+                uncached.append(spec)
             except CaseError as error:
+                if cached_only:  # not asked for in this build: its page stays as it was
+                    log.warning("%s (not in --only: its page is kept as it was)", error)
+                    uncached.append(spec)
+                    continue
                 if not options.keep_going:
                     raise
                 log.error("%s", error)
                 failures.append(CaseFailure(spec, str(error)))
-    return results, failures
+    return results, failures, uncached
 
 
-def render_outputs(manifest, models, results, failures, render_figure=render_directly, inference=Inference()):
-    """Every generated file of the content folder, as {relative path: bytes}: gather first, then write."""
+def render_outputs(manifest, models, results, failures, render_figure=render_directly, inference=Inference(), kept=()):
+    """Every generated file of the content folder, as {relative path: bytes}: gather first, then write.
+
+    `kept` are cases outside --only with no cached results: the overview and the navigation list them,
+    their pages and figures stay as an earlier build wrote them.
+    """
     models_by_key = {model.key: model for model in models}
     outputs = {}
     for case in results:
         outputs.update(case_figures(case, models_by_key, manifest.explainers.lime, render_figure))
     renderer = PageRenderer(manifest, models, inference)
-    for path, text in renderer.pages(results, failures).items():
+    for path, text in renderer.pages(results, failures, kept).items():
         outputs[path] = text.encode("utf-8")
-    outputs["nav.yml"] = nav_yaml(manifest, [case.spec for case in results]).encode("utf-8")
+    listed = {case.case_id for case in results} | {spec.case_id for spec in kept}
+    nav_cases = [spec for spec in manifest.cases if spec.case_id in listed]
+    outputs["nav.yml"] = nav_yaml(manifest, nav_cases).encode("utf-8")
     return outputs
 
 
-def write_outputs(content_dir, outputs, prune):
+def write_outputs(content_dir, outputs, keep_cases=()):
+    """Write every output; delete generated files no output and no kept case accounts for."""
     summary = BuildSummary()
     for path, data in outputs.items():
         summary.written += write_bytes(Path(content_dir) / path, data)
-    if prune:
-        prune_generated(content_dir, outputs)
+    prune_generated(content_dir, outputs, keep_cases)
     return summary

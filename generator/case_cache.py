@@ -15,10 +15,25 @@ from generator.cache import computation_key, from_payload, to_payload
 log = logging.getLogger(__name__)
 
 
+class NotCached(LookupError):
+    """A cache-only lookup (a case outside --only) found a result missing."""
+
+
 class CaseCache:
-    def __init__(self, cache, manifest, image_digest, device="cpu", precision="fp32", force=False, dry_run=False):
+    def __init__(
+        self,
+        cache,
+        manifest,
+        image_digest,
+        device="cpu",
+        precision="fp32",
+        force=False,
+        dry_run=False,
+        cached_only=False,
+    ):
         self.cache = cache
         self.dry_run = dry_run
+        self.cached_only = cached_only  # raise NotCached instead of computing
         self.missing = []  # (kind, model identity or None, explainer) that a build would compute (dry runs)
         self.manifest = manifest
         self.image_digest = image_digest
@@ -28,13 +43,15 @@ class CaseCache:
 
     def fetch(self, kind, parts, compute):
         """The cached value for these parts, or compute() stored under them (always computed with force)."""
-        if self.cache is None:
+        if self.cache is None and not self.cached_only:
             return compute()
         key = computation_key(kind=kind, image=self.image_digest, preprocess=self.manifest.preprocess, **parts)
-        if not self.force:
+        if not self.force and self.cache is not None:
             payload = self.cache.load(key)
             if payload is not None:
                 return from_payload(payload["value"])
+        if self.cached_only:
+            raise NotCached(kind)
         if self.dry_run:
             self.missing.append((kind, parts.get("model"), parts.get("explainer")))
             return None

@@ -131,12 +131,26 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
         where = f" -> {site_dir}/" if not no_site else ""
         looked_up = summary.cache_hits + summary.cache_misses
         cached = f"; {summary.cache_hits} of {looked_up} results from the cache" if looked_up else ""
-        click.echo(f"Built {summary.cases} case(s) in {summary.seconds:.1f} s{cached}{where}", err=True)
+        click.echo(
+            f"Built {summary.cases} case(s) in {summary.seconds:.1f} s{only_details(summary)}{cached}{where}", err=True
+        )
     if summary.failures:
         click.echo(f"{len(summary.failures)} case(s) failed:", err=True)
         for failure in summary.failures:
             click.echo(f"  {failure.message}", err=True)
         sys.exit(EXIT_BUILD_FAILED)
+
+
+def only_details(summary):
+    """For a build with --only: which cases were rebuilt, which read from the cache, which kept as they were."""
+    if not (summary.from_cache or summary.kept):
+        return ""
+    parts = [f"rebuilt: {', '.join(summary.rebuilt) or 'none'}"]
+    if summary.from_cache:
+        parts.append(f"from the cache: {', '.join(summary.from_cache)}")
+    if summary.kept:
+        parts.append(f"pages kept as they were: {', '.join(summary.kept)}")
+    return f" ({'; '.join(parts)})"
 
 
 @main.command()

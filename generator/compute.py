@@ -4,10 +4,12 @@ Every model-running step goes through the case's cache, so a rebuild with nothin
 """
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 from generator.cache import file_digest
-from generator.case_cache import CaseCache
+from generator.case_cache import CaseCache, NotCached
+from generator.errors import CaseError, ReportError
 from generator.explain import CaseInputs
 from generator.explain import lime as lime_explainer
 from generator.images import Preprocessor, decode_image
@@ -23,7 +25,19 @@ def case_targets(spec, predictions):
     return tuple(dict.fromkeys([p[0].index for p in predictions] + list(spec.target_indices)))
 
 
-def compute_case(manifest, content_dir, spec, models, explainers, measurer=None, cache=None, options=None, bar=None):
+def compute_case(
+    manifest,
+    content_dir,
+    spec,
+    models,
+    explainers,
+    measurer=None,
+    cache=None,
+    options=None,
+    bar=None,
+    cached_only=False,
+):
+    """The case's results; with `cached_only`, read from the cache or raise NotCached, never computed."""
     path = Path(content_dir) / spec.image
     original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
@@ -33,31 +47,50 @@ def compute_case(manifest, content_dir, spec, models, explainers, measurer=None,
         file_digest(path),
         device=getattr(options, "device", "cpu"),
         precision=getattr(options, "precision", "fp32"),
-        force=getattr(options, "force", False),
+        force=getattr(options, "force", False) and not cached_only,
+        cached_only=cached_only,
     )
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
     if manifest.explainers.lime.enabled:
         inputs.segments = case_cache.segments(
             lambda: lime_explainer.segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
         )
-    probs = [
-        case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)) for model in models
-    ]
+    probs = []
+    for model in models:
+        with failures_named(spec.case_id, model):
+            probs.append(case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)))
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)
     model_results = {}
     for model, top, model_probs in zip(models, predictions, probs):
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
-        model_results[model.key] = explain_model(
-            model, inputs, explainers, measurer, case_cache, top, targets, model_probs
-        )
+        with failures_named(spec.case_id, model):
+            model_results[model.key] = explain_model(
+                model, inputs, explainers, measurer, case_cache, top, targets, model_probs
+            )
         if bar is not None:
             bar.update(1)
     case = CaseResult(
         spec=spec, original=original, crop_array=prepared.crop_array, segments=inputs.segments, models=model_results
     )
     return case.with_comparisons(compare_models(case, manifest.explainers.lime.num_features))
+
+
+@contextmanager
+def failures_named(case_id, model):
+    """An unexpected exception inside a model's work becomes a CaseError naming the case and the model.
+
+    It then counts as that case's failure (--keep-going builds the others); the traceback is logged at
+    debug level, so `-v` shows it.
+    """
+    try:
+        yield
+    except (ReportError, NotCached):
+        raise
+    except Exception as error:
+        log.debug("case '%s', model '%s' failed", case_id, model.label, exc_info=True)
+        raise CaseError(case_id, f"{type(error).__name__}: {error}", model=model.label) from error
 
 
 def explain_model(model, inputs, explainers, measurer, case_cache, predictions, targets, probs):

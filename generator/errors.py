@@ -43,8 +43,10 @@ class WeightsError(ReportError):
 
 
 class CaseError(ReportError):
-    """One case cannot be built (its image is unreadable, ...)."""
+    """One case cannot be built (its image is unreadable, a model fails on it, ...)."""
 
-    def __init__(self, case_id, message):
+    def __init__(self, case_id, message, model=None):
         self.case_id = case_id
-        super().__init__(f"case '{case_id}': {message}")
+        self.model = model
+        where = f"case '{case_id}'" + (f", model '{model}'" if model else "")
+        super().__init__(f"{where}: {message}")

@@ -4,6 +4,7 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
@@ -147,7 +148,7 @@ def case_page(case, models_by_key, categories, k):
     return CasePage(
         case_id=case.case_id,
         title=spec.title or case.case_id,
-        image_path=spec.image,
+        image_path=quote(spec.image),  # a phone's "IMG (1) #2.jpg" must stay one valid link
         label_name=None if label is None else categories[label],
         columns=columns,
         agree=len({r.top1.index for r in case.models.values()}) == 1,
@@ -196,7 +197,7 @@ class PageRenderer:
             measured=measured_metrics(self.manifest, len(self.models)),
         )
 
-    def pages(self, cases, failures):
+    def pages(self, cases, failures, kept=()):
         categories = self.models[0].categories
         k = self.manifest.explainers.lime.num_features
         case_pages = [case_page(case, self.models_by_key, categories, k) for case in cases]
@@ -210,6 +211,7 @@ class PageRenderer:
                 summary=summarise(case_pages),
                 means=means,
                 disagreements=disagreements,
+                kept=kept,
             ),
             "comparison.md": self.render(
                 "comparison.md.j2",
@@ -217,6 +219,7 @@ class PageRenderer:
                 cases=case_pages,
                 means=means,
                 disagreements=disagreements,
+                kept=kept,
             ),
             "methods.md": self.methods_page(),
         }

@@ -27,9 +27,18 @@ Write the discussion of case '{case_id}' below, in Markdown. For example:
 """
 
 
+def case_page_path(case_id):
+    return f"cases/{case_id}.md"
+
+
+def case_files(case_id):
+    """The generated files of one case, as paths relative to the content folder (a page, a figure folder)."""
+    return (case_page_path(case_id), f"figures/{case_id}")
+
+
 def navigation(manifest, case_specs):
     """Nav and site name for mkdocs_hooks; HTML-escaped because MkDocs themes insert them unescaped."""
-    cases = [{html.escape(spec.title or spec.case_id): f"cases/{spec.case_id}.md"} for spec in case_specs]
+    cases = [{html.escape(spec.title or spec.case_id): case_page_path(spec.case_id)} for spec in case_specs]
     nav = [{"Overview": "index.md"}]
     if cases:
         nav.append({"Cases": cases})
@@ -60,14 +69,21 @@ def orphaned_discussions(content_dir, case_ids):
     return sorted(p for p in folder.glob("*.md") if p.stem not in set(case_ids)) if folder.is_dir() else []
 
 
-def prune_generated(content_dir, keep):
-    """Delete generated files (cases/, figures/) that the current build did not produce."""
+def prune_generated(content_dir, keep, keep_cases=()):
+    """Delete generated files (cases/, figures/) that the current build did not produce.
+
+    The files of `keep_cases` (cases outside --only whose pages stay as they were) are kept whole.
+    """
     content_dir = Path(content_dir)
     keep = {(content_dir / path).resolve() for path in keep}
+    kept_roots = [(content_dir / path).resolve() for case_id in keep_cases for path in case_files(case_id)]
     removed = []
     for folder in GENERATED_DIRS:
         for path in sorted((content_dir / folder).rglob("*")) if (content_dir / folder).is_dir() else []:
-            if path.is_file() and path.resolve() not in keep:
+            resolved = path.resolve()
+            if any(resolved == root or resolved.is_relative_to(root) for root in kept_roots):
+                continue
+            if path.is_file() and resolved not in keep:
                 path.unlink()
                 removed.append(path)
         for path in sorted((content_dir / folder).rglob("*"), reverse=True) if (content_dir / folder).is_dir() else []:

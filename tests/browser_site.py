@@ -25,6 +25,8 @@ import yaml
 from tests.helpers import build
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "offline"
 LIME_SAMPLES = 40
 # Settings that keep the build to seconds, as (path in the manifest, value). Each is applied only where
@@ -127,6 +129,43 @@ def reuse_site(root):
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through Playwright (never `playwright install`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def serve(site_dir):
+    """Serve `site_dir` on 127.0.0.1 from a thread: a context manager giving the base URL."""
+    return SiteServer(site_dir)
+
+
+class SiteServer:
+    def __init__(self, site_dir):
+        handler = functools.partial(QuietHandler, directory=str(site_dir))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="site-server", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
@@ -141,15 +180,5 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def served_site(built_site):
-    handler = functools.partial(QuietHandler, directory=str(built_site.site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield ServedSite(built=built_site, base_url=f"http://{host}:{port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(built_site.site_dir) as base_url:
+        yield ServedSite(built=built_site, base_url=base_url)

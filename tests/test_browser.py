@@ -12,14 +12,12 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from browser_site import REPO_ROOT, built_site, served_site  # noqa: F401  (session fixtures)
+from browser_site import REPO_ROOT, browser, built_site, served_site  # noqa: F401  (session fixtures)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIEWPORT = {"width": 1440, "height": 900}  # wide enough for Material's left navigation sidebar
 TIMEOUT_MS = 30_000
 SCREENSHOT_DIR = REPO_ROOT / "test-output" / "screenshots"
@@ -28,18 +26,6 @@ NOT_LOCAL = re.compile(r"^(?!http://127\.0\.0\.1[:/]).*")  # routed URLs that mu
 
 
 # --------------------------------------------------------------------------- browser plumbing
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def is_local(url):

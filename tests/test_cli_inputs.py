@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from generator.cli import main
-from tests.helpers import CHELSEA, make_project, random_resnet_manifest
+from generator.errors import CaseError
+from tests.helpers import CHELSEA, COFFEE, make_project, random_resnet_manifest
 
 
 def run(*args):
@@ -118,3 +119,36 @@ def test_usage_errors_exit_2(tmp_path):
     result = run("build", "--manifest", path, "--config", tmp_path / "none.yml")
     assert result.exit_code == 2 and "MkDocs configuration not found" in result.output
     assert run("build", "--precision", "fp8").exit_code == 2
+
+
+def test_model_failure_names_case_and_model_and_counts_under_keep_going(tmp_path, monkeypatch):
+    """An exception inside a model's work (here Grad-CAM on the first case) is that case's failure."""
+    import generator.explain.gradcam as gradcam
+
+    real, calls = gradcam.grad_cam, []
+
+    def failing_on_first_case(module, layer, tensor, target, channels_last=False):
+        calls.append(target)
+        if len(calls) == 1:
+            raise RuntimeError("shapes do not match")
+        return real(module, layer, tensor, target, channels_last)
+
+    monkeypatch.setattr(gradcam, "grad_cam", failing_on_first_case)
+    cases = [{"id": "chelsea", "image": "images/chelsea.png"}, {"id": "coffee", "image": "images/coffee.png"}]
+    path = make_project(tmp_path, random_resnet_manifest(cases=cases), images=(CHELSEA, COFFEE))
+    cache = ["--cache-dir", tmp_path / "cache", "--no-site"]
+    result = run("build", "--manifest", path, "--keep-going", *cache)
+    assert result.exit_code == 1
+    assert "case 'chelsea', model 'R18': RuntimeError: shapes do not match" in result.output
+    assert "1 case(s) failed" in result.output and (path.parent / "cases" / "coffee.md").is_file()
+
+    calls.clear()
+    result = run("build", "--manifest", path, "--force", *cache)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: case 'chelsea', model 'R18': RuntimeError: shapes do not match"
+    )
+
+    calls.clear()
+    verbose = CliRunner().invoke(main, ["build", "--manifest", str(path), "--force", "-v", *map(str, cache)])
+    assert isinstance(verbose.exception, CaseError) and isinstance(verbose.exception.__cause__, RuntimeError)
