@@ -8,7 +8,6 @@ served on 127.0.0.1 from a thread. Screenshots land in test-output/screenshots/ 
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
