@@ -68,7 +68,8 @@ class Measurer:
         classify = self.classifier(model.module)
         started = time.perf_counter()
         stability_runs = self.stability_runs(classify, inputs, result)
-        log.debug("LIME stability re-runs for %s took %.2f s", model.label, time.perf_counter() - started)
+        if stability_runs:
+            log.debug("LIME stability re-runs for %s took %.2f s", model.label, time.perf_counter() - started)
         return {
             target: self.measure_target(model, inputs, result, target, classify, stability_runs.get(target))
             for target in result.targets

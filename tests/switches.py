@@ -90,18 +90,19 @@ def table_columns(text):
 
 def switched_off_words(manifest):
     """Words that must appear on no generated page: each names a method or a metric that did not run."""
-    explainers, metrics = manifest["explainers"], manifest["metrics"]
-    gradcam, lime = explainers["gradcam"]["enabled"], explainers["lime"]["enabled"]
+    explainers, metrics = manifest.get("explainers", {}), manifest.get("metrics", {})
+    gradcam = explainers.get("gradcam", {}).get("enabled", True)
+    lime = explainers.get("lime", {}).get("enabled", True)
     words = []
     if not gradcam:
         words += ["Grad-CAM", "Grad\\-CAM", "Concentration", "Sanity"]
     if not lime:
         words += ["LIME"]
-    if not (metrics["faithfulness"] and (gradcam or lime)):
+    if not (metrics.get("faithfulness", True) and (gradcam or lime)):
         words += ["deletion", "insertion", "Deletion", "Faithfulness"]
-    if not metrics["sanity"]:
+    if not metrics.get("sanity", True):
         words += ["Sanity", "sanity check"]
-    if not lime or metrics["stability_seeds"] < 2:
+    if not lime or metrics.get("stability_seeds", 3) < 2:
         words += ["stability", "stable", "Unstable"]
     if len(manifest["models"]) < 2:
         words += ["Agree", "agree on", "Model against model"]

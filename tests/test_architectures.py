@@ -18,6 +18,7 @@ from generator.manifest import ModelSpec, PreprocessSpec
 from generator.models import load_model, resolve_weights
 from generator.target_layers import family_prefix, to_spatial
 from tests.helpers import CHELSEA
+from tests.switches import build_tiny, check_pages
 
 # family -> (smallest variant, default layer, grid on a 224 crop)
 FAMILIES = {
@@ -158,3 +159,29 @@ def test_target_layer_without_a_map_is_refused_naming_the_model(name, layer, mes
 def test_target_layer_override_is_used(chelsea):
     model = random_model("resnet18", target_layer="layer3")
     assert model.target_layer_name == "layer3" and model.target_layer_probe.grid == (14, 14)
+
+
+@pytest.mark.slow
+def test_report_with_transformers_and_inception_family_builds(tmp_path):
+    """The issue's manifest: ViT, Swin, GoogLeNet, Inception v3, MaxViT and ResNet18 side by side, random weights."""
+    names = ["vit_b_16", "swin_t", "googlenet", "inception_v3", "maxvit_t", "resnet18"]
+    manifest = {
+        "models": [{"name": name, "weights": "random"} for name in names],
+        # a batch larger than the sample count runs eagerly: no network is traced for 16 images
+        "explainers": {"lime": {"num_samples": 16, "batch_size": 32}},
+        "metrics": {"faithfulness": False, "sanity": False, "stability_seeds": 1},
+        "cases": [{"id": "chelsea", "image": "images/chelsea.png", "label": "tabby"}],
+    }
+    content = build_tiny(manifest, tmp_path)
+    methods = (content / "methods.md").read_text(encoding="utf-8")
+    for name, layer, grid in [
+        ("vit_b_16", "encoder.layers.encoder_layer_11.ln_1", "14x14"),
+        ("swin_t", "features", "7x7"),
+        ("googlenet", "inception5b", "7x7"),
+        ("inception_v3", "Mixed_7c", "5x5"),
+        ("maxvit_t", "blocks.3", "7x7"),
+        ("resnet18", "layer4", "7x7"),
+    ]:
+        assert f"| `{name}` | random \\(seed 0\\) ⚠️ random | `{layer}` | {grid} |" in methods
+    assert (tmp_path / "site" / "cases" / "chelsea" / "index.html").is_file()
+    check_pages(content, manifest)

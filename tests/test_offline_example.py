@@ -89,9 +89,9 @@ def test_case_pages_show_every_metric(example):
         for heading in ("## Observations", "## Measurements", "### Faithfulness", "### Model against model"):
             assert heading in markdown, (case["id"], heading)
         for column in (
-            "Grad-CAM deletion ↓",
-            "LIME insertion ↑",
-            "random deletion ↓",
+            "Grad-CAM deletion AUC ↓",
+            "LIME insertion AUC ↑",
+            "random deletion AUC ↓",
             "Concentration ↓",
             "Grad-CAM vs LIME ρ ↑",
             "LIME stability (Jaccard) ↑",
