@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from generator.atomic import write_bytes
+from generator.author_files import author_stubs, ensure_stubs, orphaned_author_files
 from generator.cache import ResultCache
 from generator.case_cache import NotCached
 from generator.case_figures import case_figures, render_directly
@@ -23,14 +24,13 @@ from generator.manifest_loader import load_manifest
 from generator.measure import Measurer
 from generator.models import load_model, resolve_weights
 from generator.pages import PageRenderer
+from generator.pdf import write_pdf
 from generator.progress import progress
 from generator.results import CaseFailure
 from generator.site import (
     build_site,
     case_page_path,
-    ensure_discussion_stubs,
     nav_yaml,
-    orphaned_discussions,
     prune_generated,
 )
 
@@ -50,6 +50,7 @@ class BuildOptions:
     show_progress: bool = True
     force: bool = False
     cache_dir: Path | None = Path(".cache/results")
+    pdf: bool = False
 
 
 @dataclass
@@ -65,6 +66,7 @@ class BuildSummary:
     rebuilt: list = field(default_factory=list)  # case ids computed by this build (all of them without --only)
     from_cache: list = field(default_factory=list)  # outside --only: read from the result cache
     kept: list = field(default_factory=list)  # outside --only, not cached: their pages kept as they were
+    pdf: Path | None = None
 
 
 def build_report(options):
@@ -92,14 +94,14 @@ def run_phases(manifest, content_dir, options, started):
     summary = write_outputs(content_dir, outputs, keep_cases=[spec.case_id for spec in kept])
     summary.rebuilt, summary.kept = [r.case_id for r in rebuilt], [spec.case_id for spec in kept]
     summary.from_cache = [r.case_id for r in from_cache]
-    summary.stubs_created = ensure_discussion_stubs(content_dir, [r.case_id for r in results])
-    summary.orphaned = orphaned_discussions(content_dir, [c.case_id for c in manifest.cases])
+    summary.stubs_created = ensure_stubs(content_dir, author_stubs([r.case_id for r in results], models))
+    summary.orphaned = orphaned_author_files(content_dir, [c.case_id for c in manifest.cases], [m.key for m in models])
     for path in summary.orphaned:
-        log.warning(
-            "discussion %s belongs to no case in the manifest; it is kept (delete it yourself if unwanted)", path
-        )
+        log.warning("%s belongs to no case or model in the manifest; it is kept (delete it yourself if unwanted)", path)
     if options.site:
         build_site(options.config, content_dir, options.site_dir)
+    if options.pdf:
+        summary.pdf = write_pdf(options.site_dir)
     summary.cases, summary.failures = len(results), failures
     if cache is not None:
         summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
@@ -125,6 +127,8 @@ def clear_os_errors():
 
 
 def check_site_config(options):
+    if options.pdf and not options.site:
+        raise UsageError("--pdf prints the built site: leave out --no-site")
     if options.site and not Path(options.config).is_file():
         raise UsageError(
             f"MkDocs configuration not found: {options.config}. Run from the project folder, pass --config PATH, "

@@ -98,6 +98,7 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug loggi
 )
 @click.option("--only", multiple=True, metavar="CASE_ID", help="Build only this case (repeatable).")
 @click.option("--no-site", is_flag=True, help="Write the Markdown pages and figures, skip the MkDocs build.")
+@click.option("--pdf", is_flag=True, help="Also print the whole report to SITE_DIR/report.pdf (needs Chromium).")
 @click.option(
     "--keep-going", is_flag=True, help="Build the other cases when one fails; list failures at the end (exit 1)."
 )
@@ -107,7 +108,9 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug loggi
 @cache_dir_option
 @verbose_option
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
-def build(manifest, config, site_dir, only, no_site, keep_going, device, precision, force, cache_dir, verbose, quiet):
+def build(
+    manifest, config, site_dir, only, no_site, pdf, keep_going, device, precision, force, cache_dir, verbose, quiet
+):
     """Run every model and explainer on every case and build the site."""
     from generator.build import BuildOptions, build_report
     from generator.devices import check_device
@@ -125,6 +128,7 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
         show_progress=not quiet,
         force=force,
         cache_dir=cache_dir,
+        pdf=pdf,
     )
     summary = run_reporting_errors(verbose, lambda: build_report(check_device(options)))
     if not quiet:
@@ -134,6 +138,8 @@ def build(manifest, config, site_dir, only, no_site, keep_going, device, precisi
         click.echo(
             f"Built {summary.cases} case(s) in {summary.seconds:.1f} s{only_details(summary)}{cached}{where}", err=True
         )
+        if summary.pdf:
+            click.echo(f"The whole report as one PDF: {summary.pdf}", err=True)
     if summary.failures:
         click.echo(f"{len(summary.failures)} case(s) failed:", err=True)
         for failure in summary.failures:

@@ -102,8 +102,17 @@ def open_png(data):
 
 
 def faithfulness_curves(curves, title=None):
-    """Deletion and insertion curves side by side; `curves` is [(label, FaithfulnessResult, is_baseline)]."""
-    fig, (deletion, insertion) = plt.subplots(1, 2, figsize=(7.6, 2.9), sharey=True)
+    """Deletion and insertion curves side by side, as PNG bytes (see `faithfulness_figure`)."""
+    return figure_bytes(faithfulness_figure(curves, title))
+
+
+def faithfulness_figure(curves, title=None):
+    """The curves' matplotlib figure; `curves` is [(label, FaithfulnessResult, is_baseline)].
+
+    Constrained layout puts the legend below the axes, outside them and their labels, so that no text
+    overlaps however many curves there are (tested on the drawn bounding boxes).
+    """
+    fig, (deletion, insertion) = plt.subplots(1, 2, figsize=(7.6, 3.2), sharey=True, layout="constrained")
     for label, result, is_baseline in curves:
         style = {"linestyle": ":", "color": "0.45"} if is_baseline else {}
         deletion.plot(result.fractions, result.deletion_curve, label=label, **style)
@@ -115,7 +124,8 @@ def faithfulness_curves(curves, title=None):
         ax.grid(alpha=0.3)
     deletion.set_ylabel("probability of the target", fontsize=8)
     handles, labels = deletion.get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=min(len(labels), 3), bbox_to_anchor=(0.5, -0.12))
+    if handles:
+        fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=min(len(labels), 3))
     if title:
         fig.suptitle(title, fontsize=9)
-    return figure_bytes(fig)
+    return fig

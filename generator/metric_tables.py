@@ -7,10 +7,8 @@ column, and a table with no column of numbers is left out altogether.
 from dataclasses import dataclass
 from typing import Callable
 
-from markupsafe import Markup
-
 from generator.explain import method_title
-from generator.pages_format import mean, num, pct
+from generator.pages_format import UNDEFINED, mean, num, pct, with_reason
 
 FAITHFULNESS_ORDER = ("gradcam", "lime", "random")  # then any other method, by name
 
@@ -21,6 +19,7 @@ class MetricColumn:
     value: Callable  # TargetMetrics -> float | None (None: not measured)
     format: Callable = num
     flag: Callable | None = None  # TargetMetrics -> bool: mark the cell with a warning sign
+    undefined: str | None = None  # why this measure can be undefined (NaN), for the cell's tooltip
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,7 @@ def focus_columns(k):
             "Grad-CAM vs LIME ρ ↑",
             lambda m: m.methods_agreement.spearman if m.methods_agreement else None,
             lambda v: num(v, 2),
+            undefined="undefined: Grad-CAM (zero everywhere) or LIME gives every superpixel the same score",
         ),
         MetricColumn(
             f"top-{k} overlap ↑",
@@ -70,7 +70,13 @@ def focus_columns(k):
         MetricColumn(
             "LIME weight spread ↓", lambda m: m.stability.weight_spread if m.stability else None, lambda v: num(v, 2)
         ),
-        MetricColumn("Sanity ρ ↓", lambda m: m.sanity_rho, lambda v: num(v, 2), flag=lambda m: m.sanity_flagged),
+        MetricColumn(
+            "Sanity ρ ↓",
+            lambda m: m.sanity_rho,
+            lambda v: num(v, 2),
+            flag=lambda m: m.sanity_flagged,
+            undefined="undefined: the Grad-CAM of the model or of its randomised copy is zero everywhere",
+        ),
     ]
 
 
@@ -94,10 +100,15 @@ def present(columns, records):
 
 
 def cell(column, record):
-    text = column.format(column.value(record))
+    text = formatted(column, column.value(record))
     if column.flag is not None and column.flag(record):
         text += " ⚠"
-    return Markup.escape(text)
+    return text
+
+
+def formatted(column, value):
+    text = column.format(value)
+    return with_reason(text, column.undefined if text == UNDEFINED else None)
 
 
 def per_target_table(label_header, rows, columns):
@@ -132,8 +143,7 @@ def means_tables(own_metrics, k):
         if not shown:
             continue
         rows = tuple(
-            (label, *(Markup.escape(c.format(mean([c.value(m) for m in group]))) for c in shown))
-            for label, group in own_metrics
+            (label, *(formatted(c, mean([c.value(m) for m in group])) for c in shown)) for label, group in own_metrics
         )
         tables.append(Table(("Model", *(c.header for c in shown)), ("---", *("--:" for _ in shown)), rows))
     return tuple(tables)

@@ -96,3 +96,74 @@ def faithfulness_sentences(name, target_metrics):
 
 def is_number(value):
     return value is not None and value == value
+
+
+def report_findings(cases, models, k=5):
+    """Cross-case sentences for the top of the overview, each backed by a number the report shows.
+
+    Concentration means are those of the overview's table; agreements count the cases whose pages show
+    the rank correlations and overlaps.
+    """
+    if not cases:
+        return []
+    labels = {model.key: model.label for model in models}
+    sentences = concentration_finding(cases, models)
+    if len(models) > 1:  # (top-1 agreement is in the summary below)
+        sentences += lime_overlap_findings(cases, labels, k)
+    sentences += methods_agreement_findings(cases, models)
+    return sentences
+
+
+def own_metrics(case, model_key):
+    result = case.models.get(model_key)
+    return None if result is None else result.metrics.get(result.top1.index)
+
+
+def concentration_finding(cases, models):
+    means = []
+    for model in models:
+        values = [m.concentration for c in cases if (m := own_metrics(c, model.key)) and is_number(m.concentration)]
+        if values:
+            means.append((model.label, sum(values) / len(values)))
+    if len(means) < 2:
+        return []
+    (small_name, small), (large_name, large) = min(means, key=lambda v: v[1]), max(means, key=lambda v: v[1])
+    return [
+        f"On average {small_name}'s Grad-CAM is the most concentrated: half of its mass lies in {pct(small)} of "
+        f"the image, against {pct(large)} for {large_name} (each model's own top-1 class)."
+    ]
+
+
+def lime_overlap_findings(cases, labels, k):
+    """Per pair of models: on how many cases their LIME top-k superpixels for the same class overlap by half."""
+    pairs = {}
+    for case in cases:
+        for pair in case.comparisons:
+            if pair.method == "lime":
+                key = (labels[pair.model_a], labels[pair.model_b])
+                pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement.top_k_overlap)
+    sentences = []
+    for (a, b), per_case in pairs.items():
+        shared = sum(max(overlaps) >= 0.5 for overlaps in per_case.values())
+        sentences.append(
+            f"{a} and {b} share at least half of their top {k} LIME superpixels for the same class on {shared} of "
+            f"{len(per_case)} cases."
+        )
+    return sentences
+
+
+def methods_agreement_findings(cases, models):
+    sentences = []
+    for model in models:
+        rhos = [
+            m.methods_agreement.spearman
+            for c in cases
+            if (m := own_metrics(c, model.key)) and m.methods_agreement and is_number(m.methods_agreement.spearman)
+        ]
+        if rhos:
+            agree = sum(rho >= 0.5 for rho in rhos)
+            sentences.append(
+                f"For {model.label}, Grad-CAM and LIME agree (Spearman ρ of at least 0.5) on {agree} of "
+                f"{len(rhos)} cases."
+            )
+    return sentences

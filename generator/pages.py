@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from generator import __version__
+from generator.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.case_figures import (
     GRADCAM,
     LIME_POSNEG,
@@ -24,8 +25,8 @@ from generator.case_figures import (
 from generator.devices import Inference
 from generator.explain import method_title
 from generator.metric_tables import case_tables, focus_heading, means_tables
-from generator.observations import case_observations
-from generator.pages_format import num, pct
+from generator.observations import case_observations, report_findings
+from generator.pages_format import num_cell, pct_cell
 from generator.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -50,8 +51,8 @@ def template_environment(templates_dir=TEMPLATES_DIR):
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_text
-    env.filters["percent"] = pct
-    env.filters["num"] = num
+    env.filters["percent"] = pct_cell
+    env.filters["num"] = num_cell
     return env
 
 
@@ -180,6 +181,10 @@ class PageRenderer:
             LIME_POSNEG=LIME_POSNEG,
             LIME_WEIGHTS=LIME_WEIGHTS,
             focus_heading=focus_heading,
+            INTRODUCTION=INTRODUCTION,
+            CONCLUSION=CONCLUSION,
+            model_note=model_note_path,
+            discussion=case_discussion_path,
             PAIR_FIGURES={"gradcam": (GRADCAM, "Grad-CAM"), "lime": (LIME_TOP, "LIME top superpixels")},
             version=__version__,
         )
@@ -209,6 +214,7 @@ class PageRenderer:
                 cases=case_pages,
                 failures=failures,
                 summary=summarise(case_pages),
+                findings=report_findings(cases, self.models, k),
                 means=means,
                 disagreements=disagreements,
                 kept=kept,

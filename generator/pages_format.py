@@ -4,10 +4,17 @@
 correlation of a constant map, for instance).
 """
 
+import html
 import math
+
+from markupsafe import Markup
 
 NOT_COMPUTED = "—"
 UNDEFINED = "n/a"
+WHY = {
+    NOT_COMPUTED: "not computed for this row",
+    UNDEFINED: "undefined: a rank correlation needs two rankings that vary, and one map or ranking is constant",
+}
 
 
 def missing(value):
@@ -32,3 +39,19 @@ def mean(values):
     if numbers:
         return sum(numbers) / len(numbers)
     return float("nan") if any(v is not None for v in values) else None
+
+
+def with_reason(text, why=None):
+    """A table cell: a missing value ("—", "n/a") carries its reason as a tooltip, a number stays as it is."""
+    if text not in WHY:
+        return Markup.escape(text)
+    reason = html.escape(why or WHY[text], quote=True)
+    return Markup(f'<abbr title="{reason}">{text}</abbr>')
+
+
+def num_cell(value, digits=3):
+    return with_reason(num(value, digits))
+
+
+def pct_cell(value, digits=1):
+    return with_reason(pct(value, digits))

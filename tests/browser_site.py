@@ -1,9 +1,7 @@
 """A small built report site for browser tests, built once per test session.
 
-Import the fixtures into a test module (they are not in conftest.py on purpose, so that only the
-modules that need a built site pay for it):
-
-    from tests.browser_site import built_site, served_site  # noqa: F401
+tests/conftest.py registers the session fixtures (browser, built_site, served_site) once; a fixture
+runs only when a test asks for it.
 
 `built_site` copies examples/offline/ (manifest.yaml and images/) into a temporary folder, lowers
 LIME's sample count so that the build takes seconds, and runs `python -m generator build` into a
@@ -56,14 +54,12 @@ class BuiltSite:
         return {case["id"]: case.get("title", case["id"]) for case in self.manifest["cases"]}
 
     def page_paths(self):
-        """Every built page as a URL path ("/", "/cases/chelsea/", ...), from the */index.html files."""
+        """Every built page as a URL path ("/", "/cases/chelsea.html", ...), from the *.html files."""
         paths = set()
-        for index in self.site_dir.rglob("index.html"):
-            relative = index.parent.relative_to(self.site_dir).as_posix()
-            if relative == "." or not relative:
-                paths.add("/")
-            else:
-                paths.add(f"/{relative}/")
+        for page in self.site_dir.rglob("*.html"):
+            relative = page.relative_to(self.site_dir).as_posix()
+            if relative != "404.html":
+                paths.add("/" if relative == "index.html" else f"/{relative}")
         return paths
 
 

@@ -120,7 +120,7 @@ def check_pages(content_dir, manifest):
             problems.append(f"{name}: shows nan")
         for table in table_columns(text):
             for header, cells in table:
-                if cells and all(cell == "—" for cell in cells):
+                if cells and all(re.sub(r"<[^>]+>", "", cell) == "—" for cell in cells):
                     problems.append(f"{name}: column {header!r} has no value")
         base = (content_dir / name).parent
         for link in IMAGE_LINK.findall(text):

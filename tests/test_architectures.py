@@ -183,5 +183,5 @@ def test_report_with_transformers_and_inception_family_builds(tmp_path):
         ("resnet18", "layer4", "7x7"),
     ]:
         assert f"| `{name}` | random \\(seed 0\\) ⚠️ random | `{layer}` | {grid} |" in methods
-    assert (tmp_path / "site" / "cases" / "chelsea" / "index.html").is_file()
+    assert (tmp_path / "site" / "cases" / "chelsea.html").is_file()
     check_pages(content, manifest)

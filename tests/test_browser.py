@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from browser_site import REPO_ROOT, browser, built_site, served_site  # noqa: F401  (session fixtures)
+from browser_site import REPO_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -121,7 +121,9 @@ def load_images(page):
 
 
 def page_path(url):
-    return urlsplit(url).path or "/"
+    """The URL's path, the overview as "/" whether reached as / or /index.html."""
+    path = urlsplit(url).path or "/"
+    return "/" if path == "/index.html" else path
 
 
 def heading_text(page):
@@ -184,9 +186,9 @@ def crawl(browser, served_site):
 
 def test_crawl_finds_every_built_page(crawl, built_site):
     assert set(crawl.visits) == built_site.page_paths()
-    expected_cases = {f"/cases/{case_id}/" for case_id in built_site.case_ids}
+    expected_cases = {f"/cases/{case_id}.html" for case_id in built_site.case_ids}
     assert expected_cases <= set(crawl.visits), "a case of the manifest has no page in the navigation"
-    assert {"/", "/methods/"} <= set(crawl.visits)
+    assert {"/", "/methods.html"} <= set(crawl.visits)
 
 
 def test_every_page_answers_200(crawl):
@@ -228,7 +230,7 @@ def test_search_index_is_local(crawl):
 def test_case_page_content_tabs_switch(watched_page, served_site):
     page, watch = watched_page
     case_id = served_site.built.case_ids[0]
-    open_page(page, served_site.url(f"/cases/{case_id}/"))
+    open_page(page, served_site.url(f"/cases/{case_id}.html"))
     tabbed = page.locator(".md-content .tabbed-set").first
     labels = tabbed.locator(".tabbed-labels > label")
     blocks = tabbed.locator(".tabbed-content > .tabbed-block")
@@ -262,7 +264,7 @@ def test_case_page_content_tabs_switch(watched_page, served_site):
 def test_figure_lightbox_opens_and_closes(watched_page, served_site):
     page, watch = watched_page
     case_id = served_site.built.case_ids[0]
-    open_page(page, served_site.url(f"/cases/{case_id}/"))
+    open_page(page, served_site.url(f"/cases/{case_id}.html"))
     links = page.locator(".md-content a.glightbox")
     assert links.count() >= 2, "figures are not wrapped in glightbox links"
     link = page.locator(".md-content a.glightbox[href*='figures/']").first
@@ -276,7 +278,7 @@ def test_figure_lightbox_opens_and_closes(watched_page, served_site):
     sync_api.expect(slide_image).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=slide_image.element_handle())
     assert slide_image.get_attribute("src").endswith(href.split("/")[-1])
-    assert page.url.split("#")[0] == served_site.url(f"/cases/{case_id}/"), "the link navigated away"
+    assert page.url.split("#")[0] == served_site.url(f"/cases/{case_id}.html"), "the link navigated away"
 
     page.keyboard.press("Escape")
     sync_api.expect(page.locator(".glightbox-container")).to_have_count(0)
@@ -303,19 +305,19 @@ def test_overview_table_links_reach_every_case(watched_page, served_site):
         assert link.count() >= 1, f"the overview table has no link named {title!r}"
         link.first.click()
         page.wait_for_load_state("networkidle")
-        assert page_path(page.url) == f"/cases/{case_id}/"
+        assert page_path(page.url) == f"/cases/{case_id}.html"
         assert heading_text(page) == title
         open_page(page, index)
     # The thumbnails link to the cases too.
     thumbnail_targets = table.locator("a:has(img)").evaluate_all("links => links.map(a => a.href)")
-    assert {page_path(u) for u in thumbnail_targets} == {f"/cases/{c}/" for c in built.case_ids}
+    assert {page_path(u) for u in thumbnail_targets} == {f"/cases/{c}.html" for c in built.case_ids}
     watch.assert_clean()
 
 
 def test_navigation_sidebar_reaches_every_case(watched_page, served_site):
     page, watch = watched_page
     built = served_site.built
-    open_page(page, served_site.url("/methods/"))
+    open_page(page, served_site.url("/methods.html"))
     sidebar = page.locator("nav.md-nav--primary")
     sync_api.expect(sidebar.first).to_be_visible()
     for case_id in built.case_ids:
@@ -325,7 +327,7 @@ def test_navigation_sidebar_reaches_every_case(watched_page, served_site):
             page.locator("nav.md-nav--primary label.md-nav__link", has_text="Cases").first.click()
         link.click()
         page.wait_for_load_state("networkidle")
-        assert page_path(page.url) == f"/cases/{case_id}/"
+        assert page_path(page.url) == f"/cases/{case_id}.html"
         assert heading_text(page) == title
     watch.assert_clean()
 
@@ -338,7 +340,7 @@ def test_screenshots(watched_page, served_site):
     page, watch = watched_page
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     case_id = served_site.built.case_ids[0]
-    for name, path in (("overview", "/"), (f"case-{case_id}", f"/cases/{case_id}/")):
+    for name, path in (("overview", "/"), (f"case-{case_id}", f"/cases/{case_id}.html")):
         open_page(page, served_site.url(path))
         load_images(page)
         target = SCREENSHOT_DIR / f"{name}.png"

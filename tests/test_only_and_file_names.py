@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 import yaml
-from browser_site import browser, serve  # noqa: F401  (session fixture)
+from browser_site import serve
 
 from tests.helpers import CHELSEA, COFFEE, build, make_project, random_resnet_manifest, run_cli
 from tests.switches import SECOND_MODEL
@@ -58,7 +58,7 @@ def test_only_keeps_pages_of_cases_with_no_cached_results(tmp_path):
     assert nav_pages(content) == ["cases/chelsea.md", "cases/coffee.md"]
     index = (content / "index.md").read_text(encoding="utf-8")
     assert "left out of the last build (`--only`)" in index and "[Coffee](cases/coffee.md)" in index
-    assert (path.parent.parent / "site" / "cases" / "coffee" / "index.html").is_file()
+    assert (path.parent.parent / "site" / "cases" / "coffee.html").is_file()
 
 
 @pytest.mark.slow
@@ -74,7 +74,7 @@ def test_closing_line_names_the_rebuilt_cases(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_image_with_spaces_parentheses_hash_and_umlaut_is_shown(tmp_path, browser):  # noqa: F811
+def test_image_with_spaces_parentheses_hash_and_umlaut_is_shown(tmp_path, browser):
     manifest = random_resnet_manifest(cases=[{"image": f"images/{ODD_NAME}", "title": "Odd name"}])
     manifest["explainers"]["lime"]["enabled"] = False
     path = make_project(tmp_path, manifest, images=())
@@ -82,12 +82,11 @@ def test_image_with_spaces_parentheses_hash_and_umlaut_is_shown(tmp_path, browse
     result = build(path)
     assert result.returncode == 0, result.stderr
     site = path.parent.parent / "site"
-    case_dirs = [p.name for p in (site / "cases").iterdir()]
-    assert case_dirs == ["my-cat-1"]
+    assert [p.name for p in (site / "cases").iterdir()] == ["my-cat-1.html"]
     with serve(site) as base_url:
         page = browser.new_page()
         try:
-            response = page.goto(f"{base_url}/cases/my-cat-1/", wait_until="load")
+            response = page.goto(f"{base_url}/cases/my-cat-1.html", wait_until="load")
             assert response.status == 200
             images = page.eval_on_selector_all(
                 "article img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])"

@@ -39,8 +39,8 @@ def test_discussion_edit_changes_only_that_case_page_in_site(tmp_path):
     assert build(path).returncode == 0
     after = {p: digest(p) for p in site.rglob("*.html")}
     changed = sorted(str(p.relative_to(site)) for p in after if before.get(p) != after[p])
-    assert changed == ["cases/coffee/index.html"]
-    assert "Espresso, clearly." in (site / "cases" / "coffee" / "index.html").read_text()
+    assert changed == ["cases/coffee.html", "print_page.html"]  # the print page holds every case
+    assert "Espresso, clearly." in (site / "cases" / "coffee.html").read_text()
 
 
 def test_manifest_text_is_escaped_everywhere(tmp_path):
@@ -54,11 +54,11 @@ def test_manifest_text_is_escaped_everywhere(tmp_path):
     result = build(path)
     assert result.returncode == 0, result.stderr
     site = path.parent.parent / "site"
-    for page in (site / "index.html", site / "cases" / "chelsea" / "index.html"):
+    for page in (site / "index.html", site / "cases" / "chelsea.html"):
         html = page.read_text()
         assert "<script>alert" not in html and "<b>bold</b>" not in html and "<i>&amp;</i>" not in html
         assert "&lt;script&gt;alert(" in html
-    case_html = (site / "cases" / "chelsea" / "index.html").read_text()
+    case_html = (site / "cases" / "chelsea.html").read_text()
     assert (
         "Cats &amp; &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt; | pipe *star*"
         in case_html
@@ -79,7 +79,7 @@ def test_removed_case_keeps_discussion_prunes_output_and_warns(tmp_path):
     result = build(path, "-v", site=False)
     assert result.returncode == 0
     assert (content / "discussion" / "coffee.md").read_text() == "Keep me.\n"
-    assert f"discussion {content / 'discussion' / 'coffee.md'} belongs to no case in the manifest" in result.stderr
+    assert f"{content / 'discussion' / 'coffee.md'} belongs to no case or model in the manifest" in result.stderr
     assert not (content / "cases" / "coffee.md").exists() and not (content / "figures" / "coffee").exists()
     assert (content / "cases" / "chelsea.md").exists()
 
@@ -123,3 +123,23 @@ def test_methods_page_records_device_precision_and_what_runs_batched():
         "The deletion and insertion curves run in batches" in lime_off
         and "stability" not in lime_off.split("## Inference")[1].split("## Software")[0]
     )
+
+
+def test_report_level_author_files_are_created_once_and_never_changed(tmp_path):
+    from generator.author_files import CONCLUSION, INTRODUCTION, model_note_path
+
+    path = make_project(tmp_path, random_resnet_manifest())
+    assert build(path).returncode == 0
+    content, site = path.parent, path.parent.parent / "site"
+    files = [content / INTRODUCTION, content / CONCLUSION, content / model_note_path("r18")]
+    assert all("This file is yours" in f.read_text() for f in files)
+    texts = ["Why these photos.\n", "So it goes.\n", "A small random ResNet.\r\n"]
+    for file, text in zip(files, texts):
+        file.write_bytes(text.encode())
+    assert build(path).returncode == 0
+    assert [f.read_bytes() for f in files] == [t.encode() for t in texts]
+    index, methods = (site / "index.html").read_text(), (site / "methods.html").read_text()
+    assert "Why these photos." in index and "So it goes." in index and "A small random ResNet." in methods
+    files[1].unlink()
+    assert build(path, site=False).returncode == 0
+    assert "No conclusion written yet." in files[1].read_text()
