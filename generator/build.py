@@ -24,7 +24,7 @@ from generator.manifest_loader import load_manifest
 from generator.measure import Measurer
 from generator.models import load_model, resolve_weights
 from generator.pages import PageRenderer
-from generator.pdf import write_pdf
+from generator.pdf import check_pdf_prerequisites, write_pdf
 from generator.progress import progress
 from generator.results import CaseFailure
 from generator.site import (
@@ -129,6 +129,8 @@ def clear_os_errors():
 def check_site_config(options):
     if options.pdf and not options.site:
         raise UsageError("--pdf prints the built site: leave out --no-site")
+    if options.pdf:
+        check_pdf_prerequisites()
     if options.site and not Path(options.config).is_file():
         raise UsageError(
             f"MkDocs configuration not found: {options.config}. Run from the project folder, pass --config PATH, "

@@ -31,17 +31,24 @@ def chromium_path():
     return found
 
 
+def check_pdf_prerequisites():
+    """Fail before any model runs when --pdf could not print: Playwright missing, or no Chromium."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise ReportError("--pdf needs Playwright for Python: pip install -e '.[pdf]'") from None
+    return chromium_path()
+
+
 def write_pdf(site_dir):
     """Print site/print_page.html to site/report.pdf (written to a temporary file, then renamed)."""
     site_dir = Path(site_dir)
     print_page = site_dir / PRINT_PAGE
     if not print_page.is_file():
         raise ReportError(f"--pdf: {print_page} is missing; the mkdocs.yml in use must enable the print-site plugin")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise ReportError("--pdf needs Playwright for Python: pip install -e '.[pdf]'") from None
-    browser_path = chromium_path()
+    browser_path = check_pdf_prerequisites()
+    from playwright.sync_api import sync_playwright
+
     handle, temporary = tempfile.mkstemp(prefix=".report.", suffix=".pdf", dir=site_dir)
     os.close(handle)
     try:

@@ -152,3 +152,15 @@ def test_model_failure_names_case_and_model_and_counts_under_keep_going(tmp_path
     calls.clear()
     verbose = CliRunner().invoke(main, ["build", "--manifest", str(path), "--force", "-v", *map(str, cache)])
     assert isinstance(verbose.exception, CaseError) and isinstance(verbose.exception.__cause__, RuntimeError)
+
+
+def test_pdf_without_chromium_stops_before_any_model_runs(tmp_path, monkeypatch):
+    path = write_manifest(tmp_path, random_resnet_manifest())
+    monkeypatch.setenv("XAI_REPORT_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    result = run("build", "--manifest", path, "--pdf", "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 1
+    assert "--pdf needs Chromium to print the report, and found none" in result.output
+    assert f"XAI_REPORT_CHROMIUM={tmp_path / 'no-such-chromium'}" in result.output
+    assert not (path.parent / "index.md").exists(), "a model ran"
+    result = run("build", "--manifest", path, "--pdf", "--no-site")
+    assert result.exit_code == 2 and "--pdf prints the built site: leave out --no-site" in result.output
