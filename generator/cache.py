@@ -33,7 +33,7 @@ from generator.results import ModelResult
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3  # bump when a computation changes in a way its inputs do not show (3: Grad-CAM by its own hooks)
+CACHE_VERSION = 4  # bump when a computation changes in a way its inputs do not show (4: curves share one pass)
 FORMAT = 1  # layout of the entry file
 DEFAULT_ROOT = Path(".cache/results")
 META = "__meta__"

@@ -70,20 +70,18 @@ class Measurer:
         stability_runs = self.stability_runs(classify, inputs, result)
         if stability_runs:
             log.debug("LIME stability re-runs for %s took %.2f s", model.label, time.perf_counter() - started)
+        maps = {target: saliency_maps(result, target, inputs.segments) for target in result.targets}
+        curves = self.faithfulness(classify, inputs.image.crop_array, maps, result.probabilities)
         return {
-            target: self.measure_target(model, inputs, result, target, classify, stability_runs.get(target))
+            target: self.measure_target(
+                model, inputs, result, target, curves.get(target, {}), stability_runs.get(target)
+            )
             for target in result.targets
         }
 
-    def measure_target(self, model, inputs, result, target, classify, stability):
-        image, segments = inputs.image.crop_array, inputs.segments
+    def measure_target(self, model, inputs, result, target, faithfulness, stability):
+        segments = inputs.segments
         gradcam, lime = result.gradcam.get(target), result.lime.get(target)
-        saliency = {}
-        if gradcam is not None:
-            saliency["gradcam"] = gradcam.raw
-        if lime is not None:
-            saliency["lime"] = metrics.superpixel_saliency(lime.weights, segments)
-        faithfulness = self.faithfulness(classify, image, saliency, target)
         return TargetMetrics(
             target=target,
             faithfulness=faithfulness,
@@ -95,17 +93,28 @@ class Measurer:
             sanity_rho=None if gradcam is None or not self.settings.sanity else self.sanity(model, inputs, gradcam),
         )
 
-    def faithfulness(self, classify, image, saliency, target):
-        if not self.settings.faithfulness:
+    def faithfulness(self, classify, image, maps, original_probabilities=None):
+        """{target: {map name: FaithfulnessResult}} for every map of one model, plus the random baseline.
+
+        The images of every curve go through one batched pass, each distinct image once (the random
+        baseline's images serve every target; the original's probabilities are the predictions').
+        """
+        if not self.settings.faithfulness or not any(maps.values()):
             return {}
         hide, steps = self.lime_settings.hide_color, self.settings.steps
-        out = {
-            name: metrics.deletion_insertion(classify, image, smap, target, hide, steps)
-            for name, smap in saliency.items()
-        }
-        if out:
-            smooth_random = random_smooth_map(image.shape[:2], self.seed)
-            out["random"] = metrics.deletion_insertion(classify, image, smooth_random, target, hide, steps)
+        named = [(target, name, smap) for target, by_name in maps.items() for name, smap in by_name.items()]
+        random_map = random_smooth_map(image.shape[:2], self.seed)
+        stacks = [metrics.curve_images(image, smap, hide, steps) for _, _, smap in named]
+        fractions, random_images = metrics.curve_images(image, random_map, hide, steps)
+        known = [] if original_probabilities is None else [(image, original_probabilities)]
+        *probabilities, random_probabilities = metrics.classify_distinct(
+            classify, [images for _, images in stacks] + [random_images], known
+        )
+        out = {target: {} for target in maps if maps[target]}
+        for (target, name, _), (fractions, _), probs in zip(named, stacks, probabilities):
+            out[target][name] = metrics.curves_from_probabilities(fractions, probs[:, target])
+        for target in out:
+            out[target]["random"] = metrics.curves_from_probabilities(fractions, random_probabilities[:, target])
         return out
 
     def stability_runs(self, classify, inputs, result):
@@ -136,6 +145,16 @@ class Measurer:
             module, module.get_submodule(model.target_layer_name), inputs.image.tensor, gradcam.target
         )
         return metrics.rank_correlation(gradcam.raw, randomised.raw)
+
+
+def saliency_maps(result, target, segments):
+    """{method: H x W map} of one target: Grad-CAM's upsampled map, LIME's weights painted on the superpixels."""
+    maps = {}
+    if target in result.gradcam:
+        maps["gradcam"] = result.gradcam[target].raw
+    if target in result.lime:
+        maps["lime"] = metrics.superpixel_saliency(result.lime[target].weights, segments)
+    return maps
 
 
 def random_smooth_map(shape, seed, grid=7):

@@ -6,6 +6,7 @@ in, float64 N x C softmax probabilities out.
 """
 
 import copy
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,12 +91,11 @@ def check_inputs(image, saliency):
         raise ValueError(f"saliency shape {np.shape(saliency)} does not match image {image.shape[:2]}")
 
 
-def deletion_insertion(classify, image, saliency, target, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA):
-    """RISE deletion and insertion curves (Petsiuk et al., 2018) of `target` for a saliency map.
+def curve_images(image, saliency, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA):
+    """Fractions, and the images of both curves: steps + 1 for deletion, then steps + 1 for insertion.
 
-    Deletion paints the most salient pixels `hide_color` (scalar or per-channel); a faithful map makes the
-    probability fall fast. Insertion pastes the original's most salient pixels into a blurred copy; a
-    faithful map makes it rise fast. Each curve is one batched `classify` call of steps + 1 images.
+    Deletion paints the most salient pixels `hide_color` (scalar or per-channel); insertion pastes the
+    original's most salient pixels into a blurred copy.
     """
     image = np.asarray(image)
     check_inputs(image, saliency)
@@ -103,12 +103,53 @@ def deletion_insertion(classify, image, saliency, target, hide_color=0, steps=32
     chosen = masks[..., None]
     hidden = np.broadcast_to(np.asarray(hide_color, dtype=np.uint8), (3,))
     deleted = np.where(chosen, hidden, image[None]).astype(np.uint8)
-    deletion = np.asarray(classify(deleted), dtype=np.float64)[:, int(target)]
     inserted = np.where(chosen, image[None], blurred(image, blur_sigma)[None]).astype(np.uint8)
-    insertion = np.asarray(classify(inserted), dtype=np.float64)[:, int(target)]
+    return fractions, np.concatenate([deleted, inserted])
+
+
+def curves_from_probabilities(fractions, probabilities):
+    """FaithfulnessResult from the target's probability on each of `curve_images`' images."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    deletion, insertion = probabilities[: len(fractions)], probabilities[len(fractions) :]
     return FaithfulnessResult(
         fractions, deletion, insertion, trapezoid_auc(fractions, deletion), trapezoid_auc(fractions, insertion)
     )
+
+
+def deletion_insertion(classify, image, saliency, target, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA):
+    """RISE deletion and insertion curves (Petsiuk et al., 2018) of `target` for a saliency map.
+
+    A faithful map makes the probability fall fast when its top pixels are deleted and rise fast when they
+    are inserted. Both curves come from one batched `classify` call of 2 * (steps + 1) images.
+    """
+    fractions, images = curve_images(image, saliency, hide_color, steps, blur_sigma)
+    return curves_from_probabilities(fractions, np.asarray(classify(images))[:, int(target)])
+
+
+def classify_distinct(classify, stacks, known=()):
+    """Probabilities of every image of `stacks` (arrays N_i x H x W x 3), each distinct image classified once.
+
+    The curves of several maps share images (every deletion curve starts at the original and ends fully
+    hidden, every insertion curve starts blurred), and the random baseline's images are the same for every
+    target: one batched call classifies each image once. `known` holds (image, probabilities) pairs already
+    classified elsewhere (the original, by the predictions), which are not classified again.
+    Returns one probability matrix per stack.
+    """
+    rows = {image_key(image): np.asarray(probabilities, dtype=np.float64) for image, probabilities in known}
+    pending = {}
+    for stack in stacks:
+        for image in stack:
+            key = image_key(image)
+            if key not in rows and key not in pending:
+                pending[key] = image
+    if pending:
+        computed = np.asarray(classify(np.stack(list(pending.values()))), dtype=np.float64)
+        rows.update(zip(pending, computed))
+    return [np.stack([rows[image_key(image)] for image in stack]) for stack in stacks]
+
+
+def image_key(image):
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
 
 
 def random_order_baseline(classify, image, target, hide_color=0, steps=32, seed=0, blur_sigma=BLUR_SIGMA):

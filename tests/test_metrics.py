@@ -65,7 +65,7 @@ def test_oracle_beats_random_and_anti_oracle_loses(classify, lit_square):
     assert oracle.deletion_auc < 0.1 and oracle.insertion_auc > 0.9
 
 
-def test_one_batched_call_per_curve_and_seeded_baseline(classify, lit_square):
+def test_one_batched_call_for_both_curves_and_seeded_baseline(classify, lit_square):
     calls = []
 
     def counting(images):
@@ -73,7 +73,7 @@ def test_one_batched_call_per_curve_and_seeded_baseline(classify, lit_square):
         return classify(images)
 
     first = metrics.random_order_baseline(counting, lit_square, target=0, steps=16, seed=7)
-    assert calls == [17, 17]
+    assert calls == [34]  # both curves in one batched call
     again = metrics.random_order_baseline(classify, lit_square, target=0, steps=16, seed=7)
     np.testing.assert_array_equal(first.deletion_curve, again.deletion_curve)
     np.testing.assert_array_equal(first.insertion_curve, again.insertion_curve)
@@ -175,3 +175,39 @@ def test_rank_correlation_and_sanity_flag():
     assert np.isnan(metrics.rank_correlation(saliency, np.zeros((16, 16))))
     assert not metrics.sanity_flag(float("nan"))
     assert metrics.sanity_flag(0.9) and not metrics.sanity_flag(0.1) and not metrics.sanity_flag(float("nan"))
+
+
+def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify, lit_square):
+    """Every map of one model and case in one pass: each distinct image classified once, never the original."""
+    from generator.manifest import LimeSpec, MetricsSpec, PreprocessSpec
+    from generator.measure import Measurer, random_smooth_map
+
+    seen = []
+
+    def counting(images):
+        seen.extend(metrics.image_key(image) for image in images)
+        return classify(images)
+
+    rng = np.random.default_rng(5)
+    maps = {
+        0: {"gradcam": oracle_map(), "lime": rng.random((SIZE, SIZE))},
+        1: {"gradcam": 1.0 - oracle_map()},
+    }
+    measurer = Measurer(MetricsSpec(steps=8), LimeSpec(), PreprocessSpec(), seed=4)
+    original = classify(lit_square[None])[0]
+    curves = measurer.faithfulness(counting, lit_square, maps, original)
+
+    assert len(seen) == len(set(seen)), "an image was classified twice"
+    assert metrics.image_key(lit_square) not in seen, "the original's probabilities come from the predictions"
+    all_maps = [smap for by_name in maps.values() for smap in by_name.values()]
+    all_maps.append(random_smooth_map((SIZE, SIZE), 4))
+    distinct = {metrics.image_key(i) for smap in all_maps for i in metrics.curve_images(lit_square, smap, 0, 8)[1]}
+    assert len(seen) == len(distinct) - 1  # every distinct image but the original
+    for target, by_name in maps.items():
+        assert list(curves[target]) == [*by_name, "random"]
+        expected = dict(by_name, random=random_smooth_map((SIZE, SIZE), 4))
+        for name, smap in expected.items():
+            alone = metrics.deletion_insertion(classify, lit_square, smap, target, steps=8)
+            np.testing.assert_allclose(curves[target][name].deletion_curve, alone.deletion_curve, atol=1e-12)
+            np.testing.assert_allclose(curves[target][name].insertion_curve, alone.insertion_curve, atol=1e-12)
+    assert measurer.faithfulness(counting, lit_square, {0: {}, 1: {}}, original) == {}

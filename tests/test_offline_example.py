@@ -67,7 +67,7 @@ def test_site_has_overview_and_one_page_per_case(example):
         assert (site / "cases" / f"{case['id']}.html").is_file()
     overview = (site / "index.html").read_text()
     for case in manifest["cases"]:
-        assert f'href="cases/{case["id"]}/"' in overview
+        assert f'href="cases/{case["id"]}.html"' in overview
 
 
 def test_top5_tables_equal_direct_computation(example):

@@ -19,6 +19,8 @@ ODD_NAME = "my cat (1) ü#.png"
 def two_case_project(tmp_path):
     manifest = random_resnet_manifest(cases=TWO_CASES)
     manifest["models"].append(SECOND_MODEL)  # so that the comparison page lists the cases too
+    manifest["explainers"]["lime"]["enabled"] = False  # --only is about cases, not methods: keep builds quick
+    manifest["metrics"] = {"faithfulness": False, "sanity": False, "stability_seeds": 1}
     return make_project(tmp_path, manifest, images=(CHELSEA, COFFEE))
 
 
