@@ -2,7 +2,7 @@
 
 import re
 from pathlib import Path, PurePosixPath
-from typing import Union
+from typing import Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -102,7 +102,14 @@ class MetricsSpec(Strict):
         True, description="Deletion/insertion curves (RISE) for every map, with a random baseline."
     )
     steps: int = Field(32, ge=4, le=256, description="Points per deletion/insertion curve (minus one).")
-    stability_seeds: int = Field(3, ge=1, le=20, description="LIME runs with different seeds (1 turns stability off).")
+    stability_seeds: int = Field(
+        3, ge=1, le=20, description="LIME runs compared for stability, the build's own included (1 turns it off)."
+    )
+    stability: Literal["reruns", "bootstrap"] = Field(
+        "reruns",
+        description="How the other runs are made: LIME re-run with further seeds (new perturbed images), or its "
+        "surrogate refitted on bootstrap resamples of the images already classified (no model runs).",
+    )
     sanity: bool = Field(True, description="Grad-CAM of the model with its Grad-CAM layer's weights randomised.")
 
 

@@ -10,7 +10,7 @@ import torch
 
 from generator import metrics
 from generator.explain.gradcam import grad_cam
-from generator.explain.lime import explain_with_lime
+from generator.explain.lime import bootstrap_weights, explain_with_lime, perturbation_set
 from generator.inference import BatchClassifier
 
 log = logging.getLogger(__name__)
@@ -118,23 +118,36 @@ class Measurer:
         return out
 
     def stability_runs(self, classify, inputs, result):
-        """LIME re-run with further seeds on the same segments; the build's own run is the first."""
+        """LIME's weights in `stability_seeds` runs per target (the build's own first), as Stability figures.
+
+        "reruns" runs LIME again with further seeds on the same segments (new perturbed images, classified);
+        "bootstrap" refits the surrogate on resamples of the images the build's own run classified.
+        """
         runs = self.settings.stability_seeds
         if not result.lime or runs < 2:
             return {}
         weights = {target: [result.lime[target].weights] for target in result.targets if target in result.lime}
-        for offset in range(1, runs):
-            rerun = explain_with_lime(
-                classify,
-                inputs.image.crop_array,
-                inputs.segments,
-                tuple(weights),
-                self.lime_settings,
-                self.seed + offset,
+        if self.settings.stability == "bootstrap":
+            data = perturbation_set(
+                len(result.lime[next(iter(weights))].weights),
+                self.lime_settings.num_samples,
+                np.random.RandomState(self.seed),
             )
-            for lime_result in rerun:
-                if lime_result.target in weights:
-                    weights[lime_result.target].append(lime_result.weights)
+            for target in weights:
+                weights[target] += bootstrap_weights(data, result.lime[target].neighbourhood, runs - 1, self.seed + 1)
+        else:
+            for offset in range(1, runs):
+                rerun = explain_with_lime(
+                    classify,
+                    inputs.image.crop_array,
+                    inputs.segments,
+                    tuple(weights),
+                    self.lime_settings,
+                    self.seed + offset,
+                )
+                for lime_result in rerun:
+                    if lime_result.target in weights:
+                        weights[lime_result.target].append(lime_result.weights)
         return {target: metrics.lime_stability(w, k=self.lime_settings.num_features) for target, w in weights.items()}
 
     def sanity(self, model, inputs, gradcam):

@@ -274,7 +274,7 @@ def batched_steps(manifest):
         steps.append(f"LIME's {lime.num_samples} perturbed images per model")
     if "faithfulness" in measured:
         steps.append("the deletion and insertion curves")
-    if "stability" in measured:
+    if "stability" in measured and manifest.metrics.stability == "reruns":
         steps.append("the LIME stability re-runs")
     return sentence_list(steps)
 

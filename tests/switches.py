@@ -19,6 +19,7 @@ def tiny_manifest(
     faithfulness=True,
     sanity=True,
     stability_seeds=2,
+    stability="reruns",
     two_models=False,
     top_k=5,
     num_features=5,
@@ -48,7 +49,13 @@ def tiny_manifest(
                 "top_labels": top_labels,
             },
         },
-        "metrics": {"faithfulness": faithfulness, "steps": 4, "sanity": sanity, "stability_seeds": stability_seeds},
+        "metrics": {
+            "faithfulness": faithfulness,
+            "steps": 4,
+            "sanity": sanity,
+            "stability_seeds": stability_seeds,
+            "stability": stability,
+        },
         "cases": cases,
     }
 

@@ -85,6 +85,21 @@ def test_lime_setting_recomputes_lime_and_metrics_only(project):
     assert counts(build_report(options)) == (6, 4)
 
 
+def test_stability_method_recomputes_the_metrics_only_and_runs_no_lime(project, monkeypatch):
+    path, manifest, options = project
+    build_report(options)
+    manifest["metrics"]["stability"] = "bootstrap"
+    path.write_text(yaml.safe_dump(manifest))
+    import generator.measure as measure
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("bootstrap stability ran LIME again")
+
+    monkeypatch.setattr(measure, "explain_with_lime", forbidden)
+    # per case: probabilities, segments, Grad-CAM, LIME hit; the metrics recomputed
+    assert counts(build_report(options)) == (8, 2)
+
+
 def test_segmentation_setting_recomputes_segments_lime_and_metrics(project):
     path, manifest, options = project
     build_report(options)

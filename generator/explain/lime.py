@@ -26,6 +26,7 @@ class LimeResult:
     intercept: float
     score: float  # R^2 of the weighted linear surrogate
     local_pred: float
+    neighbourhood: np.ndarray | None = None  # the target's probability on each perturbed image (row 0: the original)
 
 
 def lime_kernel(distances, kernel_width=KERNEL_WIDTH):
@@ -81,22 +82,54 @@ def classify_perturbations(classifier, image, segments, data, hide_color):
     return classifier.classify_batches(normalised_perturbations(classifier, image, segments, data, hide_color))
 
 
-def fit_surrogates(data, labels, targets, random_state):
-    import sklearn.metrics  # imported here, not at the top: 1.2 s that a no-op rebuild never needs
-    from lime import lime_base
+def surrogate_base(random_state):
+    from lime import lime_base  # imported here, not at the top: lime pulls in scikit-learn (1.2 s)
 
-    distances = sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
-    base = lime_base.LimeBase(partial(lime_kernel, kernel_width=KERNEL_WIDTH), False, random_state=random_state)
-    results = []
-    for target in targets:
-        intercept, local_exp, score, local_pred = base.explain_instance_with_data(
-            data, labels, distances, int(target), ALL_FEATURES, feature_selection="auto"
-        )
-        weights = np.zeros(data.shape[1])
-        for segment, weight in local_exp:
-            weights[segment] = weight
-        results.append(LimeResult(int(target), weights, float(intercept), float(score), float(np.ravel(local_pred)[0])))
-    return tuple(results)
+    return lime_base.LimeBase(partial(lime_kernel, kernel_width=KERNEL_WIDTH), False, random_state=random_state)
+
+
+def cosine_distances(data):
+    import sklearn.metrics
+
+    return sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
+
+
+def fit_surrogate(base, data, labels, distances, column):
+    """lime's weighted ridge surrogate for one label column: (weights per superpixel, intercept, R^2, local pred)."""
+    intercept, local_exp, score, local_pred = base.explain_instance_with_data(
+        data, labels, distances, column, ALL_FEATURES, feature_selection="auto"
+    )
+    weights = np.zeros(data.shape[1])
+    for segment, weight in local_exp:
+        weights[segment] = weight
+    return weights, float(intercept), float(score), float(np.ravel(local_pred)[0])
+
+
+def fit_surrogates(data, labels, targets, random_state):
+    distances, base = cosine_distances(data), surrogate_base(random_state)
+    return tuple(
+        LimeResult(int(t), *fit_surrogate(base, data, labels, distances, int(t)), labels[:, int(t)].copy())
+        for t in targets
+    )
+
+
+def bootstrap_weights(data, neighbourhood, resamples, seed):
+    """LIME weights refitted on `resamples` bootstrap resamples of the rows one explanation already classified.
+
+    Each resample draws len(data) rows with replacement and keeps the original (row 0) first, as lime's
+    surrogate expects; no image is classified again. The spread of these weights estimates how much a
+    LIME run with another seed would move (validated against true re-runs: bench/stability.md).
+    """
+    random_state = np.random.RandomState(seed)
+    base = surrogate_base(random_state)
+    runs = []
+    for _ in range(resamples):
+        rows = random_state.randint(0, len(data), len(data))
+        rows[0] = 0
+        sample = data[rows]
+        weights, *_ = fit_surrogate(base, sample, neighbourhood[rows, None], cosine_distances(sample), 0)
+        runs.append(weights)
+    return runs
 
 
 def explain_with_lime(classifier, image, segments, targets, settings, seed):
