@@ -15,7 +15,7 @@ from generator.cache import ResultCache
 from generator.case_cache import NotCached
 from generator.case_figures import case_figures, render_directly
 from generator.compute import compute_case
-from generator.devices import Inference
+from generator.devices import Inference, batch_size_for
 from generator.errors import CaseError, ReportError, UsageError, WeightsError
 from generator.explain import enabled_explainers
 from generator.figure_cache import FigureCache
@@ -88,7 +88,9 @@ def run_phases(manifest, content_dir, options, started):
     from_cache, _, kept = compute_results(manifest, content_dir, others, models, options, cache, cached_only=True)
     results = in_manifest_order(manifest, rebuilt + from_cache)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
-    inference = Inference(options.device, options.precision)
+    inference = Inference(
+        options.device, options.precision, batch_size_for(manifest.explainers.lime.batch_size, options.device)
+    )
     kept = [spec for spec in kept if page_exists(content_dir, spec)]
     outputs = render_outputs(manifest, models, results, failures, figure_cache.render, inference, kept)
     summary = write_outputs(content_dir, outputs, keep_cases=[spec.case_id for spec in kept])

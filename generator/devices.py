@@ -6,6 +6,9 @@ import torch
 
 from generator.errors import UsageError
 
+AUTO_BATCH_SIZE_CPU = 8  # fastest measured on 2 CPU cores (bench/results.md)
+AUTO_BATCH_SIZE = {"cpu": AUTO_BATCH_SIZE_CPU, "cuda": 250, "mps": 250}  # GPU: fastest measured on an H100
+
 
 class DeviceError(UsageError):
     """The requested device or precision is not available on this machine."""
@@ -17,10 +20,18 @@ class Inference:
 
     device: str = "cpu"  # resolved: cpu, cuda or mps
     precision: str = "fp32"
+    batch_size: int = AUTO_BATCH_SIZE_CPU
 
     @property
     def processor(self):
         return {"cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}.get(self.device, self.device)
+
+
+def batch_size_for(setting, device):
+    """The batch size of the batched forward passes: the manifest's number, or "auto"'s rule for the device."""
+    if setting != "auto":
+        return int(setting)
+    return AUTO_BATCH_SIZE.get(str(device).split(":")[0], AUTO_BATCH_SIZE["cpu"])
 
 
 def resolve_device(name):

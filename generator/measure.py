@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from generator import metrics
+from generator.devices import batch_size_for
 from generator.explain.gradcam import grad_cam
 from generator.explain.lime import bootstrap_weights, explain_with_lime, perturbation_set
 from generator.inference import BatchClassifier
@@ -58,7 +59,7 @@ class Measurer:
             module,
             self.preprocess.mean,
             self.preprocess.std,
-            self.lime_settings.batch_size,
+            batch_size_for(self.lime_settings.batch_size, self.device),
             self.device,
             self.precision,
         )

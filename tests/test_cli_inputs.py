@@ -164,3 +164,12 @@ def test_pdf_without_chromium_stops_before_any_model_runs(tmp_path, monkeypatch)
     assert not (path.parent / "index.md").exists(), "a model ran"
     result = run("build", "--manifest", path, "--pdf", "--no-site")
     assert result.exit_code == 2 and "--pdf prints the built site: leave out --no-site" in result.output
+
+
+def test_batch_size_auto_follows_the_device_and_a_number_wins():
+    from generator.devices import batch_size_for
+    from generator.manifest import LimeSpec
+
+    assert LimeSpec().batch_size == "auto"
+    assert [batch_size_for("auto", d) for d in ("cpu", "cuda", "cuda:1", "mps")] == [8, 250, 250, 250]
+    assert batch_size_for(32, "cuda") == 32 and batch_size_for(LimeSpec(batch_size=3).batch_size, "cpu") == 3

@@ -14,6 +14,7 @@ import pytest
 import skimage.data
 from PIL import Image, ImageDraw
 
+from generator.devices import batch_size_for
 from generator.explain.gradcam import grad_cam
 from generator.explain.lime import explain_with_lime, segment_image
 from generator.images import Preprocessor
@@ -65,7 +66,9 @@ def measured():
         model = load_model(spec, resolve_weights(spec, ".", SEED), SEED)
         probs = probabilities(model, prepared.tensor)
         cam = grad_cam(model.module, model.target_layer, prepared.tensor, EGYPTIAN_CAT)
-        classifier = BatchClassifier(model.module, PREPROCESS.mean, PREPROCESS.std, LIME.batch_size)
+        classifier = BatchClassifier(
+            model.module, PREPROCESS.mean, PREPROCESS.std, batch_size_for(LIME.batch_size, "cpu")
+        )
         lime = explain_with_lime(classifier, prepared.crop_array, segments, (EGYPTIAN_CAT,), LIME, SEED)[0]
         out[weights] = {
             "layer": model.target_layer_name,

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from generator.devices import batch_size_for
 from generator.explain.base import Explainer, register
 from generator.inference import BatchClassifier
 
@@ -155,7 +156,12 @@ class Lime(Explainer):
         self.prepare_case(inputs)
         preprocess = inputs.extras["preprocess"]
         classifier = BatchClassifier(
-            model.module, preprocess.mean, preprocess.std, self.settings.batch_size, self.device, self.precision
+            model.module,
+            preprocess.mean,
+            preprocess.std,
+            batch_size_for(self.settings.batch_size, self.device),
+            self.device,
+            self.precision,
         )
         return explain_with_lime(
             classifier, inputs.image.crop_array, inputs.segments, targets, self.settings, self.seed
