@@ -80,7 +80,11 @@ class GradCamSpec(Strict):
 
 class LimeSpec(Strict):
     enabled: bool = True
-    num_samples: int = Field(1000, ge=10, le=100_000, description="Perturbed images per model and case.")
+    num_samples: Union[Literal["auto"], Annotated[int, Field(ge=10, le=100_000)]] = Field(
+        1000,
+        description="Perturbed images per model and case; auto: rounds of 250 until the top superpixels of every "
+        "explained class are stable under the bootstrap (Jaccard 0.9), at most 2000.",
+    )
     hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
     top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")
     num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")

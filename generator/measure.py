@@ -129,11 +129,8 @@ class Measurer:
             return {}
         weights = {target: [result.lime[target].weights] for target in result.targets if target in result.lime}
         if self.settings.stability == "bootstrap":
-            data = perturbation_set(
-                len(result.lime[next(iter(weights))].weights),
-                self.lime_settings.num_samples,
-                np.random.RandomState(self.seed),
-            )
+            first = result.lime[next(iter(weights))]
+            data = perturbation_set(len(first.weights), first.samples, np.random.RandomState(self.seed))
             for target in weights:
                 weights[target] += bootstrap_weights(data, result.lime[target].neighbourhood, runs - 1, self.seed + 1)
         else:

@@ -67,6 +67,7 @@ class ModelColumn:
     top_k: tuple
     targets: tuple  # (index, name)
     correct: bool | None
+    lime_samples: int | None = None  # perturbed images LIME used (num_samples: auto decides per model)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ def case_page(case, models_by_key, categories, k):
             top_k=result.top_k,
             targets=tuple((t, categories[t]) for t in result.targets),
             correct=None if label is None else result.top1.index == label,
+            lime_samples=next((r.samples for r in result.lime.values()), None),
         )
         for key, result in case.models.items()
     )
@@ -271,7 +273,8 @@ def batched_steps(manifest):
     measured, lime = measured_metrics(manifest, 1), manifest.explainers.lime
     steps = []
     if lime.enabled:
-        steps.append(f"LIME's {lime.num_samples} perturbed images per model")
+        count = "" if lime.num_samples == "auto" else f"{lime.num_samples} "
+        steps.append(f"LIME's {count}perturbed images per model")
     if "faithfulness" in measured:
         steps.append("the deletion and insertion curves")
     if "stability" in measured and manifest.metrics.stability == "reruns":

@@ -27,6 +27,8 @@ def tiny_manifest(
     targets=(),
     label=None,
     two_cases=False,
+    num_samples=12,
+    model="resnet18",
 ):
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
@@ -34,7 +36,7 @@ def tiny_manifest(
     if targets:
         case["targets"] = list(targets)
     cases = [case] + ([{"id": "coffee", "image": "images/coffee.png", "label": "espresso"}] if two_cases else [])
-    models = [{"name": "resnet18", "display_name": "R18", "weights": "random"}]
+    models = [{"name": model, "display_name": "R18" if model == "resnet18" else model, "weights": "random"}]
     return {
         "title": "Switches",
         "models": models + ([SECOND_MODEL] if two_models else []),
@@ -43,7 +45,7 @@ def tiny_manifest(
             "gradcam": {"enabled": gradcam},
             "lime": {
                 "enabled": lime,
-                "num_samples": 12,
+                "num_samples": num_samples,
                 "batch_size": 12,
                 "num_features": num_features,
                 "top_labels": top_labels,

@@ -110,7 +110,8 @@ def test_methods_page_records_device_precision_and_what_runs_batched():
     fp32 = methods_page({}, ("cpu", "fp32"))
     assert (
         "LIME's 1000 perturbed images per model, the deletion and insertion curves and the LIME stability re-runs "
-        "run in batches of 8 (`batch_size: auto`) on the CPU, through the network traced and frozen by TorchScript" in fp32
+        "run in batches of 8 (`batch_size: auto`) on the CPU, through the network traced and frozen by TorchScript"
+        in fp32
     )
     assert "in float32 (`--precision fp32`, the default)." in fp32 and "bfloat16" not in fp32
 

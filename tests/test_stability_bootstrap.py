@@ -2,9 +2,16 @@
 
 import numpy as np
 import pytest
+import torch
 
 from generator import metrics
-from generator.explain.lime import bootstrap_weights, fit_surrogates, perturbation_set
+from generator.explain.lime import (
+    ADAPTIVE_CAP,
+    ADAPTIVE_ROUND,
+    bootstrap_weights,
+    fit_surrogates,
+    perturbation_set,
+)
 
 SEGMENTS = 12
 SAMPLES = 400
@@ -48,3 +55,55 @@ def test_bootstrap_keeps_the_original_first_and_reuses_the_neighbourhood(data):
     again = bootstrap_weights(data, result.neighbourhood, 3, seed=5)
     assert len(first) == 3 and all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not np.array_equal(first[0], first[1])  # resamples differ
+
+
+# --- num_samples: auto ----------------------------------------------------------------------------------
+
+SIDE, CELL = 32, 8  # a 4 x 4 grid of superpixels on a bright 32 x 32 image
+
+
+class OneSuperpixel(torch.nn.Module):
+    """Class 0's logit is the brightness of superpixel 5 (rows 8-15, columns 8-15): a stable answer."""
+
+    def forward(self, x):
+        lit = x[:, 0, CELL : 2 * CELL, CELL : 2 * CELL].mean(dim=(1, 2))
+        return torch.stack([4 * lit, torch.zeros_like(lit)], dim=1)
+
+
+class Noise(torch.nn.Module):
+    """Logits that jump with any change of the image: no superpixel explains them."""
+
+    def forward(self, x):
+        position = torch.arange(SIDE * SIDE, dtype=x.dtype).reshape(SIDE, SIDE).sqrt()  # which pixels, not how many
+        score = torch.sin(997 * (x[:, 0] * position).sum(dim=(1, 2)))
+        return torch.stack([score, -score], dim=1)
+
+
+def adaptive_run(module):
+    from generator.explain.lime import explain_with_lime
+    from generator.inference import BatchClassifier
+    from generator.manifest import LimeSpec
+
+    image = np.full((SIDE, SIDE, 3), 230, dtype=np.uint8)
+    segments = (np.arange(SIDE)[:, None] // CELL) * (SIDE // CELL) + np.arange(SIDE)[None, :] // CELL
+    classifier = BatchClassifier(module, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), batch_size=50)
+    settings = LimeSpec(num_samples="auto", top_labels=1, num_features=1)
+    return explain_with_lime(classifier, image, segments, (0,), settings, seed=0)
+
+
+def test_auto_samples_stop_after_one_round_when_the_answer_is_stable():
+    (result,) = adaptive_run(OneSuperpixel())
+    assert result.samples == ADAPTIVE_ROUND
+    assert metrics.top_k_positive(result.weights, 1) == {5}
+
+
+def test_auto_samples_run_to_the_cap_when_noise_drives_the_model():
+    results = adaptive_run(Noise())
+    assert [r.samples for r in results] == [ADAPTIVE_CAP] * len(results)
+
+
+def test_auto_samples_use_the_first_rows_of_the_fixed_set():
+    """Stopping at n images uses exactly the rows a fixed num_samples: n would (the same seeded draw)."""
+    n = 500
+    capped = perturbation_set(SEGMENTS, ADAPTIVE_CAP, np.random.RandomState(3))
+    np.testing.assert_array_equal(capped[:n], perturbation_set(SEGMENTS, n, np.random.RandomState(3)))

@@ -33,6 +33,13 @@ SWITCHES = {
     "tens": {"top_k": 10, "num_features": 10, "top_labels": 10},
     "targets-and-label": {"targets": ("tiger cat", 285), "label": "tabby"},
     "label-only": {"label": 281},
+    "lime-samples-auto": {  # up to 2000 images: a small model, no curves
+        "num_samples": "auto",
+        "model": "squeezenet1_1",
+        "stability": "bootstrap",
+        "faithfulness": False,
+        "sanity": False,
+    },
 }
 
 

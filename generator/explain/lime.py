@@ -17,6 +17,11 @@ from generator.explain.base import Explainer, register
 from generator.inference import BatchClassifier
 
 KERNEL_WIDTH = 0.25
+# num_samples: auto (S-LIME's idea, Zhou, Hooker and Wang, KDD 2021: let the data say how many samples suffice)
+ADAPTIVE_ROUND = 250
+ADAPTIVE_CAP = 2000
+ADAPTIVE_JACCARD = 0.9
+ADAPTIVE_RESAMPLES = 4
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
 
 
@@ -28,6 +33,11 @@ class LimeResult:
     score: float  # R^2 of the weighted linear surrogate
     local_pred: float
     neighbourhood: np.ndarray | None = None  # the target's probability on each perturbed image (row 0: the original)
+
+    @property
+    def samples(self):
+        """How many perturbed images the explanation used."""
+        return None if self.neighbourhood is None else len(self.neighbourhood)
 
 
 def lime_kernel(distances, kernel_width=KERNEL_WIDTH):
@@ -134,13 +144,46 @@ def bootstrap_weights(data, neighbourhood, resamples, seed):
 
 
 def explain_with_lime(classifier, image, segments, targets, settings, seed):
-    """Results for `targets` (in order), then for the model's other top `top_labels` classes."""
+    """Results for `targets` (in order), then for the model's other top `top_labels` classes.
+
+    With `num_samples: auto` the perturbed images are classified in rounds of ADAPTIVE_ROUND until the
+    top-`num_features` superpixels of every explained class are stable under the bootstrap (mean Jaccard of
+    at least ADAPTIVE_JACCARD), or ADAPTIVE_CAP images were classified. The rows are the first rows of the
+    cap's perturbation set, so a run that stops at 1000 uses exactly the fixed 1000-sample set.
+    """
     random_state = np.random.RandomState(seed)
-    data = perturbation_set(int(segments.max()) + 1, settings.num_samples, random_state)
-    labels = classify_perturbations(classifier, image, segments, data, settings.hide_color)
-    top = [int(i) for i in np.argsort(-labels[0], kind="stable")[: settings.top_labels]]
+    n_segments = int(segments.max()) + 1
+    if settings.num_samples != "auto":
+        data = perturbation_set(n_segments, settings.num_samples, random_state)
+        labels = classify_perturbations(classifier, image, segments, data, settings.hide_color)
+        return fit_explained(data, labels, targets, settings.top_labels, random_state)
+    data = perturbation_set(n_segments, ADAPTIVE_CAP, random_state)
+    labels = []
+    for end in range(ADAPTIVE_ROUND, ADAPTIVE_CAP + 1, ADAPTIVE_ROUND):
+        labels.append(
+            classify_perturbations(classifier, image, segments, data[end - ADAPTIVE_ROUND : end], settings.hide_color)
+        )
+        results = fit_explained(data[:end], np.concatenate(labels), targets, settings.top_labels, random_state)
+        if end == ADAPTIVE_CAP or all_stable(data[:end], results, settings.num_features, seed):
+            return results
+
+
+def fit_explained(data, labels, targets, top_labels, random_state):
+    """Surrogates for `targets`, then for the model's other top `top_labels` classes on the original (row 0)."""
+    top = [int(i) for i in np.argsort(-labels[0], kind="stable")[:top_labels]]
     explained = list(dict.fromkeys([int(t) for t in targets] + top))
     return fit_surrogates(data, labels, explained, random_state)
+
+
+def all_stable(data, results, k, seed):
+    """Whether every result's top-k superpixels hold under ADAPTIVE_RESAMPLES bootstrap refits."""
+    from generator.metrics import lime_stability
+
+    for result in results:
+        runs = [result.weights] + bootstrap_weights(data, result.neighbourhood, ADAPTIVE_RESAMPLES, seed + 1)
+        if lime_stability(runs, k=k).mean_jaccard < ADAPTIVE_JACCARD:
+            return False
+    return True
 
 
 @register
