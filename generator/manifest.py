@@ -114,7 +114,8 @@ class MetricsSpec(Strict):
     stability: Literal["reruns", "bootstrap"] = Field(
         "reruns",
         description="How the other runs are made: LIME re-run with further seeds (new perturbed images), or its "
-        "surrogate refitted on bootstrap resamples of the images already classified (no model runs).",
+        "surrogate refitted on bootstrap resamples of the images already classified (no model runs, but it reads a "
+        "noisy model as stabler than re-runs do: bench/stability-offline.md).",
     )
     sanity: bool = Field(True, description="Grad-CAM of the model with its Grad-CAM layer's weights randomised.")
 

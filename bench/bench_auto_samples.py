@@ -1,0 +1,87 @@
+"""`lime.num_samples: auto` against the fixed 1000 on every case of a manifest. Not a test.
+
+    python bench/bench_auto_samples.py --models efficientnet_lite0 --out bench/auto_samples.md
+
+Per case and model, the build's own LIME explainer runs twice on the labels a case page shows (every model's
+top-1 and the case's targets) and lime's other top labels: with `num_samples: auto` and with the fixed 1000.
+Reported: the images each used, and the share of explained labels whose top superpixels end stable by the
+adaptive rule (mean bootstrap Jaccard of at least 0.9 over 4 refits).
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench_bf16_agreement import case_inputs, load_inputs, parse_args, shown_targets  # noqa: E402
+
+
+def run(model, manifest, inputs, targets, num_samples):
+    from generator.explain.lime import ADAPTIVE_JACCARD, ADAPTIVE_RESAMPLES, Lime, bootstrap_weights, perturbation_set
+    from generator.metrics import lime_stability
+
+    settings = manifest.explainers.lime.model_copy(update={"num_samples": num_samples})
+    started = time.perf_counter()
+    results = Lime(settings, seed=manifest.seed).explain(model, inputs, targets)
+    seconds = time.perf_counter() - started
+    samples = results[0].samples
+    data = perturbation_set(len(results[0].weights), samples, np.random.RandomState(manifest.seed))
+    stable = [
+        lime_stability(
+            [r.weights] + bootstrap_weights(data, r.neighbourhood, ADAPTIVE_RESAMPLES, manifest.seed + 1),
+            k=settings.num_features,
+        ).mean_jaccard
+        >= ADAPTIVE_JACCARD
+        for r in results
+    ]
+    return {"samples": samples, "stable": float(np.mean(stable)), "labels": len(results), "seconds": seconds}
+
+
+def main(argv=None):
+    import torch
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    manifest, models = load_inputs(args)
+    wanted = {case for case in args.cases.split(",") if case}
+    started, rows = time.perf_counter(), []
+    for spec in manifest.cases:
+        if wanted and spec.case_id not in wanted:
+            continue
+        inputs = case_inputs(manifest, Path(args.manifest).parent, spec)
+        targets = shown_targets(spec, models, inputs)
+        for model in models:
+            auto, fixed = (run(model, manifest, inputs, targets, n) for n in ("auto", 1000))
+            rows.append((spec.case_id, model.label, auto, fixed))
+            print(f"{spec.case_id} {model.label}: auto {auto} fixed {fixed}", flush=True)
+    autos, fixeds = [r[2] for r in rows], [r[3] for r in rows]
+    lines = [
+        "# `num_samples: auto` against the fixed 1000",
+        "",
+        f"- command: `{' '.join(['python bench/bench_auto_samples.py', *args.argv])}`",
+        f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}",
+        f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {time.perf_counter() - started:.0f} s",
+        "",
+        "| case | model | images (auto) | stable labels (auto) | LIME s (auto) | stable labels (1000) | LIME s (1000) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {case} | {label} | {a['samples']} | {a['stable']:.0%} of {a['labels']} | {a['seconds']:.1f} | "
+            f"{f['stable']:.0%} of {f['labels']} | {f['seconds']:.1f} |"
+            for case, label, a, f in rows
+        ),
+        "",
+        f"Median images with auto: {np.median([a['samples'] for a in autos]):.0f} (fixed: 1000). Labels that end "
+        f"stable: auto {np.mean([a['stable'] for a in autos]):.0%}, fixed 1000 {np.mean([f['stable'] for f in fixeds]):.0%} "
+        "(mean over case and model).",
+    ]
+    print("\n".join(lines))
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
