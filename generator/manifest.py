@@ -83,7 +83,7 @@ class LimeSpec(Strict):
     num_samples: Union[Literal["auto"], Annotated[int, Field(ge=10, le=100_000)]] = Field(
         1000,
         description="Perturbed images per model and case; auto: rounds of 250 until the top superpixels of every "
-        "explained class are stable under the bootstrap (Jaccard 0.9), at most 2000.",
+        "class a page shows are stable under the bootstrap (Jaccard 0.9), at most 2000.",
     )
     hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
     top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")

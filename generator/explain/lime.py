@@ -147,8 +147,9 @@ def explain_with_lime(classifier, image, segments, targets, settings, seed):
     """Results for `targets` (in order), then for the model's other top `top_labels` classes.
 
     With `num_samples: auto` the perturbed images are classified in rounds of ADAPTIVE_ROUND until the
-    top-`num_features` superpixels of every explained class are stable under the bootstrap (mean Jaccard of
-    at least ADAPTIVE_JACCARD), or ADAPTIVE_CAP images were classified. The rows are the first rows of the
+    top-`num_features` superpixels of every target (the classes the pages show; lime's other top labels
+    ride along) are stable under the bootstrap (mean Jaccard of at least ADAPTIVE_JACCARD), or
+    ADAPTIVE_CAP images were classified. The rows are the first rows of the
     cap's perturbation set, so a run that stops at 1000 uses exactly the fixed 1000-sample set.
     """
     random_state = np.random.RandomState(seed)
@@ -164,7 +165,8 @@ def explain_with_lime(classifier, image, segments, targets, settings, seed):
             classify_perturbations(classifier, image, segments, data[end - ADAPTIVE_ROUND : end], settings.hide_color)
         )
         results = fit_explained(data[:end], np.concatenate(labels), targets, settings.top_labels, random_state)
-        if end == ADAPTIVE_CAP or all_stable(data[:end], results, settings.num_features, seed):
+        shown = [result for result in results if result.target in targets]
+        if end == ADAPTIVE_CAP or all_stable(data[:end], shown, settings.num_features, seed):
             return results
 
 
