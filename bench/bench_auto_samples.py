@@ -17,7 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_bf16_agreement import case_inputs, load_inputs, parse_args, shown_targets  # noqa: E402
+from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
 
 
 def run(model, manifest, inputs, targets, num_samples):
@@ -48,17 +48,11 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     manifest, models = load_inputs(args)
-    wanted = {case for case in args.cases.split(",") if case}
     started, rows = time.perf_counter(), []
-    for spec in manifest.cases:
-        if wanted and spec.case_id not in wanted:
-            continue
-        inputs = case_inputs(manifest, Path(args.manifest).parent, spec)
-        targets = shown_targets(spec, models, inputs)
-        for model in models:
-            auto, fixed = (run(model, manifest, inputs, targets, n) for n in ("auto", 1000))
-            rows.append((spec.case_id, model.label, auto, fixed))
-            print(f"{spec.case_id} {model.label}: auto {auto} fixed {fixed}", flush=True)
+    for inputs, targets, model in cases_and_models(args, manifest, models):
+        auto, fixed = (run(model, manifest, inputs, targets, n) for n in ("auto", 1000))
+        rows.append((inputs.case_id, model.label, auto, fixed))
+        print(f"{inputs.case_id} {model.label}: auto {auto} fixed {fixed}", flush=True)
     autos, fixeds = [r[2] for r in rows], [r[3] for r in rows]
     lines = [
         "# `num_samples: auto` against the fixed 1000",
@@ -79,9 +73,7 @@ def main(argv=None):
         f"stable: auto {np.mean([a['stable'] for a in autos]):.0%}, fixed 1000 {np.mean([f['stable'] for f in fixeds]):.0%} "
         "(mean over case and model).",
     ]
-    print("\n".join(lines))
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    write_report(args, lines)
 
 
 if __name__ == "__main__":

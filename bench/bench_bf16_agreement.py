@@ -165,18 +165,30 @@ def load_inputs(args):
         sys.exit(f"{error}\n(offline, --models efficientnet_lite0 has trained weights: those of the offline package)")
 
 
-def compare_cases(args, manifest, models):
+def cases_and_models(args, manifest, models):
+    """(case inputs, the labels its page shows, model) for every selected case (--cases) and every model."""
     wanted = {case for case in args.cases.split(",") if case}
-    rows = []
     for spec in manifest.cases:
         if wanted and spec.case_id not in wanted:
             continue
         inputs = case_inputs(manifest, Path(args.manifest).parent, spec)
         targets = shown_targets(spec, models, inputs)
         for model in models:
-            case_rows = compare_case(model, manifest, inputs, targets)
-            print(case_lines(case_rows)[0], flush=True)
-            rows += case_rows
+            yield inputs, targets, model
+
+
+def write_report(args, lines):
+    print("\n".join(lines))
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+def compare_cases(args, manifest, models):
+    rows = []
+    for inputs, targets, model in cases_and_models(args, manifest, models):
+        case_rows = compare_case(model, manifest, inputs, targets)
+        print(case_lines(case_rows)[0], flush=True)
+        rows += case_rows
     return rows
 
 
@@ -190,10 +202,7 @@ def main(argv=None):
     manifest, models = load_inputs(args)
     started = time.perf_counter()
     rows = compare_cases(args, manifest, models)
-    lines = report(args, models, rows, time.perf_counter() - started)
-    print("\n".join(lines))
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    write_report(args, report(args, models, rows, time.perf_counter() - started))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_bf16_agreement import case_inputs, load_inputs, parse_args, shown_targets  # noqa: E402
+from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
 
 MIN_FLAG_AGREEMENT = 0.9
 MIN_PEARSON = 0.8
@@ -97,27 +97,13 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     manifest, models = load_inputs(args)
-    wanted = {case for case in args.cases.split(",") if case}
     started, rows = time.perf_counter(), []
-    for spec in manifest.cases:
-        if wanted and spec.case_id not in wanted:
-            continue
-        inputs = case_inputs(manifest, Path(args.manifest).parent, spec)
-        targets = shown_targets(spec, models, inputs)
-        for model in models:
-            case_rows = compare_case(model, manifest, inputs, targets)
-            print(
-                f"{spec.case_id} {model.label}: "
-                + ", ".join(
-                    f"{r['label']} {r['reruns'].mean_jaccard:.2f}/{r['bootstrap'].mean_jaccard:.2f}" for r in case_rows
-                ),
-                flush=True,
-            )
-            rows += case_rows
-    lines = report(args, models, rows, time.perf_counter() - started)
-    print("\n".join(lines))
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    for inputs, targets, model in cases_and_models(args, manifest, models):
+        case_rows = compare_case(model, manifest, inputs, targets)
+        pairs = (f"{r['label']} {r['reruns'].mean_jaccard:.2f}/{r['bootstrap'].mean_jaccard:.2f}" for r in case_rows)
+        print(f"{inputs.case_id} {model.label}: {', '.join(pairs)}", flush=True)
+        rows += case_rows
+    write_report(args, report(args, models, rows, time.perf_counter() - started))
 
 
 if __name__ == "__main__":
