@@ -68,6 +68,11 @@ class BuildSummary:
     kept: list = field(default_factory=list)  # outside --only, not cached: their pages kept as they were
     pdf: Path | None = None
 
+    def record(self, gathered):
+        self.cases, self.failures = len(gathered.results), gathered.failures
+        self.rebuilt, self.from_cache = gathered.rebuilt, gathered.from_cache
+        self.kept = [spec.case_id for spec in gathered.kept]
+
 
 def build_report(options):
     """Run the whole build; raise ReportError subclasses for problems the user can fix."""
@@ -83,32 +88,67 @@ def run_phases(manifest, content_dir, options, started):
     selected = select_cases(manifest, options.only)
     models = load_models(manifest, content_dir, options.device)
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
-    rebuilt, failures, _ = compute_results(manifest, content_dir, selected, models, options, cache)
-    others = [spec for spec in manifest.cases if spec not in selected]
-    from_cache, _, kept = compute_results(manifest, content_dir, others, models, options, cache, cached_only=True)
-    results = in_manifest_order(manifest, rebuilt + from_cache)
+    gathered = gather_results(manifest, content_dir, selected, models, options, cache)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
-    inference = Inference(
-        options.device, options.precision, batch_size_for(manifest.explainers.lime.batch_size, options.device)
+    outputs = render_outputs(
+        manifest,
+        models,
+        gathered.results,
+        gathered.failures,
+        figure_cache.render,
+        inference_of(manifest, options),
+        gathered.kept,
     )
-    kept = [spec for spec in kept if page_exists(content_dir, spec)]
-    outputs = render_outputs(manifest, models, results, failures, figure_cache.render, inference, kept)
-    summary = write_outputs(content_dir, outputs, keep_cases=[spec.case_id for spec in kept])
-    summary.rebuilt, summary.kept = [r.case_id for r in rebuilt], [spec.case_id for spec in kept]
-    summary.from_cache = [r.case_id for r in from_cache]
-    summary.stubs_created = ensure_stubs(content_dir, author_stubs([r.case_id for r in results], models))
-    summary.orphaned = orphaned_author_files(content_dir, [c.case_id for c in manifest.cases], [m.key for m in models])
-    for path in summary.orphaned:
-        log.warning("%s belongs to no case or model in the manifest; it is kept (delete it yourself if unwanted)", path)
+    summary = write_outputs(content_dir, outputs, keep_cases=[spec.case_id for spec in gathered.kept])
+    summary.record(gathered)
+    summary.stubs_created = ensure_stubs(content_dir, author_stubs([r.case_id for r in gathered.results], models))
+    summary.orphaned = warn_orphaned_author_files(content_dir, manifest, models)
     if options.site:
         build_site(options.config, content_dir, options.site_dir)
     if options.pdf:
         summary.pdf = write_pdf(options.site_dir)
-    summary.cases, summary.failures = len(results), failures
     if cache is not None:
         summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class Gathered:
+    """Every case's results before anything is written, in manifest order: computed (the --only cases, or all)
+    or read from the cache (the others); the failures (--keep-going); and the cases kept as an earlier build
+    wrote them (outside --only, not cached, their page on disk)."""
+
+    results: list
+    rebuilt: list  # case ids
+    from_cache: list  # case ids
+    failures: list
+    kept: list  # CaseSpec
+
+
+def gather_results(manifest, content_dir, selected, models, options, cache):
+    rebuilt, failures, _ = compute_results(manifest, content_dir, selected, models, options, cache)
+    others = [spec for spec in manifest.cases if spec not in selected]
+    from_cache, _, uncached = compute_results(manifest, content_dir, others, models, options, cache, cached_only=True)
+    return Gathered(
+        results=in_manifest_order(manifest, rebuilt + from_cache),
+        rebuilt=[r.case_id for r in rebuilt],
+        from_cache=[r.case_id for r in from_cache],
+        failures=failures,
+        kept=[spec for spec in uncached if page_exists(content_dir, spec)],
+    )
+
+
+def inference_of(manifest, options):
+    batch_size = batch_size_for(manifest.explainers.lime.batch_size, options.device)
+    return Inference(options.device, options.precision, batch_size)
+
+
+def warn_orphaned_author_files(content_dir, manifest, models):
+    orphaned = orphaned_author_files(content_dir, [c.case_id for c in manifest.cases], [m.key for m in models])
+    for path in orphaned:
+        log.warning("%s belongs to no case or model in the manifest; it is kept (delete it yourself if unwanted)", path)
+    return orphaned
 
 
 @contextmanager
