@@ -83,10 +83,12 @@ def test_pdf_holds_every_case_and_grows_with_the_cases(document, built_site):
     assert fewer_pages < pages
 
 
-def test_search_finds_a_case_from_the_file_system(browser, built_site):
+@pytest.mark.parametrize("where", ["file system", "server"])
+def test_search_finds_a_case(browser, built_site, served_site, where):
+    url = (built_site.site_dir / "index.html").as_uri() if where == "file system" else served_site.url("/index.html")
     page = browser.new_page()
     try:
-        page.goto((built_site.site_dir / "index.html").as_uri(), wait_until="load")
+        page.goto(url, wait_until="load")
         page.locator("input.md-search__input").click()
         page.keyboard.type("coffee")
         result = page.locator(".md-search-result__item a").first
