@@ -17,12 +17,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
+from bench_bf16_agreement import collect_rows, write_report  # noqa: E402
 
 
 def run(model, manifest, inputs, targets, num_samples):
-    from generator.explain.lime import ADAPTIVE_JACCARD, ADAPTIVE_RESAMPLES, Lime, bootstrap_weights, perturbation_set
-    from generator.metrics import lime_stability
+    from generator.explain.lime import Lime, perturbation_set, stable_under_bootstrap
 
     settings = manifest.explainers.lime.model_copy(update={"num_samples": num_samples})
     started = time.perf_counter()
@@ -31,35 +30,28 @@ def run(model, manifest, inputs, targets, num_samples):
     samples = results[0].samples
     data = perturbation_set(len(results[0].weights), samples, np.random.RandomState(manifest.seed))
     stable = [
-        lime_stability(
-            [r.weights] + bootstrap_weights(data, r.neighbourhood, ADAPTIVE_RESAMPLES, manifest.seed + 1),
-            k=settings.num_features,
-        ).mean_jaccard
-        >= ADAPTIVE_JACCARD
-        for r in results
-        if r.target in targets
+        stable_under_bootstrap(data, r, settings.num_features, manifest.seed) for r in results if r.target in targets
     ]
     return {"samples": samples, "stable": float(np.mean(stable)), "labels": len(stable), "seconds": seconds}
+
+
+def compare(model, manifest, inputs, targets):
+    auto, fixed = (run(model, manifest, inputs, targets, n) for n in ("auto", 1000))
+    print(f"{inputs.case_id} {model.label}: auto {auto} fixed {fixed}", flush=True)
+    return [(inputs.case_id, model.label, auto, fixed)]
 
 
 def main(argv=None):
     import torch
 
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    manifest, models = load_inputs(args)
-    started, rows = time.perf_counter(), []
-    for inputs, targets, model in cases_and_models(args, manifest, models):
-        auto, fixed = (run(model, manifest, inputs, targets, n) for n in ("auto", 1000))
-        rows.append((inputs.case_id, model.label, auto, fixed))
-        print(f"{inputs.case_id} {model.label}: auto {auto} fixed {fixed}", flush=True)
+    args, models, rows, seconds = collect_rows(argv, compare)
     autos, fixeds = [r[2] for r in rows], [r[3] for r in rows]
     lines = [
         "# `num_samples: auto` against the fixed 1000",
         "",
         f"- command: `{' '.join(['python bench/bench_auto_samples.py', *args.argv])}`",
         f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}",
-        f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {time.perf_counter() - started:.0f} s",
+        f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {seconds:.0f} s",
         "",
         "| case | model | images (auto) | stable labels (auto) | LIME s (auto) | stable labels (1000) | LIME s (1000) |",
         "|---|---|---:|---:|---:|---:|---:|",

@@ -177,6 +177,17 @@ def cases_and_models(args, manifest, models):
             yield inputs, targets, model
 
 
+def collect_rows(argv, per_case):
+    """Parse the command line, load the manifest and models, and gather per_case(model, manifest, inputs,
+    targets) -> rows over every case and model; returns (args, models, rows, seconds)."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    manifest, models = load_inputs(args)
+    started, rows = time.perf_counter(), []
+    for inputs, targets, model in cases_and_models(args, manifest, models):
+        rows += per_case(model, manifest, inputs, targets)
+    return args, models, rows, time.perf_counter() - started
+
+
 def write_report(args, lines):
     print("\n".join(lines))
     if args.out:

@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
+from bench_bf16_agreement import collect_rows, write_report  # noqa: E402
 
 MIN_FLAG_AGREEMENT = 0.9
 MIN_PEARSON = 0.8
@@ -93,17 +93,16 @@ def report(args, models, rows, seconds):
     return lines
 
 
+def compare_and_print(model, manifest, inputs, targets):
+    rows = compare_case(model, manifest, inputs, targets)
+    pairs = (f"{r['label']} {r['reruns'].mean_jaccard:.2f}/{r['bootstrap'].mean_jaccard:.2f}" for r in rows)
+    print(f"{inputs.case_id} {model.label}: {', '.join(pairs)}", flush=True)
+    return rows
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    manifest, models = load_inputs(args)
-    started, rows = time.perf_counter(), []
-    for inputs, targets, model in cases_and_models(args, manifest, models):
-        case_rows = compare_case(model, manifest, inputs, targets)
-        pairs = (f"{r['label']} {r['reruns'].mean_jaccard:.2f}/{r['bootstrap'].mean_jaccard:.2f}" for r in case_rows)
-        print(f"{inputs.case_id} {model.label}: {', '.join(pairs)}", flush=True)
-        rows += case_rows
-    write_report(args, report(args, models, rows, time.perf_counter() - started))
+    args, models, rows, seconds = collect_rows(argv, compare_and_print)
+    write_report(args, report(args, models, rows, seconds))
 
 
 if __name__ == "__main__":

@@ -104,15 +104,14 @@ class Measurer:
             return {}
         hide, steps = self.lime_settings.hide_color, self.settings.steps
         named = [(target, name, smap) for target, by_name in maps.items() for name, smap in by_name.items()]
-        random_map = random_smooth_map(image.shape[:2], self.seed)
-        stacks = [metrics.curve_images(image, smap, hide, steps) for _, _, smap in named]
-        fractions, random_images = metrics.curve_images(image, random_map, hide, steps)
-        known = [] if original_probabilities is None else [(image, original_probabilities)]
-        *probabilities, random_probabilities = metrics.classify_distinct(
-            classify, [images for _, images in stacks] + [random_images], known
+        fractions, random_images = metrics.curve_images(
+            image, random_smooth_map(image.shape[:2], self.seed), hide, steps
         )
+        stacks = [metrics.curve_images(image, smap, hide, steps)[1] for _, _, smap in named]
+        known = [] if original_probabilities is None else [(image, original_probabilities)]
+        *probabilities, random_probabilities = metrics.classify_distinct(classify, stacks + [random_images], known)
         out = {target: {} for target in maps if maps[target]}
-        for (target, name, _), (fractions, _), probs in zip(named, stacks, probabilities):
+        for (target, name, _), probs in zip(named, probabilities):
             out[target][name] = metrics.curves_from_probabilities(fractions, probs[:, target])
         for target in out:
             out[target]["random"] = metrics.curves_from_probabilities(fractions, random_probabilities[:, target])

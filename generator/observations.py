@@ -1,7 +1,8 @@
 """Short factual sentences generated from the results, regenerated on every build."""
 
 from generator.explain import method_title
-from generator.pages_format import pct
+from generator.pages_format import mean, pct
+from generator.summary import own_top1_metrics
 
 
 def case_observations(case, models_by_key, categories, k=5):
@@ -101,30 +102,21 @@ def is_number(value):
 def report_findings(cases, models, k=5):
     """Cross-case sentences for the top of the overview, each backed by a number the report shows.
 
-    Concentration means are those of the overview's table; agreements count the cases whose pages show
-    the rank correlations and overlaps.
+    Concentration means are those of the overview's table (the same own-top-1 metrics, the same mean);
+    agreements count the cases whose pages show the rank correlations and overlaps.
     """
     if not cases:
         return []
-    labels = {model.key: model.label for model in models}
-    sentences = concentration_finding(cases, models)
+    own = own_top1_metrics(cases, models)
+    sentences = concentration_finding(own)
     if len(models) > 1:  # (top-1 agreement is in the summary below)
-        sentences += lime_overlap_findings(cases, labels, k)
-    sentences += methods_agreement_findings(cases, models)
-    return sentences
+        sentences += lime_overlap_findings(cases, {model.key: model.label for model in models}, k)
+    return sentences + methods_agreement_findings(own)
 
 
-def own_metrics(case, model_key):
-    result = case.models.get(model_key)
-    return None if result is None else result.metrics.get(result.top1.index)
-
-
-def concentration_finding(cases, models):
-    means = []
-    for model in models:
-        values = [m.concentration for c in cases if (m := own_metrics(c, model.key)) and is_number(m.concentration)]
-        if values:
-            means.append((model.label, sum(values) / len(values)))
+def concentration_finding(own):
+    means = [(label, mean([m.concentration for m in group])) for label, group in own]
+    means = [(label, value) for label, value in means if is_number(value)]
     if len(means) < 2:
         return []
     (small_name, small), (large_name, large) = min(means, key=lambda v: v[1]), max(means, key=lambda v: v[1])
@@ -152,18 +144,14 @@ def lime_overlap_findings(cases, labels, k):
     return sentences
 
 
-def methods_agreement_findings(cases, models):
+def methods_agreement_findings(own):
     sentences = []
-    for model in models:
-        rhos = [
-            m.methods_agreement.spearman
-            for c in cases
-            if (m := own_metrics(c, model.key)) and m.methods_agreement and is_number(m.methods_agreement.spearman)
-        ]
+    for label, group in own:
+        rhos = [m.methods_agreement.spearman for m in group if m.methods_agreement]
+        rhos = [rho for rho in rhos if is_number(rho)]
         if rhos:
             agree = sum(rho >= 0.5 for rho in rhos)
             sentences.append(
-                f"For {model.label}, Grad-CAM and LIME agree (Spearman ρ of at least 0.5) on {agree} of "
-                f"{len(rhos)} cases."
+                f"For {label}, Grad-CAM and LIME agree (Spearman ρ of at least 0.5) on {agree} of {len(rhos)} cases."
             )
     return sentences
