@@ -25,6 +25,7 @@ from generator.measure import Measurer
 from generator.models import load_model, resolve_weights
 from generator.pages import PageRenderer
 from generator.pdf import check_pdf_prerequisites, write_pdf
+from generator.phase_times import reset, snapshot, timed
 from generator.progress import progress
 from generator.results import CaseFailure
 from generator.site import (
@@ -67,6 +68,7 @@ class BuildSummary:
     from_cache: list = field(default_factory=list)  # outside --only: read from the result cache
     kept: list = field(default_factory=list)  # outside --only, not cached: their pages kept as they were
     pdf: Path | None = None
+    phases: dict = field(default_factory=dict)  # phase -> wall seconds (generator.phase_times)
 
     def record(self, gathered):
         self.cases, self.failures = len(gathered.results), gathered.failures
@@ -77,6 +79,7 @@ class BuildSummary:
 def build_report(options):
     """Run the whole build; raise ReportError subclasses for problems the user can fix."""
     started = time.perf_counter()
+    reset()
     manifest = load_manifest(options.manifest)
     check_site_config(options)
     content_dir = Path(options.manifest).parent
@@ -86,7 +89,8 @@ def build_report(options):
 
 def run_phases(manifest, content_dir, options, started):
     selected = select_cases(manifest, options.only)
-    models = load_models(manifest, content_dir, options.device)
+    with timed("models"):
+        models = load_models(manifest, content_dir, options.device)
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
     gathered = gather_results(manifest, content_dir, selected, models, options, cache)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
@@ -104,12 +108,15 @@ def run_phases(manifest, content_dir, options, started):
     summary.stubs_created = ensure_stubs(content_dir, author_stubs([r.case_id for r in gathered.results], models))
     summary.orphaned = warn_orphaned_author_files(content_dir, manifest, models)
     if options.site:
-        build_site(options.config, content_dir, options.site_dir)
+        with timed("mkdocs"):
+            build_site(options.config, content_dir, options.site_dir)
     if options.pdf:
-        summary.pdf = write_pdf(options.site_dir)
+        with timed("pdf"):
+            summary.pdf = write_pdf(options.site_dir)
     if cache is not None:
         summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
     summary.seconds = time.perf_counter() - started
+    summary.phases = snapshot()
     return summary
 
 
@@ -259,11 +266,13 @@ def render_outputs(manifest, models, results, failures, render_figure=render_dir
     """
     models_by_key = {model.key: model for model in models}
     outputs = {}
-    for case in results:
-        outputs.update(case_figures(case, models_by_key, manifest.explainers.lime, render_figure))
-    renderer = PageRenderer(manifest, models, inference)
-    for path, text in renderer.pages(results, failures, kept).items():
-        outputs[path] = text.encode("utf-8")
+    with timed("figures"):
+        for case in results:
+            outputs.update(case_figures(case, models_by_key, manifest.explainers.lime, render_figure))
+    with timed("pages"):
+        renderer = PageRenderer(manifest, models, inference)
+        for path, text in renderer.pages(results, failures, kept).items():
+            outputs[path] = text.encode("utf-8")
     listed = {case.case_id for case in results} | {spec.case_id for spec in kept}
     nav_cases = [spec for spec in manifest.cases if spec.case_id in listed]
     outputs["nav.yml"] = nav_yaml(manifest, nav_cases).encode("utf-8")

@@ -140,11 +140,17 @@ def build(
         )
         if summary.pdf:
             click.echo(f"The whole report as one PDF: {summary.pdf}", err=True)
+        if verbose and summary.phases:
+            click.echo(f"Time per phase: {phase_line(summary.phases)}", err=True)
     if summary.failures:
         click.echo(f"{len(summary.failures)} case(s) failed:", err=True)
         for failure in summary.failures:
             click.echo(f"  {failure.message}", err=True)
         sys.exit(EXIT_BUILD_FAILED)
+
+
+def phase_line(phases):
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
 
 
 def only_details(summary):

@@ -15,6 +15,7 @@ from generator.explain import lime as lime_explainer
 from generator.images import Preprocessor, decode_image
 from generator.inference import probabilities, top_k
 from generator.measure import compare_models
+from generator.phase_times import timed
 from generator.results import CaseResult, ModelResult
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,13 @@ def compute_case(
     )
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
     if manifest.explainers.lime.enabled:
-        inputs.segments = case_cache.segments(
-            lambda: lime_explainer.segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
-        )
+        with timed("segmentation"):
+            inputs.segments = case_cache.segments(
+                lambda: lime_explainer.segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
+            )
     probs = []
     for model in models:
-        with failures_named(spec.case_id, model):
+        with failures_named(spec.case_id, model), timed("predictions"):
             probs.append(case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)))
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)
@@ -96,9 +98,10 @@ def failures_named(case_id, model):
 def explain_model(model, inputs, explainers, measurer, case_cache, predictions, targets, probs):
     explained = {}
     for explainer in explainers:
-        results = case_cache.explanation(
-            explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets)
-        )
+        with timed(explainer.name):
+            results = case_cache.explanation(
+                explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets)
+            )
         explained[explainer.name] = {result.target: result for result in results}
     result = ModelResult(
         model_key=model.key,

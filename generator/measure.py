@@ -13,6 +13,7 @@ from generator.devices import batch_size_for
 from generator.explain.gradcam import grad_cam
 from generator.explain.lime import bootstrap_weights, explain_with_lime, perturbation_set
 from generator.inference import BatchClassifier
+from generator.phase_times import timed
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,13 @@ class Measurer:
         """TargetMetrics for every target of a ModelResult."""
         classify = self.classifier(model.module)
         started = time.perf_counter()
-        stability_runs = self.stability_runs(classify, inputs, result)
+        with timed("stability"):
+            stability_runs = self.stability_runs(classify, inputs, result)
         if stability_runs:
             log.debug("LIME stability re-runs for %s took %.2f s", model.label, time.perf_counter() - started)
         maps = {target: saliency_maps(result, target, inputs.segments) for target in result.targets}
-        curves = self.faithfulness(classify, inputs.image.crop_array, maps, result.probabilities)
+        with timed("curves"):
+            curves = self.faithfulness(classify, inputs.image.crop_array, maps, result.probabilities)
         return {
             target: self.measure_target(
                 model, inputs, result, target, curves.get(target, {}), stability_runs.get(target)
@@ -148,6 +151,10 @@ class Measurer:
         return {target: metrics.lime_stability(w, k=self.lime_settings.num_features) for target, w in weights.items()}
 
     def sanity(self, model, inputs, gradcam):
+        with timed("sanity"):
+            return self.sanity_rho(model, inputs, gradcam)
+
+    def sanity_rho(self, model, inputs, gradcam):
         if model.key not in self.randomised:
             self.randomised[model.key] = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
         module = self.randomised[model.key]
