@@ -26,25 +26,22 @@ MIN_FLAG_AGREEMENT = 0.9
 MIN_PEARSON = 0.8
 
 
-def measurer(manifest, method):
-    from generator.measure import Measurer
+def classifier(manifest, model):
+    from generator.inference import batch_classifier
 
-    settings = manifest.metrics.model_copy(update={"stability": method})
-    return Measurer(settings, manifest.explainers.lime, manifest.preprocess, manifest.seed)
+    return batch_classifier(model.module, manifest.preprocess, manifest.metrics.batch_size)
 
 
 def compare_case(model, manifest, inputs, targets):
     from generator.explain.lime import Lime
-    from generator.results import ModelResult
 
     lime = Lime(manifest.explainers.lime, seed=manifest.seed)
     results = {r.target: r for r in lime.explain(model, inputs, targets) if r.target in targets}
-    result = ModelResult(model_key=model.key, top_k=(), targets=tuple(targets), lime=results)
     timings, found = {}, {}
     for method in ("reruns", "bootstrap"):
-        m = measurer(manifest, method)
+        settings = manifest.metrics.model_copy(update={"stability": method})
         started = time.perf_counter()
-        found[method] = m.stability_runs(m.classifier(model.module), inputs, result)
+        found[method] = lime.stability(classifier(manifest, model), inputs, results, settings)
         timings[method] = time.perf_counter() - started
     return [
         {

@@ -15,14 +15,14 @@ from generator.cache import ResultCache
 from generator.case_cache import NotCached
 from generator.case_figures import case_figures, render_directly
 from generator.compute import compute_case
-from generator.devices import Inference, batch_size_for
-from generator.errors import CaseError, ReportError, UsageError, WeightsError
+from generator.devices import Inference, batch_size_for, check_device
+from generator.errors import CaseError, ReportError, UsageError
 from generator.explain import enabled_explainers
 from generator.figure_cache import FigureCache
 from generator.lock import build_lock
 from generator.manifest_loader import load_manifest
 from generator.measure import Measurer
-from generator.models import load_model, resolve_weights
+from generator.models import load_models
 from generator.pages import PageRenderer
 from generator.pdf import check_pdf_prerequisites, write_pdf
 from generator.phase_times import reset, snapshot, timed
@@ -80,6 +80,7 @@ def build_report(options):
     """Run the whole build; raise ReportError subclasses for problems the user can fix."""
     started = time.perf_counter()
     reset()
+    options = check_device(options)  # "auto" becomes the device at hand; bf16 where it is supported
     manifest = load_manifest(options.manifest)
     check_site_config(options)
     content_dir = Path(options.manifest).parent
@@ -197,22 +198,6 @@ def select_cases(manifest, only):
     return [known[case_id] for case_id in dict.fromkeys(only)]
 
 
-def load_models(manifest, content_dir, device="cpu"):
-    """Resolve every model's weights first (fail fast, before any heavy work), then build them."""
-    resolved, problems = [], []
-    for spec in manifest.models:
-        try:
-            resolved.append((spec, resolve_weights(spec, content_dir, manifest.seed)))
-        except WeightsError as error:
-            problems.append(str(error))
-    if problems:
-        raise WeightsError("\n".join(problems))
-    models = [load_model(spec, weights, manifest.seed, manifest.preprocess.crop) for spec, weights in resolved]
-    for model in models:
-        model.module.to(device)
-    return models
-
-
 def in_manifest_order(manifest, results):
     position = {spec.case_id: i for i, spec in enumerate(manifest.cases)}
     return sorted(results, key=lambda result: position[result.case_id])
@@ -227,11 +212,12 @@ def compute_results(manifest, content_dir, cases, models, options, cache, cached
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
     measurer = Measurer(
         manifest.metrics,
-        manifest.explainers.lime,
+        explainers,
         manifest.preprocess,
         manifest.seed,
         options.device,
         options.precision,
+        manifest.explainers.lime.num_features,
     )
     results, failures, uncached = [], [], []
     torch.manual_seed(manifest.seed)
@@ -265,10 +251,11 @@ def render_outputs(manifest, models, results, failures, render_figure=render_dir
     their pages and figures stay as an earlier build wrote them.
     """
     models_by_key = {model.key: model for model in models}
+    explainers = enabled_explainers(manifest.explainers, manifest.seed)
     outputs = {}
     with timed("figures"):
         for case in results:
-            outputs.update(case_figures(case, models_by_key, manifest.explainers.lime, render_figure))
+            outputs.update(case_figures(case, models_by_key, explainers, render_figure))
     with timed("pages"):
         renderer = PageRenderer(manifest, models, inference)
         for path, text in renderer.pages(results, failures, kept).items():

@@ -2,7 +2,7 @@
 
 Key: sha256 of a canonical JSON of everything the computation depends on (image bytes digest,
 model and weights digest, preprocessing, explainer settings, seed, targets, precision, device
-type), plus CACHE_VERSION and the field names of the result types.
+type, the digest of the source of the modules that compute it and the versions of the libraries).
 
 Entry file `root/<key[:2]>/<key>.npz`, written atomically, read with allow_pickle=False:
   `__meta__`  uint8 array holding UTF-8 JSON {"format", "key", "tree", "arrays", "sha256"}
@@ -14,48 +14,58 @@ detected, logged at warning level and reported as a miss.
 """
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
 import logging
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from generator.atomic import write_bytes
-from generator.explain.gradcam import GradCamResult
-from generator.explain.lime import LimeResult
-from generator.inference import Prediction
-from generator.measure import TargetMetrics
-from generator.metrics import Agreement, FaithfulnessResult, Stability
-from generator.results import ModelResult
+from generator.results import RESULT_TYPES
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 4  # bump when a computation changes in a way its inputs do not show (4: curves share one pass)
 FORMAT = 1  # layout of the entry file
 DEFAULT_ROOT = Path(".cache/results")
 META = "__meta__"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-RESULT_TYPES = {
-    cls.__name__: cls
-    for cls in (
-        ModelResult,
-        Prediction,
-        GradCamResult,
-        LimeResult,
-        TargetMetrics,
-        FaithfulnessResult,
-        Agreement,
-        Stability,
-    )
-}
-RESULT_SCHEMA = {name: [f.name for f in dataclasses.fields(cls)] for name, cls in RESULT_TYPES.items()}
 
 
 class CorruptEntry(Exception):
     """An entry file that cannot be trusted (the reason is the message)."""
+
+
+LIBRARIES = ("torch", "torchvision", "captum", "lime", "scikit-image", "numpy")
+
+
+@functools.cache
+def library_versions():
+    """The installed versions of the libraries results depend on (part of every result's key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+@functools.cache
+def module_digest(module_name):
+    """sha256 of a module's source file (a change to the file, a comment included, changes it)."""
+    return file_digest(sys.modules[module_name].__file__)
+
+
+def source_digest(*module_names):
+    """One digest of the source of these (imported) modules, in a stable order."""
+    return bytes_digest("".join(f"{name}:{module_digest(name)};" for name in sorted(set(module_names))).encode())
 
 
 def bytes_digest(data):
@@ -88,8 +98,12 @@ def canonical(value):
 
 
 def computation_key(**parts):
-    """sha256 hex of the parts, CACHE_VERSION and the result types' fields (canonical JSON)."""
-    document = {"cache_version": CACHE_VERSION, "schema": RESULT_SCHEMA, "parts": canonical(parts)}
+    """sha256 hex of the parts and the entry format (canonical JSON).
+
+    The callers put everything a result depends on into the parts, the code that computes it included
+    (`source_digest` of its modules and `library_versions`): nothing is versioned by hand.
+    """
+    document = {"format": FORMAT, "parts": canonical(parts)}
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return bytes_digest(text.encode("ascii"))
 
@@ -184,7 +198,6 @@ class CacheStats:
     hits: int = 0
     misses: int = 0  # includes corrupt entries
     corrupt: int = 0
-    stores: int = 0
 
 
 class ResultCache:
@@ -218,7 +231,6 @@ class ResultCache:
         if not isinstance(payload, dict):
             raise TypeError("a cache payload is a dict")
         write_bytes(self.path(key), pack(key, payload))
-        self.stats.stores += 1
 
 
 def to_payload(value):

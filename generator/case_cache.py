@@ -1,16 +1,16 @@
 """The cached pieces of one case: each keyed by exactly what it depends on.
 
-Predictions depend on the image, the model and the preprocessing; the segmentation on the image,
-the preprocessing, the quickshift settings and the seed; each explainer's results also on its own
-settings and the targets; the metrics on all of those. Changing one LIME setting therefore
-recomputes LIME and the metrics, never Grad-CAM or the predictions; editing a discussion or a
-template recomputes nothing.
+Predictions depend on the image, the model and the preprocessing; what an explainer shares per case
+(LIME's segmentation) on what it names (`Explainer.prepare_case`); each explainer's results also on
+its own key parts (`Explainer.key_parts`: settings, precision) and the targets; the metrics on all of
+those. Changing one LIME setting therefore recomputes LIME and the metrics, never Grad-CAM or the
+predictions; editing a discussion or a template recomputes nothing.
 """
 
 import logging
 import time
 
-from generator.cache import computation_key, from_payload, to_payload
+from generator.cache import computation_key, from_payload, library_versions, source_digest, to_payload
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,22 @@ class CaseCache:
         self.precision = precision
         self.force = force
 
-    def fetch(self, kind, parts, compute):
-        """The cached value for these parts, or compute() stored under them (always computed with force)."""
-        if self.cache is None and not self.cached_only:
+    def fetch(self, kind, parts, compute, code=()):
+        """The cached value for these parts, or compute() stored under them (always computed with force).
+
+        `code` names the modules that compute the value: the digest of their source and the versions of
+        the libraries are part of the key, so a change to either recomputes the value.
+        """
+        if self.cache is None and not (self.cached_only or self.dry_run):
             return compute()
-        key = computation_key(kind=kind, image=self.image_digest, preprocess=self.manifest.preprocess, **parts)
+        key = computation_key(
+            kind=kind,
+            image=self.image_digest,
+            preprocess=self.manifest.preprocess,
+            code=source_digest(*code),
+            libraries=library_versions(),
+            **parts,
+        )
         if not self.force and self.cache is not None:
             payload = self.cache.load(key)
             if payload is not None:
@@ -61,27 +72,25 @@ class CaseCache:
         self.cache.store(key, {"value": to_payload(value)})
         return value
 
-    def probabilities(self, model, compute):
-        return self.fetch("probabilities", {"model": model_identity(model), "device": self.device}, compute)
+    def probabilities(self, model, compute, code):
+        return self.fetch("probabilities", {"model": model_identity(model), "device": self.device}, compute, code)
 
-    def segments(self, compute):
-        lime = self.manifest.explainers.lime
-        settings = {"kernel_size": lime.kernel_size, "max_dist": lime.max_dist, "ratio": lime.ratio}
-        return self.fetch("segments", {"quickshift": settings, "seed": self.manifest.seed}, compute)
+    def shared(self, explainer):
+        """The `fetch` an explainer's `prepare_case` stores its per-case data with (keyed by its code)."""
+        return lambda kind, parts, compute: self.fetch(kind, parts, compute, explainer.code_modules())
 
     def explanation(self, explainer, model, targets, compute):
         parts = {
             "model": model_identity(model),
             "explainer": explainer.name,
-            "settings": explainer.settings,
+            **explainer.key_parts(),
             "seed": self.manifest.seed,
             "targets": list(targets),
             "device": self.device,
-            "precision": self.precision if explainer.name == "lime" else "fp32",
         }
-        return self.fetch("explanation", parts, compute)
+        return self.fetch("explanation", parts, compute, explainer.code_modules())
 
-    def metrics(self, model, targets, compute):
+    def metrics(self, model, targets, compute, code):
         parts = {
             "model": model_identity(model),
             "explainers": self.manifest.explainers,
@@ -91,7 +100,7 @@ class CaseCache:
             "device": self.device,
             "precision": self.precision,
         }
-        return self.fetch("metrics", parts, compute)
+        return self.fetch("metrics", parts, compute, code)
 
 
 def describe_parts(parts):

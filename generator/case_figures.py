@@ -5,11 +5,6 @@ from PIL import Image
 from generator import figures
 from generator.explain import method_title
 
-GRADCAM = "gradcam"
-LIME_TOP = "lime-top"
-LIME_POSNEG = "lime-posneg"
-LIME_WEIGHTS = "lime-weights"
-
 
 def figure_path(case_id, name):
     return f"figures/{case_id}/{name}"
@@ -35,8 +30,8 @@ def render_directly(function, *args):
     return function(*args)
 
 
-def case_figures(case, models_by_key, lime_settings, render=render_directly):
-    """The case's figures: thumbnail, model input, and per model and target the explanations.
+def case_figures(case, models_by_key, explainers, render=render_directly):
+    """The case's figures: thumbnail, model input, and per model, explainer and target the explanations.
 
     `render(figure_function, *args)` makes each figure (`FigureCache.render` takes it from the cache).
     """
@@ -44,15 +39,15 @@ def case_figures(case, models_by_key, lime_settings, render=render_directly):
         thumbnail_path(case.case_id): render(figures.thumbnail, case.original),
         crop_path(case.case_id): render(figures.crop_png, Image.fromarray(case.crop_array)),
     }
-    scale = figures.shared_weight_scale([r.weights for m in case.models.values() for r in m.lime.values()])
-    for key, result in case.models.items():
-        for target in result.targets:
-            if target in result.gradcam:
-                out[explanation_figure(case.case_id, key, GRADCAM, target)] = render(
-                    figures.gradcam_overlay, case.crop_array, result.gradcam[target].heatmap
-                )
-            if target in result.lime:
-                out.update(lime_figures(case, key, result.lime[target], scale, lime_settings.num_features, render))
+    for explainer in explainers:
+        context = explainer.figure_context(case)
+        for key, result in case.models.items():
+            for target in result.targets:
+                found = result.explained(explainer.name, target)
+                if found is None:
+                    continue
+                for kind, (function, args) in explainer.figures(case, found, context).items():
+                    out[explanation_figure(case.case_id, key, kind, target)] = render(function, *args)
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
         out[curves_path(case.case_id)] = render(
@@ -74,18 +69,3 @@ def faithfulness_curve_list(case, models_by_key):
         if "random" in target_metrics.faithfulness and not any(c[2] for c in curves):
             curves.append((f"random order ({models_by_key[key].label})", target_metrics.faithfulness["random"], True))
     return curves
-
-
-def lime_figures(case, model_key, lime_result, scale, num_features, render=render_directly):
-    crop, segments, target = case.crop_array, case.segments, lime_result.target
-    return {
-        explanation_figure(case.case_id, model_key, LIME_TOP, target): render(
-            figures.lime_top_positive, crop, segments, lime_result, num_features
-        ),
-        explanation_figure(case.case_id, model_key, LIME_POSNEG, target): render(
-            figures.lime_positive_negative, crop, segments, lime_result, num_features
-        ),
-        explanation_figure(case.case_id, model_key, LIME_WEIGHTS, target): render(
-            figures.lime_weight_map, crop, segments, lime_result.weights, scale
-        ),
-    }

@@ -3,14 +3,14 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.cache import ResultCache, file_digest
-from generator.case_cache import CaseCache, model_identity
-from generator.compute import case_targets
+from generator.cache import ResultCache
+from generator.case_cache import model_identity
+from generator.compute import PredictionsMissing, compute_case
 from generator.errors import CaseError
 from generator.explain import enabled_explainers
-from generator.images import Preprocessor, decode_image
-from generator.inference import top_k
 from generator.manifest_loader import load_manifest
+from generator.measure import Measurer
+from generator.models import load_models
 
 
 @dataclass
@@ -31,44 +31,35 @@ class CheckReport:
 
 def check_project(options):
     """Load the manifest, resolve every model's weights, decode every image, consult the cache."""
-    from generator.build import load_models
-
     manifest = load_manifest(options.manifest)
     content_dir = Path(options.manifest).parent
     models = load_models(manifest, content_dir)
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
+    measurer = Measurer(manifest.metrics, explainers, manifest.preprocess, manifest.seed, options.device)
     return CheckReport(
-        [check_case(manifest, content_dir, spec, models, explainers, cache, options) for spec in manifest.cases]
+        [
+            check_case(manifest, content_dir, spec, models, explainers, measurer, cache, options)
+            for spec in manifest.cases
+        ]
     )
 
 
-def check_case(manifest, content_dir, spec, models, explainers, cache, options):
+def check_case(manifest, content_dir, spec, models, explainers, measurer, cache, options):
+    """The build's own walk over the case (generator.compute.compute_case) as a dry run: nothing computed."""
     status = CaseStatus(spec.case_id)
-    path = Path(content_dir) / spec.image
+    then = []
     try:
-        original = decode_image(path, spec.case_id, manifest.preprocess.background)
-        Preprocessor(manifest.preprocess).prepare(original)
+        missing = compute_case(manifest, content_dir, spec, models, explainers, measurer, cache, options, dry_run=True)
     except CaseError as error:
         status.error = str(error)
         return status
+    except PredictionsMissing as stop:
+        missing, then = stop.missing, ["then every explanation and metric (the targets depend on the predictions)"]
     if options.force or cache is None:
         status.to_compute.append("everything (--force or no cache)")
-        return status
-    case_cache = CaseCache(cache, manifest, file_digest(path), options.device, options.precision, dry_run=True)
-    if manifest.explainers.lime.enabled:
-        case_cache.segments(None)
-    probs = [case_cache.probabilities(model, None) for model in models]
-    if any(p is None for p in probs):
-        status.to_compute += describe(case_cache.missing, models)
-        status.to_compute.append("then every explanation and metric (the targets depend on the predictions)")
-        return status
-    targets = case_targets(spec, [top_k(p, m.categories, manifest.top_k) for p, m in zip(probs, models)])
-    for model in models:
-        for explainer in explainers:
-            case_cache.explanation(explainer, model, targets, None)
-        case_cache.metrics(model, targets, None)
-    status.to_compute += describe(case_cache.missing, models)
+    else:
+        status.to_compute += describe(missing, models) + then
     return status
 
 

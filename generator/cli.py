@@ -113,7 +113,6 @@ def build(
 ):
     """Run every model and explainer on every case and build the site."""
     from generator.build import BuildOptions, build_report
-    from generator.devices import check_device
 
     configure_logging(verbose, quiet)
     options = BuildOptions(
@@ -130,7 +129,7 @@ def build(
         cache_dir=cache_dir,
         pdf=pdf,
     )
-    summary = run_reporting_errors(verbose, lambda: build_report(check_device(options)))
+    summary = run_reporting_errors(verbose, lambda: build_report(options))
     if not quiet:
         where = f" -> {site_dir}/" if not no_site else ""
         looked_up = summary.cache_hits + summary.cache_misses

@@ -7,11 +7,12 @@ import logging
 from contextlib import contextmanager
 from pathlib import Path
 
+from generator import fast_forward, images, inference
+from generator import models as model_builders
 from generator.cache import file_digest
 from generator.case_cache import CaseCache, NotCached
 from generator.errors import CaseError, ReportError
 from generator.explain import CaseInputs
-from generator.explain import lime as lime_explainer
 from generator.images import Preprocessor, decode_image
 from generator.inference import probabilities, top_k
 from generator.measure import compare_models
@@ -19,6 +20,17 @@ from generator.phase_times import timed
 from generator.results import CaseResult, ModelResult
 
 log = logging.getLogger(__name__)
+
+# the modules whose source computes the predictions (part of their cache keys)
+PREDICTION_CODE = tuple(m.__name__ for m in (inference, images, model_builders, fast_forward))
+
+
+class PredictionsMissing(LookupError):
+    """A dry run found predictions missing: everything after them depends on them."""
+
+    def __init__(self, missing):
+        super().__init__("predictions not cached")
+        self.missing = missing
 
 
 def case_targets(spec, predictions):
@@ -37,8 +49,13 @@ def compute_case(
     options=None,
     bar=None,
     cached_only=False,
+    dry_run=False,
 ):
-    """The case's results; with `cached_only`, read from the cache or raise NotCached, never computed."""
+    """The case's results; with `cached_only`, read from the cache or raise NotCached, never computed.
+
+    With `dry_run` (`check`) it is the same walk with nothing computed: it returns what a build would compute,
+    as CaseCache.missing entries, or raises PredictionsMissing.
+    """
     path = Path(content_dir) / spec.image
     original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
@@ -50,17 +67,22 @@ def compute_case(
         precision=getattr(options, "precision", "fp32"),
         force=getattr(options, "force", False) and not cached_only,
         cached_only=cached_only,
+        dry_run=dry_run,
     )
     inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
-    if manifest.explainers.lime.enabled:
-        with timed("segmentation"):
-            inputs.segments = case_cache.segments(
-                lambda: lime_explainer.segment_image(prepared.crop_array, manifest.explainers.lime, manifest.seed)
-            )
+    with timed("segmentation"):
+        for explainer in explainers:
+            explainer.prepare_case(inputs, case_cache.shared(explainer))
     probs = []
     for model in models:
         with failures_named(spec.case_id, model), timed("predictions"):
-            probs.append(case_cache.probabilities(model, lambda model=model: probabilities(model, prepared.tensor)))
+            probs.append(
+                case_cache.probabilities(
+                    model, lambda model=model: probabilities(model, prepared.tensor), PREDICTION_CODE
+                )
+            )
+    if dry_run and any(p is None for p in probs):
+        raise PredictionsMissing(case_cache.missing)
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
     targets = case_targets(spec, predictions)
     model_results = {}
@@ -73,10 +95,12 @@ def compute_case(
             )
         if bar is not None:
             bar.update(1)
+    if dry_run:
+        return case_cache.missing
     case = CaseResult(
         spec=spec, original=original, crop_array=prepared.crop_array, segments=inputs.segments, models=model_results
     )
-    return case.with_comparisons(compare_models(case, manifest.explainers.lime.num_features))
+    return case.with_comparisons(compare_models(case, explainers, manifest.explainers.lime.num_features))
 
 
 @contextmanager
@@ -102,15 +126,13 @@ def explain_model(model, inputs, explainers, measurer, case_cache, predictions, 
             results = case_cache.explanation(
                 explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets)
             )
-        explained[explainer.name] = {result.target: result for result in results}
+        explained[explainer.name] = {result.target: result for result in results or ()}  # None: a dry run
     result = ModelResult(
-        model_key=model.key,
-        top_k=predictions,
-        targets=targets,
-        gradcam=explained.get("gradcam", {}),
-        lime=explained.get("lime", {}),
-        probabilities=probs,
+        model_key=model.key, top_k=predictions, targets=targets, explanations=explained, probabilities=probs
     )
     if measurer is None:
         return result
-    return result.with_metrics(case_cache.metrics(model, targets, lambda: measurer.measure(model, inputs, result)))
+    measured = case_cache.metrics(
+        model, targets, lambda: measurer.measure(model, inputs, result), measurer.code_modules()
+    )
+    return result.with_metrics(measured)

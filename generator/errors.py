@@ -7,7 +7,6 @@ Exit codes (documented in the README):
   130 interrupted (Ctrl-C or SIGTERM); the previous site is intact
 """
 
-EXIT_OK = 0
 EXIT_BUILD_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

@@ -62,7 +62,3 @@ class FigureCache:
         data = function(*args)
         self.cache.store(key, {"bytes": np.frombuffer(data, dtype=np.uint8)})
         return data
-
-    @property
-    def stats(self):
-        return self.cache.stats if self.cache else None

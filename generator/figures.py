@@ -7,7 +7,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 from skimage.segmentation import mark_boundaries  # noqa: E402
 
 DPI = 160  # sharp on high-DPI screens and larger in the lightbox
@@ -37,7 +36,7 @@ def picture(array):
     return figure_bytes(fig)
 
 
-def gradcam_overlay(crop_array, heatmap):
+def heatmap_overlay(crop_array, heatmap):
     """The heatmap in jet over the crop, with a colour bar of the normalised importance."""
     fig, ax = plt.subplots(figsize=(3.4, 3.0))
     ax.imshow(crop_array)
@@ -95,10 +94,6 @@ def crop_png(crop):
 def shared_weight_scale(weight_arrays):
     peak = max((float(np.max(np.abs(w))) for w in weight_arrays if len(w)), default=0.0)
     return peak if peak > 0 else 1.0
-
-
-def open_png(data):
-    return Image.open(io.BytesIO(data))
 
 
 def faithfulness_curves(curves, title=None):

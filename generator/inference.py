@@ -6,8 +6,10 @@ import numpy as np
 import torch
 
 from generator.fast_forward import eager_forward, forward_for
+from generator.results import result_type
 
 
+@result_type
 @dataclass(frozen=True)
 class Prediction:
     index: int
@@ -74,3 +76,12 @@ class BatchClassifier:
                 logits = self.network_for(batch)(batch)
                 outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         return np.concatenate(outputs).astype(np.float64)
+
+
+def batch_classifier(module, preprocess, batch_size, device="cpu", precision="fp32"):
+    """The one way the build makes a BatchClassifier: the manifest's normalisation, a batch size or "auto"."""
+    from generator.devices import batch_size_for
+
+    return BatchClassifier(
+        module, preprocess.mean, preprocess.std, batch_size_for(batch_size, device), device, precision
+    )

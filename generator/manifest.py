@@ -118,6 +118,13 @@ class MetricsSpec(Strict):
         "noisy model as stabler than re-runs do: bench/stability-offline.md).",
     )
     sanity: bool = Field(True, description="Grad-CAM of the model with its Grad-CAM layer's weights randomised.")
+    hide_color: int = Field(
+        0, ge=0, le=255, description="Grey level that deleted pixels are painted with in the deletion curves."
+    )
+    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
+        "auto",
+        description="Images per forward pass of the curves and the stability re-runs (auto: 8 on a CPU, 250 on a GPU).",
+    )
 
 
 ClassRef = Union[int, str]

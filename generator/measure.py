@@ -2,36 +2,39 @@
 
 import itertools
 import logging
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from generator import metrics
-from generator.devices import batch_size_for
-from generator.explain.gradcam import grad_cam
-from generator.explain.lime import bootstrap_weights, explain_with_lime, perturbation_set
-from generator.inference import BatchClassifier
+from generator.explain.base import CONCENTRATION, SANITY, CaseInputs, agreement_key
+from generator.inference import batch_classifier
 from generator.phase_times import timed
+from generator.results import result_type
 
 log = logging.getLogger(__name__)
 
 
+@result_type
 @dataclass(frozen=True)
 class TargetMetrics:
-    """Every number measured for one model, case and target class (None where a method is off)."""
+    """Every number measured for one model, case and target class, per method (empty where nothing ran)."""
 
     target: int
-    faithfulness: dict  # "gradcam" | "lime" | "random" -> FaithfulnessResult
-    concentration: float | None  # share of pixels holding half the Grad-CAM mass (lower: more focused)
-    methods_agreement: object | None  # Agreement of Grad-CAM (per superpixel) with LIME weights
-    stability: object | None  # Stability of LIME across seeds
-    sanity_rho: float | None  # rank correlation of Grad-CAM with the randomised-last-block model's map
+    faithfulness: dict  # method name | "random" -> FaithfulnessResult
+    concentration: dict  # method -> share of pixels holding half the map's positive mass (lower: more focused)
+    methods_agreement: dict  # agreement_key(a, b) -> Agreement of two methods' maps (per superpixel when segmented)
+    stability: dict  # method -> Stability across seeds (LIME)
+    sanity: dict  # method -> rank correlation with the map of the randomised-layer model
+
+    def sanity_flagged(self, method):
+        rho = self.sanity.get(method)
+        return rho is not None and metrics.sanity_flag(rho)
 
     @property
-    def sanity_flagged(self):
-        return self.sanity_rho is not None and metrics.sanity_flag(self.sanity_rho)
+    def unstable(self):
+        return [method for method, s in self.stability.items() if not s.stable]
 
 
 @dataclass(frozen=True)
@@ -44,58 +47,60 @@ class PairAgreement:
 
 
 class Measurer:
-    """Measures explanations; keeps one randomised copy per model for the sanity check."""
+    """Measures the explanations of the enabled explainers; one randomised copy per model for the sanity check."""
 
-    def __init__(self, settings, lime_settings, preprocess, seed, device="cpu", precision="fp32"):
+    def __init__(self, settings, explainers, preprocess, seed, device="cpu", precision="fp32", num_features=5):
         self.settings = settings
-        self.lime_settings = lime_settings
+        self.explainers = explainers
         self.preprocess = preprocess
         self.seed = seed
         self.device = device
         self.precision = precision
+        self.num_features = num_features
         self.randomised = {}
 
+    def code_modules(self):
+        """The modules whose source computes the metrics: these, and every explainer's (maps, stability)."""
+        return (__name__, metrics.__name__, *(m for e in self.explainers for m in e.code_modules()))
+
     def classifier(self, module):
-        return BatchClassifier(
-            module,
-            self.preprocess.mean,
-            self.preprocess.std,
-            batch_size_for(self.lime_settings.batch_size, self.device),
-            self.device,
-            self.precision,
-        )
+        return batch_classifier(module, self.preprocess, self.settings.batch_size, self.device, self.precision)
 
     def measure(self, model, inputs, result):
         """TargetMetrics for every target of a ModelResult."""
         classify = self.classifier(model.module)
-        started = time.perf_counter()
+        stability = {}
         with timed("stability"):
-            stability_runs = self.stability_runs(classify, inputs, result)
-        if stability_runs:
-            log.debug("LIME stability re-runs for %s took %.2f s", model.label, time.perf_counter() - started)
-        maps = {target: saliency_maps(result, target, inputs.segments) for target in result.targets}
+            for explainer in self.explainers:
+                shown = {t: r for t, r in result.explanations.get(explainer.name, {}).items() if t in result.targets}
+                for target, figures in explainer.stability(classify, inputs, shown, self.settings).items():
+                    stability.setdefault(target, {})[explainer.name] = figures
+        maps = {target: self.saliency_maps(result, target, inputs) for target in result.targets}
         with timed("curves"):
             curves = self.faithfulness(classify, inputs.image.crop_array, maps, result.probabilities)
         return {
-            target: self.measure_target(
-                model, inputs, result, target, curves.get(target, {}), stability_runs.get(target)
+            target: TargetMetrics(
+                target=target,
+                faithfulness=curves.get(target, {}),
+                concentration=self.concentration(maps[target]),
+                methods_agreement=methods_agreement(maps[target], inputs.segments, self.num_features),
+                stability=stability.get(target, {}),
+                sanity=self.sanity(model, inputs, result, target, maps[target]),
             )
             for target in result.targets
         }
 
-    def measure_target(self, model, inputs, result, target, faithfulness, stability):
-        segments = inputs.segments
-        gradcam, lime = result.gradcam.get(target), result.lime.get(target)
-        return TargetMetrics(
-            target=target,
-            faithfulness=faithfulness,
-            concentration=None if gradcam is None else metrics.concentration(gradcam.raw),
-            methods_agreement=None
-            if gradcam is None or lime is None
-            else gradcam_lime_agreement(gradcam, lime, segments, self.lime_settings.num_features),
-            stability=stability,
-            sanity_rho=None if gradcam is None or not self.settings.sanity else self.sanity(model, inputs, gradcam),
-        )
+    def saliency_maps(self, result, target, inputs):
+        """{method: H x W map} of one target, for every explainer that explained it."""
+        return {
+            e.name: e.saliency(result.explained(e.name, target), inputs)
+            for e in self.explainers
+            if result.explained(e.name, target) is not None
+        }
+
+    def concentration(self, maps):
+        wanted = {e.name for e in self.explainers if CONCENTRATION in e.measures}
+        return {name: metrics.concentration(smap) for name, smap in maps.items() if name in wanted}
 
     def faithfulness(self, classify, image, maps, original_probabilities=None):
         """{target: {map name: FaithfulnessResult}} for every map of one model, plus the random baseline.
@@ -105,7 +110,7 @@ class Measurer:
         """
         if not self.settings.faithfulness or not any(maps.values()):
             return {}
-        hide, steps = self.lime_settings.hide_color, self.settings.steps
+        hide, steps = self.settings.hide_color, self.settings.steps
         named = [(target, name, smap) for target, by_name in maps.items() for name, smap in by_name.items()]
         fractions, random_images = metrics.curve_images(
             image, random_smooth_map(image.shape[:2], self.seed), hide, steps
@@ -120,58 +125,39 @@ class Measurer:
             out[target]["random"] = metrics.curves_from_probabilities(fractions, random_probabilities[:, target])
         return out
 
-    def stability_runs(self, classify, inputs, result):
-        """LIME's weights in `stability_seeds` runs per target (the build's own first), as Stability figures.
-
-        "reruns" runs LIME again with further seeds on the same segments (new perturbed images, classified);
-        "bootstrap" refits the surrogate on resamples of the images the build's own run classified.
-        """
-        runs = self.settings.stability_seeds
-        if not result.lime or runs < 2:
+    def sanity(self, model, inputs, result, target, maps):
+        """{method: rank correlation of its map with the map of the model whose Grad-CAM layer is redrawn}."""
+        if not self.settings.sanity:
             return {}
-        weights = {target: [result.lime[target].weights] for target in result.targets if target in result.lime}
-        if self.settings.stability == "bootstrap":
-            first = result.lime[next(iter(weights))]
-            data = perturbation_set(len(first.weights), first.samples, np.random.RandomState(self.seed))
-            for target in weights:
-                weights[target] += bootstrap_weights(data, result.lime[target].neighbourhood, runs - 1, self.seed + 1)
-        else:
-            for offset in range(1, runs):
-                rerun = explain_with_lime(
-                    classify,
-                    inputs.image.crop_array,
-                    inputs.segments,
-                    tuple(weights),
-                    self.lime_settings,
-                    self.seed + offset,
-                )
-                for lime_result in rerun:
-                    if lime_result.target in weights:
-                        weights[lime_result.target].append(lime_result.weights)
-        return {target: metrics.lime_stability(w, k=self.lime_settings.num_features) for target, w in weights.items()}
-
-    def sanity(self, model, inputs, gradcam):
+        out = {}
         with timed("sanity"):
-            return self.sanity_rho(model, inputs, gradcam)
+            for explainer in self.explainers:
+                if SANITY in explainer.measures and explainer.name in maps:
+                    randomised = explainer.explain(self.randomised_model(model), inputs, (target,))[0]
+                    out[explainer.name] = metrics.rank_correlation(
+                        maps[explainer.name], explainer.saliency(randomised, inputs)
+                    )
+        return out
 
-    def sanity_rho(self, model, inputs, gradcam):
+    def randomised_model(self, model):
+        """The model with its Grad-CAM layer's weights redrawn (one copy per model, kept for every case)."""
         if model.key not in self.randomised:
-            self.randomised[model.key] = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
-        module = self.randomised[model.key]
-        randomised = grad_cam(
-            module, module.get_submodule(model.target_layer_name), inputs.image.tensor, gradcam.target
-        )
-        return metrics.rank_correlation(gradcam.raw, randomised.raw)
+            module = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
+            self.randomised[model.key] = replace(model, module=module)
+        return self.randomised[model.key]
 
 
-def saliency_maps(result, target, segments):
-    """{method: H x W map} of one target: Grad-CAM's upsampled map, LIME's weights painted on the superpixels."""
-    maps = {}
-    if target in result.gradcam:
-        maps["gradcam"] = result.gradcam[target].raw
-    if target in result.lime:
-        maps["lime"] = metrics.superpixel_saliency(result.lime[target].weights, segments)
-    return maps
+def methods_agreement(maps, segments, k):
+    """Every pair of methods' maps of one target, compared per superpixel (per pixel without superpixels)."""
+    return {
+        agreement_key(a, b): metrics.agreement(comparable(maps[a], segments), comparable(maps[b], segments), k=k)
+        for a, b in itertools.combinations(maps, 2)
+    }
+
+
+def comparable(saliency, segments):
+    """A map as the vector two explanations are compared on: superpixel means, or every pixel."""
+    return metrics.superpixel_means(saliency, segments) if segments is not None else saliency.ravel()
 
 
 def random_smooth_map(shape, seed, grid=7):
@@ -187,24 +173,17 @@ def random_smooth_map(shape, seed, grid=7):
     ].numpy()
 
 
-def gradcam_lime_agreement(gradcam, lime, segments, k):
-    return metrics.agreement(metrics.superpixel_means(gradcam.raw, segments), lime.weights, k=k)
-
-
-def compare_models(case, k):
+def compare_models(case, explainers, k):
     """Model-vs-model agreement per method on every target both models explained."""
+    inputs = CaseInputs(case.case_id, None, case.segments)
     pairs = []
     for (key_a, a), (key_b, b) in itertools.combinations(case.models.items(), 2):
         for target in (t for t in a.targets if t in b.targets):
-            if target in a.gradcam and target in b.gradcam:
-                scores = [
-                    metrics.superpixel_means(r.gradcam[target].raw, case.segments)
-                    if case.segments is not None
-                    else r.gradcam[target].raw.ravel()
-                    for r in (a, b)
-                ]
-                pairs.append(PairAgreement("gradcam", target, key_a, key_b, metrics.agreement(*scores, k=k)))
-            if target in a.lime and target in b.lime:
-                agreement = metrics.agreement(a.lime[target].weights, b.lime[target].weights, k=k)
-                pairs.append(PairAgreement("lime", target, key_a, key_b, agreement))
+            for explainer in explainers:
+                found = [r.explained(explainer.name, target) for r in (a, b)]
+                if None in found:
+                    continue
+                scores = [comparable(explainer.saliency(f, inputs), case.segments) for f in found]
+                agreement = metrics.agreement(*scores, k=k)
+                pairs.append(PairAgreement(explainer.name, target, key_a, key_b, agreement))
     return pairs

@@ -7,10 +7,9 @@ column, and a table with no column of numbers is left out altogether.
 from dataclasses import dataclass
 from typing import Callable
 
-from generator.explain import method_title
+from generator.explain import EXPLAINERS, method_title
+from generator.explain.base import agreement_pair
 from generator.pages_format import UNDEFINED, mean, num, pct, with_reason
-
-FAITHFULNESS_ORDER = ("gradcam", "lime", "random")  # then any other method, by name
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,14 @@ class Table:
     rows: tuple
 
 
+def page_order(names):
+    """Methods in the registry's order, then the random baseline, then anything else by name."""
+    order = [*EXPLAINERS, "random"]
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+
 def faithfulness_methods(target_metrics):
-    found = {name for m in target_metrics for name in m.faithfulness}
-    return sorted(found, key=lambda n: (FAITHFULNESS_ORDER.index(n) if n in FAITHFULNESS_ORDER else 99, n))
+    return page_order({name for m in target_metrics for name in m.faithfulness})
 
 
 def faithfulness_columns(methods):
@@ -47,50 +51,76 @@ def faithfulness_columns(methods):
     ]
 
 
-def focus_columns(k):
-    return [
-        MetricColumn("Concentration ↓", lambda m: m.concentration, pct),
-        MetricColumn(
-            "Grad-CAM vs LIME ρ ↑",
-            lambda m: m.methods_agreement.spearman if m.methods_agreement else None,
-            lambda v: num(v, 2),
-            undefined="undefined: Grad-CAM (zero everywhere) or LIME gives every superpixel the same score",
-        ),
-        MetricColumn(
-            f"top-{k} overlap ↑",
-            lambda m: m.methods_agreement.top_k_overlap if m.methods_agreement else None,
-            lambda v: pct(v, 0),
-        ),
-        MetricColumn(
-            "LIME stability (Jaccard) ↑",
-            lambda m: m.stability.mean_jaccard if m.stability else None,
-            lambda v: num(v, 2),
-            flag=lambda m: m.stability is not None and not m.stability.stable,
-        ),
-        MetricColumn(
-            "LIME weight spread ↓", lambda m: m.stability.weight_spread if m.stability else None, lambda v: num(v, 2)
-        ),
-        MetricColumn(
-            "Sanity ρ ↓",
-            lambda m: m.sanity_rho,
-            lambda v: num(v, 2),
-            flag=lambda m: m.sanity_flagged,
-            undefined="undefined: the Grad-CAM of the model or of its randomised copy is zero everywhere",
-        ),
+def methods_in(records, field):
+    """The keys of one per-method field (concentration, stability, ...) found in any record, in page order."""
+    return page_order({name for m in records for name in getattr(m, field)})
+
+
+def per_method(field, method, attribute=None):
+    def value(m):
+        found = getattr(m, field).get(method)
+        return found if attribute is None or found is None else getattr(found, attribute)
+
+    return value
+
+
+def focus_columns(k, records):
+    columns = [
+        MetricColumn(f"{method_title(method)} concentration ↓", per_method("concentration", method), pct)
+        for method in methods_in(records, "concentration")
     ]
+    for pair in sorted({key for m in records for key in m.methods_agreement}):
+        a, b = (method_title(name) for name in agreement_pair(pair))
+        columns += [
+            MetricColumn(
+                f"{a} vs {b} ρ ↑",
+                per_method("methods_agreement", pair, "spearman"),
+                lambda v: num(v, 2),
+                undefined=f"undefined: {a} or {b} gives every region the same score (a map zero everywhere)",
+            ),
+            MetricColumn(
+                f"{a} vs {b} top-{k} overlap ↑",
+                per_method("methods_agreement", pair, "top_k_overlap"),
+                lambda v: pct(v, 0),
+            ),
+        ]
+    for method in methods_in(records, "stability"):
+        title = method_title(method)
+        columns += [
+            MetricColumn(
+                f"{title} stability (Jaccard) ↑",
+                per_method("stability", method, "mean_jaccard"),
+                lambda v: num(v, 2),
+                flag=lambda m, method=method: method in m.unstable,
+            ),
+            MetricColumn(
+                f"{title} weight spread ↓", per_method("stability", method, "weight_spread"), lambda v: num(v, 2)
+            ),
+        ]
+    columns += [
+        MetricColumn(
+            f"{method_title(method)} sanity ρ ↓",
+            per_method("sanity", method),
+            lambda v: num(v, 2),
+            flag=lambda m, method=method: m.sanity_flagged(method),
+            undefined="undefined: the map of the model or of its randomised copy is zero everywhere",
+        )
+        for method in methods_in(records, "sanity")
+    ]
+    return columns
 
 
 FOCUS_TOPICS = (
-    ("Concentration", "focus"),
-    ("vs LIME", "agreement"),
-    ("LIME stability", "stability"),
-    ("Sanity", "sanity"),
+    ("concentration", "focus"),
+    (" vs ", "agreement"),
+    ("stability", "stability"),
+    ("sanity", "sanity"),
 )
 
 
 def focus_heading(table):
     """ "Focus, agreement, stability, sanity", naming only what the table shows."""
-    topics = [topic for word, topic in FOCUS_TOPICS if any(word in header for header in table.header)]
+    topics = [topic for word, topic in FOCUS_TOPICS if any(word in header for header in table.header[2:])]
     text = ", ".join(topics)
     return text[:1].upper() + text[1:]
 
@@ -127,7 +157,7 @@ def case_tables(rows, k):
     """The case page's faithfulness table and focus/agreement/stability/sanity table (each None when empty)."""
     records = [metrics for _, metrics in rows]
     faithfulness = per_target_table(("Model", "Target"), rows, faithfulness_columns(faithfulness_methods(records)))
-    focus = per_target_table(("Model", "Target"), rows, focus_columns(k))
+    focus = per_target_table(("Model", "Target"), rows, focus_columns(k, records))
     return faithfulness, focus
 
 
@@ -138,7 +168,7 @@ def means_tables(own_metrics, k):
     """
     records = [m for _, group in own_metrics for m in group]
     tables = []
-    for columns in (faithfulness_columns(faithfulness_methods(records)), focus_columns(k)):
+    for columns in (faithfulness_columns(faithfulness_methods(records)), focus_columns(k, records)):
         shown = present(columns, records)
         if not shown:
             continue

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from generator.results import result_type
+
 # RISE's reference code blurs with gkern(klen=11, nsig=5): a sigma of 5 px on 224-px crops, cut at an 11x11
 # support. Sigma 5 truncated at one sigma (radius 5) reproduces that support.
 BLUR_SIGMA = 5.0
@@ -20,6 +22,7 @@ STABILITY_THRESHOLD = 0.6  # mean top-k Jaccard across LIME reruns at or above t
 SANITY_THRESHOLD = 0.5  # a randomised-model map correlating above this with the trained map "barely changes"
 
 
+@result_type
 @dataclass(frozen=True)
 class FaithfulnessResult:
     fractions: np.ndarray  # steps + 1 evenly spaced shares of pixels changed, 0..1
@@ -29,12 +32,14 @@ class FaithfulnessResult:
     insertion_auc: float
 
 
+@result_type
 @dataclass(frozen=True)
 class Agreement:
     spearman: float  # rank correlation of the two score vectors; NaN when either is constant
     top_k_overlap: float  # |topk(a) & topk(b)| / k, in [0, 1]
 
 
+@result_type
 @dataclass(frozen=True)
 class Stability:
     mean_jaccard: float  # mean pairwise Jaccard of the top-k positive superpixels across runs

@@ -268,3 +268,19 @@ def load_model(spec, weights, seed, crop=224):
         target_layer_name=layer_name,
         target_layer_probe=probe,
     )
+
+
+def load_models(manifest, content_dir, device="cpu"):
+    """Resolve every model's weights first (fail fast, before any heavy work), then build them."""
+    resolved, problems = [], []
+    for spec in manifest.models:
+        try:
+            resolved.append((spec, resolve_weights(spec, content_dir, manifest.seed)))
+        except WeightsError as error:
+            problems.append(str(error))
+    if problems:
+        raise WeightsError("\n".join(problems))
+    models = [load_model(spec, weights, manifest.seed, manifest.preprocess.crop) for spec, weights in resolved]
+    for model in models:
+        model.module.to(device)
+    return models

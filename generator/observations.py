@@ -1,6 +1,7 @@
 """Short factual sentences generated from the results, regenerated on every build."""
 
 from generator.explain import method_title
+from generator.explain.base import agreement_pair
 from generator.pages_format import mean, pct
 from generator.summary import own_top1_metrics
 
@@ -22,25 +23,36 @@ def case_observations(case, models_by_key, categories, k=5):
         if own is None:
             continue
         sentences += faithfulness_sentences(name, own)
-        if own.methods_agreement is not None and is_number(own.methods_agreement.spearman):
-            a = own.methods_agreement
-            verdict = "agree" if a.spearman >= 0.5 else "partly agree" if a.spearman >= 0.2 else "disagree"
+        sentences += agreement_sentences(name, own, k, case.segments is not None)
+        for method in own.unstable:
             sentences.append(
-                f"For {name}, Grad-CAM and LIME {verdict} (Spearman {a.spearman:.2f}; "
-                f"{round(a.top_k_overlap * k)} of the top {k} superpixels shared)."
+                f"{name}'s {method_title(method)} explanation is unstable across seeds "
+                f"(top superpixels' Jaccard {own.stability[method].mean_jaccard:.2f})."
             )
-        if own.stability is not None and not own.stability.stable:
-            sentences.append(
-                f"{name}'s LIME explanation is unstable across seeds "
-                f"(top superpixels' Jaccard {own.stability.mean_jaccard:.2f})."
-            )
-        if own.sanity_flagged:
-            sentences.append(
-                f"{name}'s Grad-CAM barely changes when its Grad-CAM layer is randomised "
-                f"(rank correlation {own.sanity_rho:.2f}): "
-                "treat it with suspicion."
-            )
+        for method, rho in own.sanity.items():
+            if own.sanity_flagged(method):
+                sentences.append(
+                    f"{name}'s {method_title(method)} barely changes when its Grad-CAM layer is randomised "
+                    f"(rank correlation {rho:.2f}): treat it with suspicion."
+                )
     return sentences
+
+
+def agreement_sentences(name, own, k, segmented):
+    """How far each pair of methods agrees on the model's own top-1 class."""
+    unit = "superpixels" if segmented else "pixels"
+    out = []
+    for pair, a in own.methods_agreement.items():
+        if not is_number(a.spearman):
+            continue
+        first, second = (method_title(method) for method in agreement_pair(pair))
+        verdict = "agree" if a.spearman >= 0.5 else "partly agree" if a.spearman >= 0.2 else "disagree"
+        shared = round(a.top_k_overlap * k)
+        out.append(
+            f"For {name}, {first} and {second} {verdict} (Spearman {a.spearman:.2f}; {shared} of the top {k} {unit} "
+            "shared)."
+        )
+    return out
 
 
 def prediction_sentence(name, result, categories, label):
@@ -57,18 +69,22 @@ def prediction_sentence(name, result, categories, label):
 
 
 def concentration_sentences(results, models_by_key, categories):
-    values = [
-        (models_by_key[r.model_key].label, r.metrics[r.top1.index].concentration)
-        for r in results
-        if r.top1.index in r.metrics and is_number(r.metrics[r.top1.index].concentration)
-    ]
-    if len(values) < 2:
-        return [f"{name}'s Grad-CAM holds half its mass in {pct(v)} of the image." for name, v in values]
-    (small_name, small), (large_name, large) = min(values, key=lambda v: v[1]), max(values, key=lambda v: v[1])
-    return [
-        f"{small_name}'s Grad-CAM is the most focused: half its mass lies in {pct(small)} of the image, "
-        f"against {pct(large)} for {large_name}."
-    ]
+    """Per method with a concentration, which model's map of its own top-1 class is the most focused."""
+    own = [(models_by_key[r.model_key].label, r.metrics[r.top1.index]) for r in results if r.top1.index in r.metrics]
+    methods = dict.fromkeys(method for _, m in own for method in m.concentration)
+    out = []
+    for method in methods:
+        title = method_title(method)
+        values = [(name, m.concentration[method]) for name, m in own if is_number(m.concentration.get(method))]
+        if len(values) == 1:
+            out += [f"{name}'s {title} holds half its mass in {pct(v)} of the image." for name, v in values]
+        elif values:
+            (small_name, small), (large_name, large) = min(values, key=lambda v: v[1]), max(values, key=lambda v: v[1])
+            out.append(
+                f"{small_name}'s {title} is the most focused: half its mass lies in {pct(small)} of the image, "
+                f"against {pct(large)} for {large_name}."
+            )
+    return out
 
 
 def faithfulness_sentences(name, target_metrics):
@@ -108,38 +124,40 @@ def report_findings(cases, models, k=5):
     if not cases:
         return []
     own = own_top1_metrics(cases, models)
-    sentences = concentration_finding(own)
+    sentences = concentration_findings(own)
     if len(models) > 1:  # (top-1 agreement is in the summary below)
-        sentences += lime_overlap_findings(cases, {model.key: model.label for model in models}, k)
+        sentences += overlap_findings(cases, {model.key: model.label for model in models}, k)
     return sentences + methods_agreement_findings(own)
 
 
-def concentration_finding(own):
-    means = [(label, mean([m.concentration for m in group])) for label, group in own]
-    means = [(label, value) for label, value in means if is_number(value)]
-    if len(means) < 2:
-        return []
-    (small_name, small), (large_name, large) = min(means, key=lambda v: v[1]), max(means, key=lambda v: v[1])
-    return [
-        f"On average {small_name}'s Grad-CAM is the most concentrated: half of its mass lies in {pct(small)} of "
-        f"the image, against {pct(large)} for {large_name} (each model's own top-1 class)."
-    ]
+def concentration_findings(own):
+    sentences = []
+    for method in dict.fromkeys(name for _, group in own for m in group for name in m.concentration):
+        means = [(label, mean([m.concentration.get(method) for m in group])) for label, group in own]
+        means = [(label, value) for label, value in means if is_number(value)]
+        if len(means) < 2:
+            continue
+        (small_name, small), (large_name, large) = min(means, key=lambda v: v[1]), max(means, key=lambda v: v[1])
+        sentences.append(
+            f"On average {small_name}'s {method_title(method)} is the most concentrated: half of its mass lies in "
+            f"{pct(small)} of the image, against {pct(large)} for {large_name} (each model's own top-1 class)."
+        )
+    return sentences
 
 
-def lime_overlap_findings(cases, labels, k):
-    """Per pair of models: on how many cases their LIME top-k superpixels for the same class overlap by half."""
+def overlap_findings(cases, labels, k):
+    """Per method and pair of models: on how many cases their top-k regions for the same class overlap by half."""
     pairs = {}
     for case in cases:
         for pair in case.comparisons:
-            if pair.method == "lime":
-                key = (labels[pair.model_a], labels[pair.model_b])
-                pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement.top_k_overlap)
+            key = (pair.method, labels[pair.model_a], labels[pair.model_b])
+            pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement.top_k_overlap)
     sentences = []
-    for (a, b), per_case in pairs.items():
+    for (method, a, b), per_case in pairs.items():
         shared = sum(max(overlaps) >= 0.5 for overlaps in per_case.values())
         sentences.append(
-            f"{a} and {b} share at least half of their top {k} LIME superpixels for the same class on {shared} of "
-            f"{len(per_case)} cases."
+            f"{a} and {b} share at least half of their top {k} {method_title(method)} regions for the same class on "
+            f"{shared} of {len(per_case)} cases."
         )
     return sentences
 
@@ -147,11 +165,14 @@ def lime_overlap_findings(cases, labels, k):
 def methods_agreement_findings(own):
     sentences = []
     for label, group in own:
-        rhos = [m.methods_agreement.spearman for m in group if m.methods_agreement]
-        rhos = [rho for rho in rhos if is_number(rho)]
-        if rhos:
-            agree = sum(rho >= 0.5 for rho in rhos)
-            sentences.append(
-                f"For {label}, Grad-CAM and LIME agree (Spearman ρ of at least 0.5) on {agree} of {len(rhos)} cases."
-            )
+        for pair in dict.fromkeys(key for m in group for key in m.methods_agreement):
+            rhos = [m.methods_agreement[pair].spearman for m in group if pair in m.methods_agreement]
+            rhos = [rho for rho in rhos if is_number(rho)]
+            if rhos:
+                first, second = (method_title(method) for method in agreement_pair(pair))
+                agree = sum(rho >= 0.5 for rho in rhos)
+                sentences.append(
+                    f"For {label}, {first} and {second} agree (Spearman ρ of at least 0.5) on {agree} of "
+                    f"{len(rhos)} cases."
+                )
     return sentences

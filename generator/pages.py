@@ -2,7 +2,7 @@
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,10 +12,6 @@ from markupsafe import Markup
 from generator import __version__
 from generator.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.case_figures import (
-    GRADCAM,
-    LIME_POSNEG,
-    LIME_TOP,
-    LIME_WEIGHTS,
     crop_path,
     curves_path,
     explanation_figure,
@@ -23,7 +19,8 @@ from generator.case_figures import (
     thumbnail_path,
 )
 from generator.devices import Inference
-from generator.explain import method_title
+from generator.explain import enabled_explainers, method_title
+from generator.explain.base import CONCENTRATION, SANITY, Explainer
 from generator.metric_tables import case_tables, focus_heading, means_tables
 from generator.observations import case_observations, report_findings
 from generator.pages_format import num_cell, pct_cell
@@ -67,7 +64,7 @@ class ModelColumn:
     top_k: tuple
     targets: tuple  # (index, name)
     correct: bool | None
-    lime_samples: int | None = None  # perturbed images LIME used (num_samples: auto decides per model)
+    samples: dict = None  # explainer name -> model evaluations it used, where the method decides (LIME auto)
 
 
 @dataclass(frozen=True)
@@ -89,6 +86,17 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
+class MethodSection:
+    """One explainer's part of a case page: its heading, its sentence and its figure kinds (tabs)."""
+
+    name: str
+    title: str
+    intro: str  # Markdown, rendered from the explainer's `section`
+    kinds: tuple  # FigureKind
+    width: int
+
+
+@dataclass(frozen=True)
 class CasePage:
     case_id: str
     title: str
@@ -96,14 +104,23 @@ class CasePage:
     label_name: str | None
     columns: tuple  # ModelColumn
     agree: bool
-    has_gradcam: bool
-    has_lime: bool
+    methods: tuple  # MethodSection, one per explainer that explained something on this case
     metrics_rows: tuple = ()
     faithfulness_table: object = None  # metric_tables.Table, None when nothing was measured
     focus_table: object = None
     comparisons: tuple = ()
     observations: tuple = ()
     has_curves: bool = False
+
+    @property
+    def sanity_flags(self):
+        """(model, target, method, rho) of every map that barely changed under the sanity check."""
+        return [
+            (row.model, row.target, method, rho)
+            for row in self.metrics_rows
+            for method, rho in row.metrics.sanity.items()
+            if row.metrics.sanity_flagged(method)
+        ]
 
 
 def metrics_rows(case, models_by_key, categories):
@@ -128,7 +145,7 @@ def comparison_rows(case, models_by_key, categories):
     )
 
 
-def case_page(case, models_by_key, categories, k):
+def case_page(case, models_by_key, categories, k, explainers=(), section=None):
     spec = case.spec
     rows = metrics_rows(case, models_by_key, categories)
     faithfulness_table, focus_table = case_tables(
@@ -144,10 +161,11 @@ def case_page(case, models_by_key, categories, k):
             top_k=result.top_k,
             targets=tuple((t, categories[t]) for t in result.targets),
             correct=None if label is None else result.top1.index == label,
-            lime_samples=next((r.samples for r in result.lime.values()), None),
+            samples={e.name: e.samples(result.explanations.get(e.name, {})) for e in explainers},
         )
         for key, result in case.models.items()
     )
+    shown = [e for e in explainers if any(r.explanations.get(e.name) for r in case.models.values())]
     return CasePage(
         case_id=case.case_id,
         title=spec.title or case.case_id,
@@ -155,8 +173,7 @@ def case_page(case, models_by_key, categories, k):
         label_name=None if label is None else categories[label],
         columns=columns,
         agree=len({r.top1.index for r in case.models.values()}) == 1,
-        has_gradcam=any(r.gradcam for r in case.models.values()),
-        has_lime=any(r.lime for r in case.models.values()),
+        methods=tuple(MethodSection(e.name, e.title, "", e.figure_kinds(), e.figure_width) for e in shown),
         metrics_rows=rows,
         faithfulness_table=faithfulness_table,
         focus_table=focus_table,
@@ -172,42 +189,60 @@ class PageRenderer:
         self.models = models
         self.inference = inference
         self.models_by_key = {m.key: m for m in models}
+        self.explainers = enabled_explainers(manifest.explainers, manifest.seed)
         self.env = template_environment(templates_dir)
         self.env.globals.update(
             figure=explanation_figure,
             thumbnail=thumbnail_path,
             crop=crop_path,
             curves=curves_path,
-            GRADCAM=GRADCAM,
-            LIME_TOP=LIME_TOP,
-            LIME_POSNEG=LIME_POSNEG,
-            LIME_WEIGHTS=LIME_WEIGHTS,
             focus_heading=focus_heading,
             INTRODUCTION=INTRODUCTION,
             CONCLUSION=CONCLUSION,
             model_note=model_note_path,
             discussion=case_discussion_path,
-            PAIR_FIGURES={"gradcam": (GRADCAM, "Grad-CAM"), "lime": (LIME_TOP, "LIME top superpixels")},
+            PAIR_FIGURES={e.name: (e.figure_kinds()[0].kind, e.title) for e in self.explainers},
             version=__version__,
+            method_title=method_title,
         )
 
     def render(self, name, **context):
         return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
 
+    def explainer_text(self, explainer, source, **context):
+        """An explainer's own Jinja text (its case section or its methods paragraph), rendered here."""
+        template = self.env.from_string(source)
+        return Markup(
+            template.render(manifest=self.manifest, models=self.models, settings=explainer.settings, **context)
+        )
+
+    def with_intros(self, page):
+        by_name = {e.name: e for e in self.explainers}
+        methods = tuple(
+            replace(m, intro=self.explainer_text(by_name[m.name], by_name[m.name].section, page=page, name=m.name))
+            for m in page.methods
+        )
+        return replace(page, methods=methods)
+
     def methods_page(self):
         return self.render(
             "methods.md.j2",
+            explainers=[(e, self.explainer_text(e, e.method_text)) for e in self.explainers],
+            layer_shown=any(e.uses_target_layer for e in self.explainers)
+            or "sanity" in measured_metrics(self.manifest, self.explainers, 1),
             versions=library_versions(),
             inference=self.inference,
-            batched_steps=batched_steps(self.manifest),
-            unbatched_steps=unbatched_steps(self.manifest),
-            measured=measured_metrics(self.manifest, len(self.models)),
+            batched_steps=batched_steps(self.manifest, self.explainers),
+            unbatched_steps=unbatched_steps(self.manifest, self.explainers),
+            measured=measured_metrics(self.manifest, self.explainers, len(self.models)),
         )
 
     def pages(self, cases, failures, kept=()):
         categories = self.models[0].categories
         k = self.manifest.explainers.lime.num_features
-        case_pages = [case_page(case, self.models_by_key, categories, k) for case in cases]
+        case_pages = [
+            self.with_intros(case_page(case, self.models_by_key, categories, k, self.explainers)) for case in cases
+        ]
         means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)], k)
         disagreements = largest_disagreements(cases, self.models_by_key, categories)
         out = {
@@ -236,18 +271,23 @@ class PageRenderer:
         return out
 
 
-def measured_metrics(manifest, model_count):
-    """The metrics a build with these settings measures (the methods page explains only those)."""
-    gradcam, lime, settings = manifest.explainers.gradcam.enabled, manifest.explainers.lime.enabled, manifest.metrics
+def measured_metrics(manifest, explainers, model_count):
+    """{metric: [explainer titles it applies to]} for what a build with these settings measures.
+
+    The methods page explains only those, naming the methods each applies to.
+    """
+    settings = manifest.metrics
+    titles = [e.title for e in explainers]
+    seeded = [e.title for e in explainers if type(e).stability is not Explainer.stability]
     wanted = {
-        "faithfulness": settings.faithfulness and (gradcam or lime),
-        "concentration": gradcam,
-        "methods_agreement": gradcam and lime,
-        "model_agreement": model_count > 1 and (gradcam or lime),
-        "stability": lime and settings.stability_seeds > 1,
-        "sanity": gradcam and settings.sanity,
+        "faithfulness": titles if settings.faithfulness else [],
+        "concentration": [e.title for e in explainers if CONCENTRATION in e.measures],
+        "methods_agreement": titles if len(titles) > 1 else [],
+        "model_agreement": titles if model_count > 1 else [],
+        "stability": seeded if settings.stability_seeds > 1 else [],
+        "sanity": [e.title for e in explainers if SANITY in e.measures] if settings.sanity else [],
     }
-    return {name for name, on in wanted.items() if on}
+    return {name: methods for name, methods in wanted.items() if methods}
 
 
 def sentence_list(items):
@@ -259,26 +299,22 @@ def sentence_list(items):
     return Markup(text[:1].upper() + text[1:])
 
 
-def unbatched_steps(manifest):
+def unbatched_steps(manifest, explainers):
     steps = ["predictions"]
-    if manifest.explainers.gradcam.enabled:
-        steps.append("Grad-CAM")
-        if manifest.metrics.sanity:
-            steps.append("the sanity check")
+    steps += [e.title for e in explainers if e.batched_work() is None]
+    if "sanity" in measured_metrics(manifest, explainers, 1):
+        steps.append("the sanity check")
     return sentence_list(steps)
 
 
-def batched_steps(manifest):
-    """What runs through the batched classifier (generator.inference.BatchClassifier), as the subject of a sentence."""
-    measured, lime = measured_metrics(manifest, 1), manifest.explainers.lime
-    steps = []
-    if lime.enabled:
-        count = "" if lime.num_samples == "auto" else f"{lime.num_samples} "
-        steps.append(f"LIME's {count}perturbed images per model")
+def batched_steps(manifest, explainers):
+    """What runs through the batched classifier (generator.inference.batch_classifier), as a sentence's subject."""
+    measured = measured_metrics(manifest, explainers, 1)
+    steps = [e.batched_work() for e in explainers if e.batched_work() is not None]
     if "faithfulness" in measured:
         steps.append("the deletion and insertion curves")
     if "stability" in measured and manifest.metrics.stability == "reruns":
-        steps.append("the LIME stability re-runs")
+        steps.append(f"the {' and '.join(measured['stability'])} stability re-runs")
     return sentence_list(steps)
 
 
@@ -293,4 +329,6 @@ def library_versions():
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "lime": version("lime"),
+        "captum": version("captum"),
+        "scikit-image": version("scikit-image"),
     }

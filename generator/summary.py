@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass
 
 from generator.explain import method_title
+from generator.explain.base import agreement_pair
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class PairComparison:
     model_b: object
     a_on_b_class: float  # model A's probability for B's top-1 class
     b_on_a_class: float
-    shown_method: str | None = None  # the explainer whose maps of both top-1 classes exist ("gradcam", "lime")
+    shown_method: str | None = None  # the first explainer whose maps of both top-1 classes exist
 
 
 def summarise(case_pages):
@@ -65,9 +66,10 @@ def largest_disagreements(cases, models_by_key, categories, limit=5):
         title = case.spec.title or case.case_id
         for key, result in case.models.items():
             own = result.metrics.get(result.top1.index)
-            if own is not None and own.methods_agreement is not None:
-                what = f"{models_by_key[key].label}: Grad-CAM vs LIME · {categories[result.top1.index]}"
-                rows.append(Disagreement(case.case_id, title, what, own.methods_agreement.spearman))
+            for pair, agreement in (own.methods_agreement if own is not None else {}).items():
+                methods = " vs ".join(method_title(method) for method in agreement_pair(pair))
+                what = f"{models_by_key[key].label}: {methods} · {categories[result.top1.index]}"
+                rows.append(Disagreement(case.case_id, title, what, agreement.spearman))
         for pair in case.comparisons:
             method = method_title(pair.method)
             models = f"{models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label}"
@@ -102,8 +104,8 @@ def disagreeing_pairs(cases, case_pages):
 
 
 def explained_by_both(result_a, result_b):
-    """The first method (Grad-CAM, then LIME) that explained each model's own top-1 class."""
-    for method in ("gradcam", "lime"):
-        if all(r.top1.index in getattr(r, method) for r in (result_a, result_b)):
+    """The first method (in the registry's order) that explained each model's own top-1 class."""
+    for method in result_a.explanations:
+        if all(r.explained(method, r.top1.index) is not None for r in (result_a, result_b)):
             return method
     return None

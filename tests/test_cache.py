@@ -24,14 +24,17 @@ def model_result(seed=0):
         for t in (281, 285, 7)
     }
     top_k = tuple(Prediction(i, f"class {i}", float(p)) for i, p in zip((281, 285, 7), rng.random(3)))
-    return ModelResult(model_key="resnet18", top_k=top_k, targets=(281, 285), gradcam=gradcam, lime=lime)
+    return ModelResult(
+        model_key="resnet18", top_k=top_k, targets=(281, 285), explanations={"gradcam": gradcam, "lime": lime}
+    )
 
 
 def assert_same_result(a, b):
     assert (a.model_key, a.top_k, a.targets) == (b.model_key, b.top_k, b.targets)
     assert type(b.top_k) is tuple and type(b.targets) is tuple and all(type(p) is Prediction for p in b.top_k)
-    for name in ("gradcam", "lime"):
-        left, right = getattr(a, name), getattr(b, name)
+    assert list(a.explanations) == list(b.explanations)
+    for name in a.explanations:
+        left, right = a.explanations[name], b.explanations[name]
         assert list(left) == list(right)  # same targets, same order
         for target in left:
             for field, value in vars(left[target]).items():
@@ -119,13 +122,29 @@ def test_every_input_changes_the_key(change):
     assert cache.computation_key(**key_parts(**change)) != cache.computation_key(**key_parts())
 
 
-def test_key_is_stable_and_sees_the_cache_version(monkeypatch):
+def test_key_is_stable_and_sees_the_entry_format(monkeypatch):
     key = cache.computation_key(**key_parts())
     assert key == cache.computation_key(**dict(reversed(key_parts().items())))  # order of parts is irrelevant
     assert key == cache.computation_key(**key_parts(targets=[281, 285], seed=np.int64(0)))
     assert len(key) == 64 and int(key, 16) >= 0
-    monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
+    monkeypatch.setattr(cache, "FORMAT", cache.FORMAT + 1)
     assert cache.computation_key(**key_parts()) != key
+
+
+def test_source_digest_follows_the_modules_source(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    path = tmp_path / "computing_module.py"
+    path.write_text("VALUE = 1\n")
+    spec = importlib.util.spec_from_file_location("computing_module", path)
+    monkeypatch.setitem(sys.modules, "computing_module", importlib.util.module_from_spec(spec))
+    before = cache.source_digest("computing_module", "generator.metrics")
+    assert before == cache.source_digest("generator.metrics", "computing_module")  # order is irrelevant
+    path.write_text("VALUE = 1  # a comment is a change\n")
+    cache.module_digest.cache_clear()
+    assert cache.source_digest("computing_module", "generator.metrics") != before
+    assert set(cache.library_versions()) >= {"torch", "torchvision", "captum", "lime", "scikit-image"}
 
 
 def test_key_refuses_values_without_a_stable_identity():

@@ -19,7 +19,7 @@ def test_every_command_is_documented():
 
 
 def test_exit_codes_are_documented():
-    for code in (errors.EXIT_OK, errors.EXIT_BUILD_FAILED, errors.EXIT_BAD_INPUT, errors.EXIT_INTERRUPTED):
+    for code in (0, errors.EXIT_BUILD_FAILED, errors.EXIT_BAD_INPUT, errors.EXIT_INTERRUPTED):
         assert f"**{code}**" in README, code
 
 

@@ -29,14 +29,10 @@ def faithfulness_gains(weights):
     prepared = Preprocessor(PREPROCESS).prepare(Image.fromarray(skimage.data.chelsea()))
     inputs = CaseInputs("chelsea", prepared, extras={"preprocess": PREPROCESS})
     targets = (EGYPTIAN_CAT,)
-    result = ModelResult(
-        model_key=spec.key,
-        top_k=(),
-        targets=targets,
-        gradcam={r.target: r for r in GradCam(None).explain(model, inputs, targets)},
-        lime={r.target: r for r in Lime(LIME).explain(model, inputs, targets)},
-    )
-    measurer = Measurer(MetricsSpec(steps=16, stability_seeds=1, sanity=False), LIME, PREPROCESS, seed=0)
+    explainers = [GradCam(None), Lime(LIME)]
+    explanations = {e.name: {r.target: r for r in e.explain(model, inputs, targets)} for e in explainers}
+    result = ModelResult(model_key=spec.key, top_k=(), targets=targets, explanations=explanations)
+    measurer = Measurer(MetricsSpec(steps=16, stability_seeds=1, sanity=False), explainers, PREPROCESS, seed=0)
     faith = measurer.measure(model, inputs, result)[EGYPTIAN_CAT].faithfulness
     baseline = faith["random"]
     return {

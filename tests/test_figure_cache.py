@@ -50,7 +50,7 @@ def counting(function):
 
 def test_second_render_comes_from_the_cache(tmp_path):
     cache = FigureCache(tmp_path)
-    overlay, calls = counting(figures.gradcam_overlay)
+    overlay, calls = counting(figures.heatmap_overlay)
     crop = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     heatmap = np.linspace(0, 1, 32 * 32).reshape(32, 32)
     first = cache.render(overlay, crop, heatmap)
@@ -78,4 +78,4 @@ def test_without_a_cache_folder_every_figure_is_rendered(tmp_path):
     cache = FigureCache.beside_results(None)
     image = np.zeros((8, 8, 3), np.uint8)
     assert cache.render(picture, image) == cache.render(picture, image)
-    assert len(calls) == 2 and cache.stats is None
+    assert len(calls) == 2 and cache.cache is None

@@ -244,7 +244,7 @@ def test_compute_case_segments_once_and_shares_perturbations(tmp_path, monkeypat
         data_a, perturbation_set(int(result.segments.max()) + 1, 40, np.random.RandomState(SEED))
     )
     # the models differ, so their explanations do; the inputs they were given did not
-    a, b = (result.models[m.key].lime for m in models)
+    a, b = (result.models[m.key].explanations["lime"] for m in models)
     assert set(a) and set(b)
     assert not np.allclose(next(iter(a.values())).weights, next(iter(b.values())).weights)
 
@@ -257,6 +257,7 @@ def test_lime_explainer_reuses_case_segments(monkeypatch, crop):
     monkeypatch.setattr(project_lime, "segment_image", lambda *args: calls.append(1) or real_segment(*args))
     explainer = Lime(LimeSpec(num_samples=20, top_labels=1), seed=SEED)
     models = [loaded(small_cnn(20, 1000), "A"), loaded(small_cnn(21, 1000), "B")]
+    explainer.prepare_case(inputs, lambda kind, parts, compute: compute())  # once per case, as compute_case does
     first = explainer.explain(models[0], inputs, (5,))
     segments = inputs.segments
     second = explainer.explain(models[1], inputs, (5,))

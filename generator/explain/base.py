@@ -1,12 +1,23 @@
-"""The explainer interface and registry."""
+"""The explainer interface and registry: everything a method brings to the report, in one place.
+
+An explainer says what it shares per case (`prepare_case`, through the case cache), what its cached
+results depend on (`key_parts`), how it explains (`explain`, one result per target), the saliency map
+the metrics measure (`saliency`), its figures (`figure_kinds`, `figures`), the generic measurements
+that apply to it (`measures`), any measurement of its own (`stability`), and the text of its case-page
+section and methods-page paragraph (Jinja sources). The rest of the build iterates over the enabled
+explainers and never names one.
+"""
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from generator import fast_forward, images, inference, target_layers
 from generator.images import PreparedImage
 
 EXPLAINERS = {}
+CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
+SANITY = "sanity"  # the map of a copy of the model whose Grad-CAM layer weights are redrawn
 
 
 def register(cls):
@@ -16,24 +27,35 @@ def register(cls):
 
 @dataclass
 class CaseInputs:
-    """What every model's explainers share for one case: the prepared image and its superpixels."""
+    """What every model's explainers share for one case: the prepared image and what explainers prepared."""
 
     case_id: str
     image: PreparedImage
-    segments: np.ndarray | None = None  # HxW int, computed once per case (LIME)
+    segments: np.ndarray | None = None  # HxW int superpixels, when an explainer (LIME) segments the case
     extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    kind: str  # part of the figure's file name: figures/<case>/<model>-<kind>-<target>.png
+    caption: str  # the tab (or column) title on the case page
 
 
 class Explainer:
     """Explain one prepared image for one model and a set of target classes.
 
-    Subclasses set `name` (the manifest key) and `title`, and implement `explain`, which returns
-    one result per target, in the order given. Targets come as a tuple because some methods
-    (LIME) answer every target from one shared set of forward passes.
+    Subclasses set `name` (the manifest key), `title`, and implement `explain`, which returns one result
+    (with a `target` attribute) per target, in the order given, and `saliency`. Targets come as a tuple
+    because some methods (LIME) answer every target from one shared set of forward passes.
     """
 
     name = ""
     title = ""
+    measures = ()  # generic measurements that apply: CONCENTRATION, SANITY
+    uses_target_layer = False  # reads the model's Grad-CAM layer (the methods page then lists the layers)
+    figure_width = 300
+    section = ""  # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
+    method_text = ""  # Jinja source, the methods page's paragraph (context: manifest, settings, models)
 
     def __init__(self, settings, seed=0, precision="fp32", device="cpu"):
         self.settings = settings
@@ -41,11 +63,53 @@ class Explainer:
         self.precision = precision
         self.device = device
 
-    def prepare_case(self, inputs):
-        """Compute what all models share for this case (called once per case)."""
+    def code_modules(self):
+        """The modules whose source computes this explainer's results (part of their cache keys)."""
+        return (
+            type(self).__module__,
+            __name__,
+            inference.__name__,
+            fast_forward.__name__,
+            target_layers.__name__,
+            images.__name__,
+        )
+
+    def key_parts(self):
+        """What the results depend on besides the image, model, seed, targets and device."""
+        return {"settings": self.settings, "precision": "fp32"}
+
+    def prepare_case(self, inputs, fetch):
+        """Compute what all models share for this case, once: `fetch(kind, parts, compute)` caches it."""
 
     def explain(self, model, inputs, targets):
         raise NotImplementedError
+
+    def saliency(self, result, inputs):
+        """The H x W map (crop size) the metrics measure: higher means more evidence for the target."""
+        raise NotImplementedError
+
+    def figure_kinds(self):
+        return (FigureKind(self.name, self.title),)
+
+    def figure_context(self, case):
+        """What the figures of one case share across its models (LIME: one colour scale)."""
+        return None
+
+    def figures(self, case, result, context):
+        """{kind: (figure function of generator.figures, args)} for one result."""
+        raise NotImplementedError
+
+    def stability(self, classify, inputs, results, metrics_settings):
+        """{target: metrics.Stability} of the results (a seed-dependent method); {} when it does not apply."""
+        return {}
+
+    def batched_work(self):
+        """What of the method runs through the batched classifier, as a phrase (None: it runs unbatched)."""
+        return None
+
+    def samples(self, results):
+        """How many model evaluations the explanation used, when the method decides (None otherwise)."""
+        return None
 
 
 def method_title(name):
@@ -59,3 +123,11 @@ def enabled_explainers(explainers_spec, seed, precision="fp32", device="cpu"):
         for name, cls in EXPLAINERS.items()
         if getattr(explainers_spec, name).enabled
     ]
+
+
+def agreement_key(method_a, method_b):
+    return f"{method_a}|{method_b}"
+
+
+def agreement_pair(key):
+    return tuple(key.split("|"))

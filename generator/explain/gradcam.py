@@ -7,10 +7,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generator.explain.base import Explainer, register
+from generator import figures
+from generator.explain.base import CONCENTRATION, SANITY, Explainer, register
+from generator.results import result_type
 from generator.target_layers import to_spatial
 
 
+@result_type
 @dataclass(frozen=True)
 class GradCamResult:
     target: int
@@ -65,9 +68,29 @@ def grad_cam(module, layer, tensor, target, channels_last=False):
 class GradCam(Explainer):
     name = "gradcam"
     title = "Grad-CAM"
+    measures = (CONCENTRATION, SANITY)
+    uses_target_layer = True
+    section = (
+        "Where each model's Grad-CAM layer (see the [methods page](../methods.md#models)) finds evidence for the "
+        "target class (red: more). One row per target class, one column per model."
+    )
+    method_text = (
+        "Grad-CAM on each model's layer above (by default the last spatial feature map the classifier head reads): "
+        "gradients of the target class score with respect to the layer's output are averaged over space into "
+        "channel weights, the weighted sum of the channels is passed through a ReLU and upsampled bilinearly to "
+        "{{ manifest.preprocess.crop }}x{{ manifest.preprocess.crop }}, then divided by its maximum. A "
+        "transformer's token outputs are read as a grid first (a ViT's class token dropped, a Swin's positions "
+        "kept in place). Targets: each model's top-1 class and the classes a case lists under `targets`."
+    )
 
     def explain(self, model, inputs, targets):
         return tuple(
             grad_cam(model.module, model.target_layer, inputs.image.tensor, target, model.channels_last_grid)
             for target in targets
         )
+
+    def saliency(self, result, inputs):
+        return result.raw
+
+    def figures(self, case, result, context):
+        return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}

@@ -12,9 +12,10 @@ from functools import partial
 import numpy as np
 import torch
 
-from generator.devices import batch_size_for
-from generator.explain.base import Explainer, register
-from generator.inference import BatchClassifier
+from generator import figures
+from generator.explain.base import Explainer, FigureKind, register
+from generator.inference import batch_classifier
+from generator.results import result_type
 
 KERNEL_WIDTH = 0.25
 # num_samples: auto (S-LIME's idea, Zhou, Hooker and Wang, KDD 2021: let the data say how many samples suffice)
@@ -25,6 +26,7 @@ ADAPTIVE_RESAMPLES = 4
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
 
 
+@result_type
 @dataclass(frozen=True)
 class LimeResult:
     target: int
@@ -194,22 +196,113 @@ def stable_under_bootstrap(data, result, k, seed):
 class Lime(Explainer):
     name = "lime"
     title = "LIME"
+    figure_width = 280
+    section = (
+        "The superpixels whose presence raises (or lowers) the target's probability, from "
+        '{% if settings.num_samples == "auto" %}the perturbed images each model used ('
+        "{% for column in page.columns %}{{ column.label | md }}: {{ column.samples[name] }}"
+        '{{ ", " if not loop.last }}{% endfor %}; `num_samples: auto`: rounds of 250 until its top superpixels '
+        "are stable, at most 2000){% else %}{{ settings.num_samples }} perturbed images shared by every model"
+        "{% endif %}. The weight maps of a case share one colour scale."
+    )
+    method_text = (
+        "lime's quickshift segmentation (kernel_size={{ settings.kernel_size }}, max_dist={{ settings.max_dist }}, "
+        "ratio={{ settings.ratio }}, seed {{ manifest.seed }}) is computed once per case and shared by every model; "
+        '{% if settings.num_samples == "auto" %}perturbed images classified in rounds of 250 until the top '
+        "{{ settings.num_features }} superpixels of every class the pages show are stable under the bootstrap "
+        "(mean Jaccard of at least 0.9 over 4 refits on resamples of the images already classified), at most 2000 "
+        "(`num_samples: auto`; each case page gives the number each model needed; seed {{ manifest.seed }}, the "
+        "same sequence for every model){% else %}{{ settings.num_samples }} perturbed images (seed "
+        "{{ manifest.seed }}, the same set for every model){% endif %} with hidden superpixels painted "
+        "{{ settings.hide_color }}; lime's weighted ridge surrogate (cosine distance, kernel width 0.25) over all "
+        "superpixels. The figures show the top {{ settings.num_features }} superpixels; the weight map uses one "
+        "colour scale per case, shared by its models."
+    )
 
-    def prepare_case(self, inputs):
-        if inputs.segments is None:
-            inputs.segments = segment_image(inputs.image.crop_array, self.settings, self.seed)
+    def key_parts(self):
+        return {"settings": self.settings, "precision": self.precision}
+
+    def prepare_case(self, inputs, fetch):
+        """The case's superpixels, shared by every model (and by the metrics and figures of the case)."""
+        quickshift = {k: getattr(self.settings, k) for k in ("kernel_size", "max_dist", "ratio")}
+        inputs.segments = fetch(
+            "segments",
+            {"quickshift": quickshift, "seed": self.seed},
+            lambda: segment_image(inputs.image.crop_array, self.settings, self.seed),
+        )
 
     def explain(self, model, inputs, targets):
-        self.prepare_case(inputs)
-        preprocess = inputs.extras["preprocess"]
-        classifier = BatchClassifier(
-            model.module,
-            preprocess.mean,
-            preprocess.std,
-            batch_size_for(self.settings.batch_size, self.device),
-            self.device,
-            self.precision,
-        )
+        if inputs.segments is None:  # called outside a build's case walk: segment here, uncached
+            self.prepare_case(inputs, lambda kind, parts, compute: compute())
+        classifier = self.classifier(model, inputs)
         return explain_with_lime(
             classifier, inputs.image.crop_array, inputs.segments, targets, self.settings, self.seed
         )
+
+    def classifier(self, model, inputs):
+        preprocess = inputs.extras["preprocess"]
+        return batch_classifier(model.module, preprocess, self.settings.batch_size, self.device, self.precision)
+
+    def saliency(self, result, inputs):
+        from generator.metrics import superpixel_saliency
+
+        return superpixel_saliency(result.weights, inputs.segments)
+
+    def figure_kinds(self):
+        return (
+            FigureKind("lime-top", f"Top {self.settings.num_features} positive"),
+            FigureKind("lime-posneg", "Positive and negative"),
+            FigureKind("lime-weights", "Weight map"),
+        )
+
+    def figure_context(self, case):
+        results = [r for m in case.models.values() for r in m.explanations.get(self.name, {}).values()]
+        return figures.shared_weight_scale([r.weights for r in results])
+
+    def figures(self, case, result, scale):
+        crop, segments, k = case.crop_array, case.segments, self.settings.num_features
+        return {
+            "lime-top": (figures.lime_top_positive, (crop, segments, result, k)),
+            "lime-posneg": (figures.lime_positive_negative, (crop, segments, result, k)),
+            "lime-weights": (figures.lime_weight_map, (crop, segments, result.weights, scale)),
+        }
+
+    def batched_work(self):
+        count = "" if self.settings.num_samples == "auto" else f"{self.settings.num_samples} "
+        return f"LIME's {count}perturbed images per model"
+
+    def samples(self, results):
+        return next((r.samples for r in results.values()), None)
+
+    def stability(self, classify, inputs, results, metrics_settings):
+        """LIME's weights in `stability_seeds` runs per target (the build's own first), as Stability figures.
+
+        "reruns" runs LIME again with further seeds on the same segments (new perturbed images, classified);
+        "bootstrap" refits the surrogate on resamples of the images the build's own run classified.
+        """
+        from generator.metrics import lime_stability
+
+        runs = metrics_settings.stability_seeds
+        if not results or runs < 2:
+            return {}
+        weights = {target: [result.weights] for target, result in results.items()}
+        if metrics_settings.stability == "bootstrap":
+            first = next(iter(results.values()))
+            data = perturbation_set(len(first.weights), first.samples, np.random.RandomState(self.seed))
+            for target in weights:
+                weights[target] += bootstrap_weights(data, results[target].neighbourhood, runs - 1, self.seed + 1)
+        else:
+            for offset in range(1, runs):
+                rerun = explain_with_lime(
+                    classify,
+                    inputs.image.crop_array,
+                    inputs.segments,
+                    tuple(weights),
+                    self.settings,
+                    self.seed + offset,
+                )
+                for lime_result in rerun:
+                    if lime_result.target in weights:
+                        weights[lime_result.target].append(lime_result.weights)
+        k = self.settings.num_features
+        return {target: lime_stability(w, k=k) for target, w in weights.items()}
