@@ -90,7 +90,7 @@ class LimeSpec(Strict):
     num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")
     batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
         "auto",
-        description="Images per batched forward pass (LIME, the curves, the stability re-runs); auto: 8 on a CPU "
+        description="Images per batched forward pass of LIME's perturbed images; auto: 8 on a CPU "
         "(fastest measured on 2 cores), 250 on a GPU (fastest measured on an H100).",
     )
     kernel_size: float = Field(4, gt=0, description="Quickshift kernel size.")
@@ -117,7 +117,9 @@ class MetricsSpec(Strict):
         "surrogate refitted on bootstrap resamples of the images already classified (no model runs, but it reads a "
         "noisy model as stabler than re-runs do: bench/stability-offline.md).",
     )
-    sanity: bool = Field(True, description="Grad-CAM of the model with its Grad-CAM layer's weights randomised.")
+    sanity: bool = Field(
+        True, description="Each map against the same map of a copy whose target layer's weights are randomised."
+    )
     hide_color: int = Field(
         0, ge=0, le=255, description="Grey level that deleted pixels are painted with in the deletion curves."
     )

@@ -32,7 +32,7 @@ def case_observations(case, models_by_key, categories, k=5):
         for method, rho in own.sanity.items():
             if own.sanity_flagged(method):
                 sentences.append(
-                    f"{name}'s {method_title(method)} barely changes when its Grad-CAM layer is randomised "
+                    f"{name}'s {method_title(method)} barely changes when its target layer is randomised "
                     f"(rank correlation {rho:.2f}): treat it with suspicion."
                 )
     return sentences

@@ -17,7 +17,7 @@ from generator.images import PreparedImage
 
 EXPLAINERS = {}
 CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
-SANITY = "sanity"  # the map of a copy of the model whose Grad-CAM layer weights are redrawn
+SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
 
 
 def register(cls):
@@ -52,7 +52,7 @@ class Explainer:
     name = ""
     title = ""
     measures = ()  # generic measurements that apply: CONCENTRATION, SANITY
-    uses_target_layer = False  # reads the model's Grad-CAM layer (the methods page then lists the layers)
+    uses_target_layer = False  # reads the model's target layer (the methods page then lists the layers)
     figure_width = 300
     section = ""  # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
     method_text = ""  # Jinja source, the methods page's paragraph (context: manifest, settings, models)
