@@ -98,9 +98,16 @@ class LimeSpec(Strict):
     ratio: float = Field(0.2, ge=0, le=1, description="Quickshift colour/space ratio.")
 
 
+class IntegratedGradientsSpec(Strict):
+    enabled: bool = Field(False, description="Integrated Gradients from a black image (off: the reference recipe).")
+    steps: int = Field(50, ge=2, le=1000, description="Points of the path integral (Gauss-Legendre).")
+    internal_batch_size: int = Field(16, ge=1, le=1024, description="Path points per forward/backward pass.")
+
+
 class ExplainersSpec(Strict):
     gradcam: GradCamSpec = GradCamSpec()
     lime: LimeSpec = LimeSpec()
+    integrated_gradients: IntegratedGradientsSpec = IntegratedGradientsSpec()
 
 
 class MetricsSpec(Strict):

@@ -29,6 +29,7 @@ def tiny_manifest(
     two_cases=False,
     num_samples=12,
     model="resnet18",
+    integrated_gradients=False,
 ):
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
@@ -50,6 +51,7 @@ def tiny_manifest(
                 "num_features": num_features,
                 "top_labels": top_labels,
             },
+            "integrated_gradients": {"enabled": integrated_gradients, "steps": 4, "internal_batch_size": 4},
         },
         "metrics": {
             "faithfulness": faithfulness,
@@ -102,12 +104,17 @@ def switched_off_words(manifest):
     explainers, metrics = manifest.get("explainers", {}), manifest.get("metrics", {})
     gradcam = explainers.get("gradcam", {}).get("enabled", True)
     lime = explainers.get("lime", {}).get("enabled", True)
+    ig = explainers.get("integrated_gradients", {}).get("enabled", False)
     words = []
     if not gradcam:
-        words += ["Grad-CAM", "Grad\\-CAM", "Concentration", "Sanity"]
+        words += ["Grad-CAM", "Grad\\-CAM"]
+    if not (gradcam or ig):
+        words += ["concentration", "Concentration", "Sanity", "sanity ρ"]
+    if not ig:
+        words += ["Integrated Gradients"]
     if not lime:
         words += ["LIME"]
-    if not (metrics.get("faithfulness", True) and (gradcam or lime)):
+    if not (metrics.get("faithfulness", True) and (gradcam or lime or ig)):
         words += ["deletion", "insertion", "Deletion", "Faithfulness"]
     if not metrics.get("sanity", True):
         words += ["Sanity", "sanity check"]

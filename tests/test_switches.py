@@ -33,6 +33,8 @@ SWITCHES = {
     "tens": {"top_k": 10, "num_features": 10, "top_labels": 10},
     "targets-and-label": {"targets": ("tiger cat", 285), "label": "tabby"},
     "label-only": {"label": 281},
+    "integrated-gradients": {"integrated_gradients": True, "two_models": True},
+    "integrated-gradients-alone": {"integrated_gradients": True, "gradcam": False, "lime": False},
     "lime-samples-auto": {  # up to 2000 images: a small model, no curves
         "num_samples": "auto",
         "model": "squeezenet1_1",
@@ -55,6 +57,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
     {
         "gradcam": st.booleans(),
         "lime": st.booleans(),
+        "integrated_gradients": st.booleans(),
         "faithfulness": st.booleans(),
         "sanity": st.booleans(),
         "stability_seeds": st.sampled_from([1, 2]),
