@@ -85,7 +85,8 @@ cache_dir_option = click.option(
     type=click.Path(path_type=Path),
     default=Path(".cache/results"),
     show_default=True,
-    help="Where computed results are kept between builds.",
+    envvar="XAI_REPORT_CACHE_DIR",
+    help="Where computed results are kept between builds (or $XAI_REPORT_CACHE_DIR).",
 )
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 
