@@ -30,8 +30,8 @@ MIN_OVERLAP = 4  # of the TOP highest-weighted superpixels
 
 
 def load_models(manifest, manifest_dir, names):
-    from generator.manifest import ModelSpec
-    from generator.models import load_model, resolve_weights
+    from generator.manifest.schema import ModelSpec
+    from generator.run.models import load_model, resolve_weights
 
     specs = manifest.models if not names else [ModelSpec(name=name) for name in names]
     return [load_model(spec, resolve_weights(spec, manifest_dir, manifest.seed), manifest.seed) for spec in specs]
@@ -40,7 +40,7 @@ def load_models(manifest, manifest_dir, names):
 def case_inputs(manifest, manifest_dir, spec):
     """What a build hands the explainers for this case (generator.compute.compute_case)."""
     from generator.explain import CaseInputs
-    from generator.images import Preprocessor, decode_image
+    from generator.run.images import Preprocessor, decode_image
 
     original = decode_image(manifest_dir / spec.image, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
@@ -50,7 +50,7 @@ def case_inputs(manifest, manifest_dir, spec):
 def shown_targets(spec, models, inputs):
     """The labels a case page explains: every model's top-1 and the case's targets."""
     from generator.compute import case_targets
-    from generator.inference import probabilities, top_k
+    from generator.run.inference import probabilities, top_k
 
     top1 = [top_k(probabilities(model, inputs.image.tensor), model.categories, 1) for model in models]
     return case_targets(spec, top1)
@@ -150,8 +150,8 @@ def parse_args(argv):
 
 def load_inputs(args):
     """The manifest (with --samples applied) and its models, or exit with the project's own error message."""
-    from generator.errors import ReportError
-    from generator.manifest_loader import load_manifest
+    from generator.manifest.loader import load_manifest
+    from generator.utils.errors import ReportError
 
     try:
         manifest = load_manifest(args.manifest)
@@ -204,7 +204,7 @@ def compare_cases(args, manifest, models):
 
 
 def main(argv=None):
-    from generator import devices
+    from generator.run import devices
 
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)

@@ -24,8 +24,8 @@ import torchvision
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.devices import bf16_supported  # noqa: E402
-from generator.fast_forward import eager_forward, forward_for  # noqa: E402
+from generator.run.devices import bf16_supported  # noqa: E402
+from generator.run.fast_forward import eager_forward, forward_for  # noqa: E402
 
 
 def variants(model, batch_size, include_compile):

@@ -4,7 +4,7 @@
     python bench/bench_lime.py --quick                       # 200 samples, a smoke run
     python bench/bench_lime.py --build content/manifest.yaml # also: cold build vs no-op rebuild
 
-Every path explains the same crop (skimage's chelsea through generator.images.Preprocessor) on the
+Every path explains the same crop (skimage's chelsea through generator.run.images.Preprocessor) on the
 same superpixels (generator.explain.lime.segment_image) and the same perturbation set (seed 0).
 Each timed path runs in its own fresh process, so its peak RSS (getrusage ru_maxrss) is its own.
 See bench/README.md for how to read the table.
@@ -42,8 +42,8 @@ def chelsea_inputs():
     from skimage import data
 
     from generator.explain.lime import segment_image
-    from generator.images import Preprocessor
-    from generator.manifest import LimeSpec, PreprocessSpec
+    from generator.manifest.schema import LimeSpec, PreprocessSpec
+    from generator.run.images import Preprocessor
 
     crop = Preprocessor(PreprocessSpec()).prepare(Image.fromarray(data.chelsea())).crop_array
     return crop, segment_image(crop, LimeSpec(), seed=0)
@@ -54,7 +54,7 @@ def chelsea_inputs():
 
 def baseline_task(name, weights):
     """Imports, one loaded model and a warm-up forward: the floor under every path's peak RSS."""
-    from generator.inference import BatchClassifier
+    from generator.run.inference import BatchClassifier
 
     model = load_project_model(name, weights)
     BatchClassifier(model.module, *mean_std())(np.zeros((10, 224, 224, 3), np.uint8))
@@ -108,7 +108,7 @@ def sweep_task(name, crop, segments, args):
     memory of the timed runs.
     """
     from generator.explain.lime import classify_perturbations, perturbation_set
-    from generator.inference import BatchClassifier
+    from generator.run.inference import BatchClassifier
 
     model = load_project_model(name, "random")
     data = perturbation_set(int(segments.max()) + 1, args.samples, np.random.RandomState(0))[: args.sweep_samples]
@@ -125,8 +125,8 @@ def sweep_task(name, crop, segments, args):
 def fast_task(name, weights, crop, segments, args, batch_size, precision, targets=()):
     """generator.explain.lime.explain_with_lime with BatchClassifier, model prepared by load_model."""
     from generator.explain.lime import explain_with_lime
-    from generator.inference import BatchClassifier
-    from generator.manifest import LimeSpec
+    from generator.manifest.schema import LimeSpec
+    from generator.run.inference import BatchClassifier
 
     import_surrogate_modules()
     model = load_project_model(name, weights)
@@ -160,15 +160,15 @@ def import_surrogate_modules():
 
 
 def load_project_model(name, weights):
-    from generator.manifest import ModelSpec
-    from generator.models import load_model, resolve_weights
+    from generator.manifest.schema import ModelSpec
+    from generator.run.models import load_model, resolve_weights
 
     spec = ModelSpec(name=name, weights=weights)
     return load_model(spec, resolve_weights(spec, ".", 0), 0)
 
 
 def mean_std():
-    from generator.manifest import PreprocessSpec
+    from generator.manifest.schema import PreprocessSpec
 
     spec = PreprocessSpec()
     return spec.mean, spec.std
@@ -212,7 +212,7 @@ def agreement_row(model, comparison, left, right, labels):
 
 def bench_model(name, crop, segments, args, report, log):
     """(a), (b) and (c) in `args.repeat` interleaved rounds; the table gives medians and per-round ratios."""
-    import generator.devices as devices
+    import generator.run.devices as devices
 
     base = in_fresh_process(baseline_task, name, "random")
     log(f"{name}: baseline {base['rss']:.0f} MiB")
@@ -268,8 +268,8 @@ def speed_row(name, path, runs, references, samples, baseline_rss):
 
 
 def trained_agreement(name, crop, segments, args, report, log):
-    import generator.devices as devices
-    from generator.imagenet import imagenet_categories
+    import generator.run.devices as devices
+    from generator.manifest.imagenet import imagenet_categories
 
     if not devices.bf16_supported("cpu"):
         return
@@ -336,7 +336,7 @@ def bench_build(manifest, log):
 def environment_lines(args, n_segments, load_at_start):
     import torch
 
-    import generator.devices as devices
+    import generator.run.devices as devices
 
     cpu = next(
         (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
@@ -423,7 +423,7 @@ def main(argv=None):
         *[f"- {note}" for note in report["notes"]],
         "- preparation s: the first call of the project's classifier in the process, once per model, precision "
         "and batch size (trace, freeze, two warm-up calls and the check against the eager network, "
-        "generator/fast_forward.py); a build pays it once per model for all its cases.",
+        "generator/run/fast_forward.py); a build pays it once per model for all its cases.",
         "- CPU s: user + system time of all the path's threads (time.process_time); less sensitive than wall time "
         "to other processes competing for the cores.",
         "- Peak RSS: ru_maxrss of the path's own process; baseline: a process that imported everything, "

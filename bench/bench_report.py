@@ -16,7 +16,7 @@ machine falls on all of them alike:
 After the first `on` build, the same project is rebuilt with nothing changed (the no-op rebuild).
 `--old COMMIT` also builds the first `--old-cases` cases with that commit's code (checked out into a
 temporary folder) and with this checkout's, both `--no-site`, and gives the ratio. Per-phase times
-come from the build's own account (`generator/phase_times.py`, printed by `build -v`); peak RSS is the
+come from the build's own account (`generator/utils/phase_times.py`, printed by `build -v`); peak RSS is the
 build process's own (`wait4`).
 """
 

@@ -4,7 +4,7 @@
     python bench/bench_stability.py --manifest examples/offline/manifest.yaml --out bench/stability-offline.md
 
 For each case and model, the build's own LIME run (generator.explain.lime.Lime) explains the labels the case
-page shows; generator.measure.Measurer then estimates their stability both ways, with the manifest's
+page shows; generator.measure.measurer.Measurer then estimates their stability both ways, with the manifest's
 `stability_seeds`: "reruns" (LIME again with further seeds: new perturbed images, classified) and "bootstrap"
 (the surrogate refitted on resamples of the images already classified). The speed issue's rule for making
 bootstrap the default: the unstable flags agree on at least 90% of the explained targets, and the two mean
@@ -27,7 +27,7 @@ MIN_PEARSON = 0.8
 
 
 def classifier(manifest, model):
-    from generator.inference import batch_classifier
+    from generator.run.inference import batch_classifier
 
     return batch_classifier(model.module, manifest.preprocess, manifest.metrics.batch_size)
 

@@ -9,31 +9,31 @@ from pathlib import Path
 
 import torch
 
-from generator.atomic import write_bytes
-from generator.author_files import author_stubs, ensure_stubs, orphaned_author_files
-from generator.cache import ResultCache
-from generator.case_cache import NotCached
-from generator.case_figures import case_figures, render_directly
+from generator.cache.case_cache import NotCached
+from generator.cache.figure_cache import FigureCache
+from generator.cache.store import ResultCache
 from generator.compute import compute_case
-from generator.devices import Inference, batch_size_for, check_device
-from generator.errors import CaseError, ReportError, UsageError
 from generator.explain import enabled_explainers
-from generator.figure_cache import FigureCache
-from generator.lock import build_lock
-from generator.manifest_loader import load_manifest
-from generator.measure import Measurer
-from generator.models import load_models
-from generator.pages import PageRenderer
-from generator.pdf import check_pdf_prerequisites, write_pdf
-from generator.phase_times import reset, snapshot, timed
-from generator.progress import progress
-from generator.results import CaseFailure
-from generator.site import (
+from generator.manifest.author_files import author_stubs, ensure_stubs, orphaned_author_files
+from generator.manifest.loader import load_manifest
+from generator.measure.measurer import Measurer
+from generator.render.case_figures import case_figures, render_directly
+from generator.render.pages import PageRenderer
+from generator.run.devices import Inference, batch_size_for, check_device
+from generator.run.models import load_models
+from generator.run.results import CaseFailure
+from generator.site.mkdocs_site import (
     build_site,
     case_page_path,
     nav_yaml,
     prune_generated,
 )
+from generator.site.pdf import check_pdf_prerequisites, write_pdf
+from generator.utils.atomic import write_bytes
+from generator.utils.errors import CaseError, ReportError, UsageError
+from generator.utils.lock import build_lock
+from generator.utils.phase_times import reset, snapshot, timed
+from generator.utils.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class BuildSummary:
     from_cache: list = field(default_factory=list)  # outside --only: read from the result cache
     kept: list = field(default_factory=list)  # outside --only, not cached: their pages kept as they were
     pdf: Path | None = None
-    phases: dict = field(default_factory=dict)  # phase -> wall seconds (generator.phase_times)
+    phases: dict = field(default_factory=dict)  # phase -> wall seconds (generator.utils.phase_times)
 
     def record(self, gathered):
         self.cases, self.failures = len(gathered.results), gathered.failures

@@ -3,14 +3,14 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.cache import ResultCache
-from generator.case_cache import model_identity
+from generator.cache.case_cache import model_identity
+from generator.cache.store import ResultCache
 from generator.compute import PredictionsMissing, compute_case
-from generator.errors import CaseError
 from generator.explain import enabled_explainers
-from generator.manifest_loader import load_manifest
-from generator.measure import Measurer
-from generator.models import load_models
+from generator.manifest.loader import load_manifest
+from generator.measure.measurer import Measurer
+from generator.run.models import load_models
+from generator.utils.errors import CaseError
 
 
 @dataclass

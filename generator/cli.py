@@ -1,4 +1,4 @@
-"""The command line: the only place that prints and picks exit codes (see generator/errors.py)."""
+"""The command line: the only place that prints and picks exit codes (see generator/utils/errors.py)."""
 
 import logging
 import signal
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from generator import __version__
-from generator.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, ReportError
+from generator.utils.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, ReportError
 
 log = logging.getLogger("generator")
 
@@ -194,7 +194,7 @@ def check(manifest, cache_dir, force, precision, verbose):
 @main.command()
 def schema():
     """Print the manifest's JSON Schema (for editor completion and validation)."""
-    from generator.manifest_loader import manifest_json_schema
+    from generator.manifest.loader import manifest_json_schema
 
     click.echo(manifest_json_schema())
 

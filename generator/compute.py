@@ -7,17 +7,17 @@ import logging
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator import fast_forward, images, inference
-from generator import models as model_builders
-from generator.cache import file_digest
-from generator.case_cache import CaseCache, NotCached
-from generator.errors import CaseError, ReportError
+from generator.cache.case_cache import CaseCache, NotCached
+from generator.cache.store import file_digest
 from generator.explain import CaseInputs
-from generator.images import Preprocessor, decode_image
-from generator.inference import probabilities, top_k
-from generator.measure import compare_models
-from generator.phase_times import timed
-from generator.results import CaseResult, ModelResult
+from generator.measure.measurer import compare_models
+from generator.run import fast_forward, images, inference
+from generator.run import models as model_builders
+from generator.run.images import Preprocessor, decode_image
+from generator.run.inference import probabilities, top_k
+from generator.run.results import CaseResult, ModelResult
+from generator.utils.errors import CaseError, ReportError
+from generator.utils.phase_times import timed
 
 log = logging.getLogger(__name__)
 

@@ -90,8 +90,8 @@ def prepare_content(target):
 
 
 def schema_has(path):
-    """Whether the manifest schema (generator.manifest.Manifest, a pydantic model) has the field at `path`."""
-    from generator.manifest import Manifest
+    """Whether the manifest schema (generator.manifest.schema.Manifest, a pydantic model) has the field at `path`."""
+    from generator.manifest.schema import Manifest
 
     model = Manifest
     for name in path:

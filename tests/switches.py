@@ -132,6 +132,11 @@ def check_pages(content_dir, manifest):
         for word in switched_off_words(manifest):
             if word in text:
                 problems.append(f"{name}: mentions {word!r}, which is off")
+        lines = text.splitlines()
+        for number, line in enumerate(lines):
+            body = next((later for later in lines[number + 1 :] if later.strip()), "")
+            if line.startswith("!!! ") and not body.startswith("    "):
+                problems.append(f"{name}: admonition {line!r} has no indented body (it renders as plain text)")
         if re.search(r"\bnan\b", text, re.IGNORECASE):
             problems.append(f"{name}: shows nan")
         for table in table_columns(text):

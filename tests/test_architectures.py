@@ -11,12 +11,12 @@ import torch
 import torchvision
 from PIL import Image
 
-from generator.errors import WeightsError
 from generator.explain.gradcam import grad_cam
-from generator.images import Preprocessor
-from generator.manifest import ModelSpec, PreprocessSpec
-from generator.models import load_model, resolve_weights
-from generator.target_layers import family_prefix, to_spatial
+from generator.manifest.schema import ModelSpec, PreprocessSpec
+from generator.run.images import Preprocessor
+from generator.run.models import load_model, resolve_weights
+from generator.run.target_layers import family_prefix, to_spatial
+from generator.utils.errors import WeightsError
 from tests.helpers import CHELSEA
 from tests.switches import build_tiny, check_pages
 

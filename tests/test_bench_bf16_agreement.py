@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from generator.devices import bf16_supported
+from generator.run.devices import bf16_supported
 from tests.helpers import REPO, make_project
 
 sys.path.insert(0, str(REPO / "bench"))

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torchvision
 
-from generator.manifest import ModelSpec
-from generator.models import load_model, resolve_weights
+from generator.manifest.schema import ModelSpec
+from generator.run.models import load_model, resolve_weights
 
 # builder -> extra constructor settings that give the state dict the keys the ImageNet weights have
 ARCHITECTURES = {

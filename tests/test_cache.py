@@ -6,12 +6,12 @@ import threading
 import numpy as np
 import pytest
 
-from generator import cache
+from generator.cache import store as cache
 from generator.explain.gradcam import GradCamResult
 from generator.explain.lime import LimeResult
-from generator.inference import Prediction
-from generator.manifest import LimeSpec, PreprocessSpec
-from generator.results import ModelResult
+from generator.manifest.schema import LimeSpec, PreprocessSpec
+from generator.run.inference import Prediction
+from generator.run.results import ModelResult
 
 
 def model_result(seed=0):
@@ -139,11 +139,11 @@ def test_source_digest_follows_the_modules_source(tmp_path, monkeypatch):
     path.write_text("VALUE = 1\n")
     spec = importlib.util.spec_from_file_location("computing_module", path)
     monkeypatch.setitem(sys.modules, "computing_module", importlib.util.module_from_spec(spec))
-    before = cache.source_digest("computing_module", "generator.metrics")
-    assert before == cache.source_digest("generator.metrics", "computing_module")  # order is irrelevant
+    before = cache.source_digest("computing_module", "generator.measure.metrics")
+    assert before == cache.source_digest("generator.measure.metrics", "computing_module")  # order is irrelevant
     path.write_text("VALUE = 1  # a comment is a change\n")
     cache.module_digest.cache_clear()
-    assert cache.source_digest("computing_module", "generator.metrics") != before
+    assert cache.source_digest("computing_module", "generator.measure.metrics") != before
     assert set(cache.library_versions()) >= {"torch", "torchvision", "captum", "lime", "scikit-image"}
 
 
@@ -179,7 +179,7 @@ def test_damaged_entries_are_detected_then_overwritten(store, damage, caplog):
     store.store(key, cache.to_payload(result))
     path = store.path(key)
     path.write_bytes(damage(path.read_bytes()))
-    with caplog.at_level(logging.WARNING, logger="generator.cache"):
+    with caplog.at_level(logging.WARNING, logger="generator.cache.store"):
         assert store.load(key) is None
     assert store.stats.corrupt == 1 and store.stats.misses == 1 and store.stats.hits == 0
     assert str(path) in caplog.text and "corrupt" in caplog.text

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from generator.cli import main
-from generator.errors import CaseError
+from generator.utils.errors import CaseError
 from tests.helpers import CHELSEA, COFFEE, make_project, random_resnet_manifest
 
 
@@ -89,7 +89,7 @@ def test_bad_image_exit_1_names_case_and_file(tmp_path, name):
 
 
 def test_decompression_bomb_exit_1(tmp_path, monkeypatch):
-    monkeypatch.setattr("generator.images.MAX_IMAGE_PIXELS", 10_000)
+    monkeypatch.setattr("generator.run.images.MAX_IMAGE_PIXELS", 10_000)
     path = write_manifest(tmp_path, random_resnet_manifest(cases=[{"id": "big", "image": "images/chelsea.png"}]))
     result = run("check", "--manifest", path)
     assert result.exit_code == 1
@@ -167,8 +167,8 @@ def test_pdf_without_chromium_stops_before_any_model_runs(tmp_path, monkeypatch)
 
 
 def test_batch_size_auto_follows_the_device_and_a_number_wins():
-    from generator.devices import batch_size_for
-    from generator.manifest import LimeSpec
+    from generator.manifest.schema import LimeSpec
+    from generator.run.devices import batch_size_for
 
     assert LimeSpec().batch_size == "auto"
     assert [batch_size_for("auto", d) for d in ("cpu", "cuda", "cuda:1", "mps")] == [8, 250, 250, 250]

@@ -50,7 +50,7 @@ def test_changing_a_modules_source_recomputes_exactly_the_steps_it_computes(tmp_
     assert {kind for kind, _ in first} == {"probabilities", "segments", "explanation", "metrics"}
     assert computed_steps(code, manifest, cache) == []  # nothing changed: everything from the cache
 
-    touch(code / "generator" / "metrics.py")
+    touch(code / "generator" / "measure" / "metrics.py")
     assert computed_steps(code, manifest, cache) == [("metrics", "resnet18")]
 
     touch(code / "generator" / "explain" / "gradcam.py")
@@ -63,5 +63,5 @@ def test_changing_a_modules_source_recomputes_exactly_the_steps_it_computes(tmp_
         ("segments", ""),
     ]
 
-    touch(code / "generator" / "pages.py")  # rendering computes no result
+    touch(code / "generator" / "render" / "pages.py")  # rendering computes no result
     assert computed_steps(code, manifest, cache) == []

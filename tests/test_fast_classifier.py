@@ -7,7 +7,7 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms
 
-from generator.inference import BatchClassifier
+from generator.run.inference import BatchClassifier
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -64,7 +64,7 @@ def test_batched_probabilities_equal_the_per_image_reference(channels_last_model
     model = small_cnn()
     images = random_images(70, 40, 36, seed=1)
     expected = reference_probabilities(model, images)
-    if channels_last_model:  # as generator.models.load_model prepares every network
+    if channels_last_model:  # as generator.run.models.load_model prepares every network
         model = model.to(memory_format=torch.channels_last)
     outputs = {}
     for batch_size in (1, 7, 64):

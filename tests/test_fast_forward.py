@@ -9,8 +9,8 @@ import torch
 import torchvision
 from torch import nn
 
-from generator.devices import bf16_supported
-from generator.fast_forward import forward_for
+from generator.run.devices import bf16_supported
+from generator.run.fast_forward import forward_for
 
 CPU = torch.device("cpu")
 
@@ -90,7 +90,7 @@ def test_bf16_fused_forward_is_close_to_eager_autocast():
 def test_network_the_trace_cannot_capture_is_detected_and_runs_eagerly(caplog):
     model = CountingNetwork().eval()
     inputs = batch(4)
-    with caplog.at_level(logging.WARNING, logger="generator.fast_forward"):
+    with caplog.at_level(logging.WARNING, logger="generator.run.fast_forward"):
         forward = forward_for(model, "fp32", CPU, inputs.shape)
     assert "differs from the eager network" in caplog.text and "CountingNetwork" in caplog.text
     calls = model.calls
@@ -105,7 +105,7 @@ def test_untraceable_network_runs_eagerly(monkeypatch, caplog):
     monkeypatch.setattr(torch.jit, "trace", fail)
     model = random_resnet18()
     inputs = batch(2)
-    with caplog.at_level(logging.WARNING, logger="generator.fast_forward"):
+    with caplog.at_level(logging.WARNING, logger="generator.run.fast_forward"):
         forward = forward_for(model, "fp32", CPU, inputs.shape)
     assert "cannot be traced" in caplog.text and "tracer cannot handle this" in caplog.text
     with torch.inference_mode():

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator import atomic
 from generator.cli import main
-from generator.lock import LOCK_NAME
+from generator.utils import atomic
+from generator.utils.lock import LOCK_NAME
 from tests.helpers import MKDOCS_YML, REPO, build, make_project, random_resnet_manifest, run_cli
 
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator import figures
+from generator.cache.figure_cache import FigureCache, fingerprint
 from generator.explain.lime import LimeResult
-from generator.figure_cache import FigureCache, fingerprint
+from generator.utils import figures
 
 
 def lime_result(weights):

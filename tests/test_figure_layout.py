@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from generator.figures import faithfulness_figure
-from generator.metrics import FaithfulnessResult
+from generator.measure.metrics import FaithfulnessResult
+from generator.utils.figures import faithfulness_figure
 
 
 def curve(level):

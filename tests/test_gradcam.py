@@ -10,8 +10,8 @@ from PIL import Image
 from torch import nn
 
 from generator.explain.gradcam import GradCam, grad_cam
-from generator.images import Preprocessor
-from generator.manifest import PreprocessSpec
+from generator.manifest.schema import PreprocessSpec
+from generator.run.images import Preprocessor
 
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 
@@ -159,7 +159,7 @@ def reference_grad_cam(module, layer, tensor, target):
 def resnet18_random(frozen_channels_last):
     torch.manual_seed(0)
     module = torchvision.models.resnet18(weights=None).eval()
-    if frozen_channels_last:  # what generator.models.load_model does
+    if frozen_channels_last:  # what generator.run.models.load_model does
         module.to(memory_format=torch.channels_last)
         for parameter in module.parameters():
             parameter.requires_grad_(False)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator import images
-from generator.errors import CaseError
-from generator.images import Preprocessor, decode_image
-from generator.manifest import PreprocessSpec
+from generator.manifest.schema import PreprocessSpec
+from generator.run import images
+from generator.run.images import Preprocessor, decode_image
+from generator.utils.errors import CaseError
 from tests.helpers import CHELSEA, COFFEE, build, make_project, random_resnet_manifest
 
 

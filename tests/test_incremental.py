@@ -7,8 +7,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from generator import pages
 from generator.build import BuildOptions, build_report
+from generator.render import pages
 from tests.helpers import COFFEE, make_project, random_resnet_manifest
 
 KINDS_PER_CASE = {"probabilities": 1, "segments": 1, "explanation": 2, "metrics": 1}  # one model, two explainers
@@ -34,7 +34,7 @@ def counts(summary):
 def test_noop_rebuild_runs_no_model(project, monkeypatch):
     path, _, options = project
     assert counts(build_report(options)) == (0, 10)
-    import generator.inference as inference
+    import generator.run.inference as inference
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a model ran on a no-op rebuild")
@@ -58,8 +58,8 @@ def test_noop_rebuild_renders_no_figure_and_writes_the_same_bytes(project, monke
     def forbidden(*args, **kwargs):
         raise AssertionError("a figure was rendered on a no-op rebuild")
 
-    monkeypatch.setattr("generator.figures.figure_bytes", forbidden)
-    monkeypatch.setattr("generator.figures.image_bytes", forbidden)
+    monkeypatch.setattr("generator.utils.figures.figure_bytes", forbidden)
+    monkeypatch.setattr("generator.utils.figures.image_bytes", forbidden)
     summary = build_report(options)
     assert figure_files(path.parent) == before and summary.written == 0
     with pytest.raises(AssertionError, match="a figure was rendered"):
@@ -90,7 +90,7 @@ def test_stability_method_recomputes_the_metrics_only_and_runs_no_lime(project, 
     build_report(options)
     manifest["metrics"]["stability"] = "bootstrap"
     path.write_text(yaml.safe_dump(manifest))
-    import generator.measure as measure
+    import generator.measure.measurer as measure
 
     def forbidden(*args, **kwargs):
         raise AssertionError("bootstrap stability ran LIME again")

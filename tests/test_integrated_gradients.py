@@ -9,8 +9,8 @@ from torch import nn
 
 from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.integrated_gradients import IntegratedGradients, black_baseline, integrated_gradients
-from generator.images import Preprocessor
-from generator.manifest import ExplainersSpec, IntegratedGradientsSpec, PreprocessSpec
+from generator.manifest.schema import ExplainersSpec, IntegratedGradientsSpec, PreprocessSpec
+from generator.run.images import Preprocessor
 from tests.switches import build_tiny, check_pages, generated_pages, tiny_manifest
 
 PREPROCESS = PreprocessSpec(resize=(40, 40), crop=32)
@@ -25,7 +25,7 @@ def tiny_net(seed=0):
 
 
 class Model:
-    """The part of generator.models.LoadedModel an explainer reads."""
+    """The part of generator.run.models.LoadedModel an explainer reads."""
 
     def __init__(self, module):
         self.module = module

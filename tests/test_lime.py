@@ -20,11 +20,11 @@ from generator.explain.lime import (
     perturbed_images,
     segment_image,
 )
-from generator.imagenet import imagenet_categories
-from generator.images import Preprocessor
-from generator.inference import BatchClassifier
-from generator.manifest import CaseSpec, ExplainersSpec, LimeSpec, Manifest, ModelSpec, PreprocessSpec
-from generator.models import LoadedModel, resolve_weights
+from generator.manifest.imagenet import imagenet_categories
+from generator.manifest.schema import CaseSpec, ExplainersSpec, LimeSpec, Manifest, ModelSpec, PreprocessSpec
+from generator.run.images import Preprocessor
+from generator.run.inference import BatchClassifier
+from generator.run.models import LoadedModel, resolve_weights
 
 SEED = 3
 NUM_SAMPLES = 100

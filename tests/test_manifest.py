@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from generator.errors import ManifestError
-from generator.manifest_loader import load_manifest
+from generator.manifest.loader import load_manifest
+from generator.utils.errors import ManifestError
 from tests.helpers import make_project, run_cli
 
 

@@ -7,8 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from generator import metrics
-from generator.inference import BatchClassifier
+from generator.explain.base import STABILITY_THRESHOLD, seed_stability
+from generator.explain.lime import superpixel_saliency
+from generator.measure import metrics
+from generator.run.inference import BatchClassifier
 
 SIZE = 48
 REGION = (slice(18, 30), slice(18, 30))  # 12 x 12 = 144 of 2304 pixels
@@ -86,7 +88,7 @@ def test_ties_are_broken_by_position():
 
 def test_superpixel_saliency_and_means_round_trip():
     segments = np.array([[0, 0, 1], [2, 2, 1]])
-    painted = metrics.superpixel_saliency([0.5, -1.0, 2.0], segments)
+    painted = superpixel_saliency([0.5, -1.0, 2.0], segments)
     np.testing.assert_array_equal(painted, [[0.5, 0.5, -1.0], [2.0, 2.0, -1.0]])
     np.testing.assert_allclose(metrics.superpixel_means(painted, segments), [0.5, -1.0, 2.0])
     np.testing.assert_allclose(metrics.superpixel_means([[1, 3, 0], [5, 7, 4]], segments), [2.0, 2.0, 6.0])
@@ -122,17 +124,17 @@ def test_concentration_extremes():
 def test_lime_stability_identical_and_unrelated_runs():
     rng = np.random.default_rng(0)
     run = rng.normal(size=20)
-    same = metrics.lime_stability([run, run, run], k=5)
+    same = seed_stability([run, run, run], k=5)
     assert same.mean_jaccard == 1.0 and same.weight_spread == 0.0 and same.stable
-    unrelated = metrics.lime_stability([rng.normal(size=20) for _ in range(4)], k=5)
-    assert unrelated.mean_jaccard < metrics.STABILITY_THRESHOLD and not unrelated.stable
+    unrelated = seed_stability([rng.normal(size=20) for _ in range(4)], k=5)
+    assert unrelated.mean_jaccard < STABILITY_THRESHOLD and not unrelated.stable
     assert unrelated.weight_spread > 0.5
 
 
 def test_lime_stability_jaccard_value():
     a = np.array([5.0, 4.0, 3.0, -1.0, -2.0])
     b = np.array([5.0, 4.0, -3.0, 3.0, -2.0])  # top-3 positive {0,1,2} vs {0,1,3}: 2 / 4
-    assert metrics.lime_stability([a, b], k=3).mean_jaccard == 0.5
+    assert seed_stability([a, b], k=3).mean_jaccard == 0.5
 
 
 def small_net():
@@ -179,8 +181,8 @@ def test_rank_correlation_and_sanity_flag():
 
 def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify, lit_square):
     """Every map of one model and case in one pass: each distinct image classified once, never the original."""
-    from generator.manifest import MetricsSpec, PreprocessSpec
-    from generator.measure import Measurer, random_smooth_map
+    from generator.manifest.schema import MetricsSpec, PreprocessSpec
+    from generator.measure.measurer import Measurer, random_smooth_map
 
     seen = []
 

@@ -95,10 +95,10 @@ def test_no_temp_files_left_and_manifest_untouched(tmp_path):
 
 
 def methods_page(manifest_extra, inference):
-    from generator.devices import Inference
-    from generator.manifest import Manifest, ModelSpec
-    from generator.models import load_model, resolve_weights
-    from generator.pages import PageRenderer
+    from generator.manifest.schema import Manifest, ModelSpec
+    from generator.render.pages import PageRenderer
+    from generator.run.devices import Inference
+    from generator.run.models import load_model, resolve_weights
 
     manifest = Manifest.model_validate({"cases": [{"image": "images/chelsea.png"}], **manifest_extra})
     spec = ModelSpec(name="resnet18", weights="random")
@@ -127,7 +127,7 @@ def test_methods_page_records_device_precision_and_what_runs_batched():
 
 
 def test_report_level_author_files_are_created_once_and_never_changed(tmp_path):
-    from generator.author_files import CONCLUSION, INTRODUCTION, model_note_path
+    from generator.manifest.author_files import CONCLUSION, INTRODUCTION, model_note_path
 
     path = make_project(tmp_path, random_resnet_manifest())
     assert build(path).returncode == 0

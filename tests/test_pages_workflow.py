@@ -193,14 +193,12 @@ def test_cache_key_hashes_the_manifest_and_images(build_job):
 
 
 def test_result_cache_lives_under_dot_cache():
-    """generator/cache.py's DEFAULT_ROOT is inside the cached `.cache` folder (read without importing torch)."""
-    source = REPO_ROOT / "generator" / "cache.py"
-    if not source.is_file():
-        pytest.skip("generator/cache.py does not exist")
+    """generator/cache/store.py's DEFAULT_ROOT is inside the cached `.cache` folder (read without importing torch)."""
+    source = REPO_ROOT / "generator" / "cache" / "store.py"
     for node in ast.parse(source.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DEFAULT_ROOT" for t in node.targets):
             call = node.value
             assert isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant)
             assert PurePosixPath(call.args[0].value).parts[0] == ".cache"
             return
-    pytest.skip("generator/cache.py has no DEFAULT_ROOT")
+    pytest.fail("generator/cache/store.py has no DEFAULT_ROOT")

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import yaml
 
-from generator.author_files import CONCLUSION, INTRODUCTION, model_note_path
+from generator.manifest.author_files import CONCLUSION, INTRODUCTION, model_note_path
 from tests.helpers import build
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

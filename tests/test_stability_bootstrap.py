@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from generator import metrics
+from generator.explain.base import seed_stability, top_k_positive
 from generator.explain.lime import (
     ADAPTIVE_CAP,
     ADAPTIVE_ROUND,
@@ -31,13 +31,13 @@ def data():
 def stability(data, labels, k, resamples=8):
     (result,) = fit_surrogates(data, labels, [1], np.random.RandomState(0))
     runs = [result.weights] + bootstrap_weights(data, result.neighbourhood, resamples, seed=1)
-    return result, metrics.lime_stability(runs, k=k)
+    return result, seed_stability(runs, k=k)
 
 
 def test_classifier_of_one_superpixel_is_stable(data):
     labels = labels_for(data, np.where(data[:, 4] == 1, 0.9, 0.1))
     result, found = stability(data, labels, k=1)
-    assert metrics.top_k_positive(result.weights, 1) == {4}
+    assert top_k_positive(result.weights, 1) == {4}
     assert found.mean_jaccard == 1.0 and found.stable and found.weight_spread < 0.2
 
 
@@ -81,8 +81,8 @@ class Noise(torch.nn.Module):
 
 def adaptive_run(module):
     from generator.explain.lime import explain_with_lime
-    from generator.inference import BatchClassifier
-    from generator.manifest import LimeSpec
+    from generator.manifest.schema import LimeSpec
+    from generator.run.inference import BatchClassifier
 
     image = np.full((SIDE, SIDE, 3), 230, dtype=np.uint8)
     segments = (np.arange(SIDE)[:, None] // CELL) * (SIDE // CELL) + np.arange(SIDE)[None, :] // CELL
@@ -94,7 +94,7 @@ def adaptive_run(module):
 def test_auto_samples_stop_after_one_round_when_the_answer_is_stable():
     (result,) = adaptive_run(OneSuperpixel())
     assert result.samples == ADAPTIVE_ROUND
-    assert metrics.top_k_positive(result.weights, 1) == {5}
+    assert top_k_positive(result.weights, 1) == {5}
 
 
 def test_auto_samples_run_to_the_cap_when_noise_drives_the_model():

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from generator.errors import ReportError
+from generator.utils.errors import ReportError
 from tests.switches import build_tiny, check_pages, tiny_manifest
 
 SWITCHES = {

@@ -8,9 +8,9 @@ import torch
 import torchvision
 import yaml
 
-from generator.errors import WeightsError
-from generator.manifest import ModelSpec
-from generator.models import load_model, resolve_weights
+from generator.manifest.schema import ModelSpec
+from generator.run.models import load_model, resolve_weights
+from generator.utils.errors import WeightsError
 from tests.helpers import FAST_LIME, REPO, build, make_project, run_cli
 
 RESNET_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet50": "resnet50-0676ba61.pth"}

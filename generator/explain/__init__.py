@@ -1,4 +1,4 @@
-"""Explainers: one small interface (base.py), one module per method, a registry from manifest name to class.
+"""Stage 3, the explanations: one interface (base.py), one module per method, a registry by manifest name.
 
 Every module of this package is imported here, so a new method is one new module: its `@register`ed
 class joins the registry (in the order of the file names, Grad-CAM and LIME first) and every page,

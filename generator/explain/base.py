@@ -12,12 +12,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from generator import fast_forward, images, inference, target_layers
-from generator.images import PreparedImage
+from generator.run import fast_forward, images, inference, target_layers
+from generator.run.images import PreparedImage
+from generator.run.results import result_type
 
 EXPLAINERS = {}
 CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
 SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
+
+
+STABILITY_THRESHOLD = 0.6  # mean top-k Jaccard across LIME reruns at or above this counts as stable
+
+
+@result_type
+@dataclass(frozen=True)
+class Stability:
+    mean_jaccard: float  # mean pairwise Jaccard of the top-k positive superpixels across runs
+    weight_spread: float  # mean per-superpixel std across runs / mean absolute weight
+    stable: bool  # mean_jaccard >= STABILITY_THRESHOLD
+
+
+# --- seed stability (a seed-dependent method's answer across runs: LIME) ------------------------------------
+
+
+def top_k_positive(weights, k):
+    """The (at most k) highest-weighted superpixels with a positive weight, as a set."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return {int(i) for i in np.argsort(-weights, kind="stable")[:k] if weights[i] > 0}
+
+
+def jaccard(a, b):
+    """|a & b| / |a | b|; two empty sets agree (no positive evidence in either run), so 1.0."""
+    union = a | b
+    return len(a & b) / len(union) if union else 1.0
+
+
+def seed_stability(weight_runs, k=5):
+    """How much a seed-dependent method's answer (LIME's weights) moves between reruns with different seeds.
+
+    weight_spread normalises the mean per-superpixel std by one global scale, the mean |weight| over all
+    runs and superpixels, rather than per superpixel, so near-zero weights cannot blow it up; all-zero
+    weights give 0.0.
+    """
+    runs = np.asarray(weight_runs, dtype=np.float64)
+    if runs.ndim != 2 or len(runs) < 2:
+        raise ValueError(f"need at least two runs of equal-length weight vectors, got shape {runs.shape}")
+    sets = [top_k_positive(run, k) for run in runs]
+    pairs = [jaccard(sets[i], sets[j]) for i in range(len(sets)) for j in range(i + 1, len(sets))]
+    mean_jaccard = float(np.mean(pairs))
+    scale = np.abs(runs).mean()
+    std = np.where(np.ptp(runs, axis=0) == 0, 0.0, runs.std(axis=0))  # identical runs: exactly 0, not roundoff
+    spread = float(std.mean() / scale) if scale > 0 else 0.0
+    return Stability(mean_jaccard, spread, mean_jaccard >= STABILITY_THRESHOLD)
 
 
 def register(cls):
@@ -96,11 +142,11 @@ class Explainer:
         return None
 
     def figures(self, case, result, context):
-        """{kind: (figure function of generator.figures, args)} for one result."""
+        """{kind: (figure function of generator.utils.figures, args)} for one result."""
         raise NotImplementedError
 
     def stability(self, classify, inputs, results, metrics_settings):
-        """{target: metrics.Stability} of the results (a seed-dependent method); {} when it does not apply."""
+        """{target: Stability} of the results (a seed-dependent method); {} when it does not apply."""
         return {}
 
     def batched_work(self):

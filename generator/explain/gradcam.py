@@ -7,10 +7,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generator import figures
 from generator.explain.base import CONCENTRATION, SANITY, Explainer, register
-from generator.results import result_type
-from generator.target_layers import to_spatial
+from generator.run.results import result_type
+from generator.run.target_layers import to_spatial
+from generator.utils import figures
 
 
 @result_type

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from generator import figures
 from generator.explain.base import CONCENTRATION, SANITY, Explainer, register
-from generator.results import result_type
+from generator.run.results import result_type
+from generator.utils import figures
 
 
 @result_type

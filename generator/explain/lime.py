@@ -12,10 +12,10 @@ from functools import partial
 import numpy as np
 import torch
 
-from generator import figures
-from generator.explain.base import Explainer, FigureKind, register
-from generator.inference import batch_classifier
-from generator.results import result_type
+from generator.explain.base import Explainer, FigureKind, register, seed_stability
+from generator.run.inference import batch_classifier
+from generator.run.results import result_type
+from generator.utils import figures
 
 KERNEL_WIDTH = 0.25
 # num_samples: auto (S-LIME's idea, Zhou, Hooker and Wang, KDD 2021: let the data say how many samples suffice)
@@ -60,6 +60,11 @@ def segment_image(image_array, settings, seed):
     segments = algorithm(image_array)
     _, relabelled = np.unique(segments, return_inverse=True)
     return relabelled.reshape(segments.shape).astype(np.int32)
+
+
+def superpixel_saliency(weights, segments):
+    """H x W map painting each superpixel with its LIME weight, so LIME runs through the pixel protocols."""
+    return np.asarray(weights, dtype=np.float64)[np.asarray(segments)]
 
 
 def perturbation_set(n_segments, num_samples, random_state):
@@ -186,10 +191,8 @@ def all_stable(data, results, k, seed):
 
 def stable_under_bootstrap(data, result, k, seed):
     """num_samples: auto's rule: mean Jaccard of the top-k superpixels over ADAPTIVE_RESAMPLES refits >= 0.9."""
-    from generator.metrics import lime_stability
-
     runs = [result.weights] + bootstrap_weights(data, result.neighbourhood, ADAPTIVE_RESAMPLES, seed + 1)
-    return lime_stability(runs, k=k).mean_jaccard >= ADAPTIVE_JACCARD
+    return seed_stability(runs, k=k).mean_jaccard >= ADAPTIVE_JACCARD
 
 
 @register
@@ -244,8 +247,6 @@ class Lime(Explainer):
         return batch_classifier(model.module, preprocess, self.settings.batch_size, self.device, self.precision)
 
     def saliency(self, result, inputs):
-        from generator.metrics import superpixel_saliency
-
         return superpixel_saliency(result.weights, inputs.segments)
 
     def figure_kinds(self):
@@ -280,8 +281,6 @@ class Lime(Explainer):
         "reruns" runs LIME again with further seeds on the same segments (new perturbed images, classified);
         "bootstrap" refits the surrogate on resamples of the images the build's own run classified.
         """
-        from generator.metrics import lime_stability
-
         runs = metrics_settings.stability_seeds
         if not results or runs < 2:
             return {}
@@ -305,4 +304,4 @@ class Lime(Explainer):
                     if lime_result.target in weights:
                         weights[lime_result.target].append(lime_result.weights)
         k = self.settings.num_features
-        return {target: lime_stability(w, k=k) for target, w in weights.items()}
+        return {target: seed_stability(w, k=k) for target, w in weights.items()}

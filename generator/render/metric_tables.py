@@ -9,7 +9,7 @@ from typing import Callable
 
 from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
-from generator.pages_format import UNDEFINED, mean, num, pct, with_reason
+from generator.render.pages_format import UNDEFINED, mean, num, pct, with_reason
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,12 @@ def per_method(field, method, attribute=None):
 
 def focus_columns(k, records):
     columns = [
-        MetricColumn(f"{method_title(method)} concentration ↓", per_method("concentration", method), pct)
+        MetricColumn(
+            f"{method_title(method)} concentration ↓",
+            per_method("concentration", method),
+            pct,
+            undefined="undefined: the map has no positive value anywhere",
+        )
         for method in methods_in(records, "concentration")
     ]
     for pair in sorted({key for m in records for key in m.methods_agreement}):

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision import transforms
 
-from generator.errors import CaseError
+from generator.utils.errors import CaseError
 
 MAX_IMAGE_PIXELS = 100_000_000
 

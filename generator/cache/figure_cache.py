@@ -2,7 +2,7 @@
 
 Key: the figure function's name, a fingerprint of its arguments (the result cache's payload digest:
 array bytes, dataclass fields, plain values; PIL images as pixels), the source of
-`generator/figures.py` and the matplotlib version, so a change to any of them renders the figure
+`generator/utils/figures.py` and the matplotlib version, so a change to any of them renders the figure
 again. Entries are checksummed cache files like the results (a damaged one is rendered again) under
 `<cache dir>/figures/`, counted apart from the results.
 """
@@ -14,8 +14,8 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from generator import figures
-from generator.cache import ResultCache, computation_key, content_digest, encode, to_payload
+from generator.cache.store import ResultCache, computation_key, content_digest, encode, to_payload
+from generator.utils import figures
 
 FIGURES_SOURCE_DIGEST = hashlib.sha256(Path(figures.__file__).read_bytes()).hexdigest()
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from generator.results import result_type
+from generator.run.results import result_type
 
 # RISE's reference code blurs with gkern(klen=11, nsig=5): a sigma of 5 px on 224-px crops, cut at an 11x11
 # support. Sigma 5 truncated at one sigma (radius 5) reproduces that support.
 BLUR_SIGMA = 5.0
 BLUR_TRUNCATE = 1.0
-STABILITY_THRESHOLD = 0.6  # mean top-k Jaccard across LIME reruns at or above this counts as stable
 SANITY_THRESHOLD = 0.5  # a randomised-model map correlating above this with the trained map "barely changes"
 
 
@@ -37,14 +36,6 @@ class FaithfulnessResult:
 class Agreement:
     spearman: float  # rank correlation of the two score vectors; NaN when either is constant
     top_k_overlap: float  # |topk(a) & topk(b)| / k, in [0, 1]
-
-
-@result_type
-@dataclass(frozen=True)
-class Stability:
-    mean_jaccard: float  # mean pairwise Jaccard of the top-k positive superpixels across runs
-    weight_spread: float  # mean per-superpixel std across runs / mean absolute weight
-    stable: bool  # mean_jaccard >= STABILITY_THRESHOLD
 
 
 # --- faithfulness (RISE deletion / insertion) ---------------------------------------------------------------
@@ -164,11 +155,6 @@ def random_order_baseline(classify, image, target, hide_color=0, steps=32, seed=
     return deletion_insertion(classify, image, saliency, target, hide_color, steps, blur_sigma)
 
 
-def superpixel_saliency(weights, segments):
-    """H x W map painting each superpixel with its LIME weight, so LIME runs through the pixel protocols."""
-    return np.asarray(weights, dtype=np.float64)[np.asarray(segments)]
-
-
 # --- agreement between methods ------------------------------------------------------------------------------
 
 
@@ -237,40 +223,6 @@ def concentration(saliency_map):
     cumulative = np.cumsum(np.sort(mass)[::-1])
     needed = int(np.searchsorted(cumulative, total / 2 * (1 - 1e-12))) + 1  # tolerance for float sums
     return needed / mass.size
-
-
-# --- LIME stability -----------------------------------------------------------------------------------------
-
-
-def top_k_positive(weights, k):
-    """The (at most k) highest-weighted superpixels with a positive weight, as a set."""
-    weights = np.asarray(weights, dtype=np.float64)
-    return {int(i) for i in top_k(weights, k) if weights[i] > 0}
-
-
-def jaccard(a, b):
-    """|a & b| / |a | b|; two empty sets agree (no positive evidence in either run), so 1.0."""
-    union = a | b
-    return len(a & b) / len(union) if union else 1.0
-
-
-def lime_stability(weight_runs, k=5):
-    """How much LIME's answer moves between reruns with different seeds.
-
-    weight_spread normalises the mean per-superpixel std by one global scale, the mean |weight| over all
-    runs and superpixels, rather than per superpixel, so near-zero weights cannot blow it up; all-zero
-    weights give 0.0.
-    """
-    runs = np.asarray(weight_runs, dtype=np.float64)
-    if runs.ndim != 2 or len(runs) < 2:
-        raise ValueError(f"need at least two runs of equal-length weight vectors, got shape {runs.shape}")
-    sets = [top_k_positive(run, k) for run in runs]
-    pairs = [jaccard(sets[i], sets[j]) for i in range(len(sets)) for j in range(i + 1, len(sets))]
-    mean_jaccard = float(np.mean(pairs))
-    scale = np.abs(runs).mean()
-    std = np.where(np.ptp(runs, axis=0) == 0, 0.0, runs.std(axis=0))  # identical runs: exactly 0, not roundoff
-    spread = float(std.mean() / scale) if scale > 0 else 0.0
-    return Stability(mean_jaccard, spread, mean_jaccard >= STABILITY_THRESHOLD)
 
 
 # --- sanity check (Adebayo et al., 2018) --------------------------------------------------------------------

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.atomic import write_bytes
-from generator.results import RESULT_TYPES
+from generator.run.results import RESULT_TYPES
+from generator.utils.atomic import write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from generator.errors import ManifestError
-from generator.manifest import Manifest
+from generator.manifest.schema import Manifest
+from generator.utils.errors import ManifestError
 
 MAX_MANIFEST_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 100_000

@@ -5,7 +5,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from generator.errors import ReportError
+from generator.utils.errors import ReportError
 
 LOCK_NAME = ".xai-report.lock"
 

@@ -10,23 +10,23 @@ import jinja2
 from markupsafe import Markup
 
 from generator import __version__
-from generator.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
-from generator.case_figures import (
+from generator.explain import enabled_explainers, method_title
+from generator.explain.base import CONCENTRATION, SANITY, Explainer
+from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
+from generator.render.case_figures import (
     crop_path,
     curves_path,
     explanation_figure,
     faithfulness_curve_list,
     thumbnail_path,
 )
-from generator.devices import Inference
-from generator.explain import enabled_explainers, method_title
-from generator.explain.base import CONCENTRATION, SANITY, Explainer
-from generator.metric_tables import case_tables, focus_heading, means_tables
-from generator.observations import case_observations, report_findings
-from generator.pages_format import num_cell, pct_cell
-from generator.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
+from generator.render.metric_tables import case_tables, focus_heading, means_tables
+from generator.render.observations import case_observations, report_findings
+from generator.render.pages_format import num_cell, pct_cell
+from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
+from generator.run.devices import Inference
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
@@ -308,7 +308,7 @@ def unbatched_steps(manifest, explainers):
 
 
 def batched_steps(manifest, explainers):
-    """What runs through the batched classifier (generator.inference.batch_classifier), as a sentence's subject."""
+    """What runs through the batched classifier (generator.run.inference.batch_classifier), as a sentence's subject."""
     measured = measured_metrics(manifest, explainers, 1)
     steps = [e.batched_work() for e in explainers if e.batched_work() is not None]
     if "faithfulness" in measured:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from generator.errors import WeightsError
+from generator.utils.errors import WeightsError
 
 # builder-name prefix -> dotted layer; the longest matching prefix wins (efficientnet_lite before efficientnet)
 FAMILY_LAYERS = {

@@ -10,7 +10,7 @@ predictions; editing a discussion or a template recomputes nothing.
 import logging
 import time
 
-from generator.cache import computation_key, from_payload, library_versions, source_digest, to_payload
+from generator.cache.store import computation_key, from_payload, library_versions, source_digest, to_payload
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ import torch
 import torchvision
 from torch import nn
 
-from generator.errors import WeightsError
-from generator.imagenet import imagenet_categories
-from generator.target_layers import (
+from generator.manifest.imagenet import imagenet_categories
+from generator.run.target_layers import (
     LayerProbe,
     channels_last_hint,
     default_target_layer,
     find_module,
     probe_target_layer,
 )
+from generator.utils.errors import WeightsError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The measuring phase: turn one model's explanations of one case into numbers (see generator/metrics.py)."""
+"""The measuring phase: turn one model's explanations of one case into numbers (see generator/measure/metrics.py)."""
 
 import itertools
 import logging
@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from generator import metrics
 from generator.explain.base import CONCENTRATION, SANITY, CaseInputs, agreement_key
-from generator.inference import batch_classifier
-from generator.phase_times import timed
-from generator.results import result_type
+from generator.measure import metrics
+from generator.run.inference import batch_classifier
+from generator.run.results import result_type
+from generator.utils.phase_times import timed
 
 log = logging.getLogger(__name__)
 

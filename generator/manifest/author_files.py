@@ -6,7 +6,7 @@ deletes it. Pages include them with pymdownx.snippets, so `mkdocs serve` shows a
 
 from pathlib import Path
 
-from generator.atomic import write_text
+from generator.utils.atomic import write_text
 
 DISCUSSION_DIR = "discussion"
 REPORT_DIR = f"{DISCUSSION_DIR}/report"

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from generator.fast_forward import eager_forward, forward_for
-from generator.results import result_type
+from generator.run.fast_forward import eager_forward, forward_for
+from generator.run.results import result_type
 
 
 @result_type
@@ -34,7 +34,7 @@ class BatchClassifier:
     """uint8 NxHxWx3 images -> softmax probabilities, converted and normalised in one vectorised step.
 
     Equal to applying ToTensor + Normalize to each image (tested), without per-image PIL work; the
-    network runs through `generator.fast_forward` (fused on CPU, checked against the eager module).
+    network runs through `generator.run.fast_forward` (fused on CPU, checked against the eager module).
     """
 
     def __init__(self, module, mean, std, batch_size=64, device="cpu", precision="fp32"):
@@ -80,7 +80,7 @@ class BatchClassifier:
 
 def batch_classifier(module, preprocess, batch_size, device="cpu", precision="fp32"):
     """The one way the build makes a BatchClassifier: the manifest's normalisation, a batch size or "auto"."""
-    from generator.devices import batch_size_for
+    from generator.run.devices import batch_size_for
 
     return BatchClassifier(
         module, preprocess.mean, preprocess.std, batch_size_for(batch_size, device), device, precision

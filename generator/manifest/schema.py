@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from generator.imagenet import resolve_class
+from generator.manifest.imagenet import resolve_class
 
 CASE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

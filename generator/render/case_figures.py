@@ -2,8 +2,8 @@
 
 from PIL import Image
 
-from generator import figures
 from generator.explain import method_title
+from generator.utils import figures
 
 
 def figure_path(case_id, name):

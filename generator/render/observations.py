@@ -2,8 +2,8 @@
 
 from generator.explain import method_title
 from generator.explain.base import agreement_pair
-from generator.pages_format import mean, pct
-from generator.summary import own_top1_metrics
+from generator.render.pages_format import mean, pct
+from generator.render.summary import own_top1_metrics
 
 
 def case_observations(case, models_by_key, categories, k=5):

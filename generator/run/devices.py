@@ -4,7 +4,7 @@ import dataclasses
 
 import torch
 
-from generator.errors import UsageError
+from generator.utils.errors import UsageError
 
 AUTO_BATCH_SIZE_CPU = 8  # fastest measured on 2 CPU cores (bench/results.md)
 AUTO_BATCH_SIZE = {"cpu": AUTO_BATCH_SIZE_CPU, "cuda": 250, "mps": 250}  # GPU: fastest measured on an H100

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from generator.errors import ReportError
+from generator.utils.errors import ReportError
 
 PRINT_PAGE = "print_page.html"
 PDF_NAME = "report.pdf"

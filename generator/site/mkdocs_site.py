@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from generator.errors import ReportError
+from generator.utils.errors import ReportError
 
 log = logging.getLogger(__name__)
 

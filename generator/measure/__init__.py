@@ -1,0 +1,1 @@
+"""Stage 4, the measurements: faithfulness curves, concentration, agreement, stability, sanity check."""
