@@ -4,6 +4,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,11 +28,20 @@ def tree_digest(folder):
     }
 
 
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory):
+    """A project built once for the module (site and cache included); tests break a copy of it."""
+    folder = tmp_path_factory.mktemp("faults")
+    path = make_project(folder, random_resnet_manifest())
+    assert build(path, "--cache-dir", folder / "cache").returncode == 0
+    return folder
+
+
 @pytest.fixture()
-def built(tmp_path):
-    """A project built once (site included), with an edited discussion."""
-    path = make_project(tmp_path, random_resnet_manifest())
-    assert build(path, "--cache-dir", tmp_path / "cache").returncode == 0
+def built(built_once, tmp_path):
+    """A copy of the built project (content, site, cache), with an edited discussion."""
+    shutil.copytree(built_once, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "content" / "manifest.yaml"
     discussion = path.parent / "discussion" / "chelsea.md"
     discussion.write_text("Mine.\n")
     return path, tmp_path / "site", discussion

@@ -1,5 +1,6 @@
 """Incremental rebuilds: what each input change recomputes, through the real build."""
 
+import copy
 import shutil
 from dataclasses import replace
 
@@ -14,26 +15,42 @@ from tests.helpers import COFFEE, make_project, random_resnet_manifest
 KINDS_PER_CASE = {"probabilities": 1, "segments": 1, "explanation": 2, "metrics": 1}  # one model, two explainers
 
 
-@pytest.fixture()
-def project(tmp_path):
+def options_for(folder):
+    return BuildOptions(
+        manifest=folder / "content" / "manifest.yaml", site=False, show_progress=False, cache_dir=folder / "cache"
+    )
+
+
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory):
+    """One cold build for the module: (its folder, its summary). Tests change a copy of it."""
+    folder = tmp_path_factory.mktemp("incremental")
     manifest = random_resnet_manifest(
         cases=[
             {"id": "chelsea", "image": "images/chelsea.png"},
             {"id": "coffee", "image": "images/coffee.png"},
         ]
     )
-    path = make_project(tmp_path, manifest, images=[COFFEE, COFFEE.parent / "chelsea.png"])
-    options = BuildOptions(manifest=path, site=False, show_progress=False, cache_dir=tmp_path / "cache")
-    return path, manifest, options
+    make_project(folder, manifest, images=[COFFEE, COFFEE.parent / "chelsea.png"])
+    return folder, manifest, build_report(options_for(folder))
+
+
+@pytest.fixture()
+def project(cold, tmp_path):
+    """A copy of the cold-built project (content and cache), for a test to change."""
+    folder, manifest, _ = cold
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    options = options_for(tmp_path)
+    return options.manifest, copy.deepcopy(manifest), options
 
 
 def counts(summary):
     return summary.cache_hits, summary.cache_misses
 
 
-def test_noop_rebuild_runs_no_model(project, monkeypatch):
+def test_noop_rebuild_runs_no_model(cold, project, monkeypatch):
     path, _, options = project
-    assert counts(build_report(options)) == (0, 10)
+    assert counts(cold[2]) == (0, 10)  # the cold build computed every step
     import generator.run.inference as inference
 
     def forbidden(*args, **kwargs):
@@ -51,7 +68,6 @@ def figure_files(content):
 
 def test_noop_rebuild_renders_no_figure_and_writes_the_same_bytes(project, monkeypatch):
     path, _, options = project
-    build_report(options)
     before = figure_files(path.parent)
     assert len(before) > 10
 
@@ -68,7 +84,6 @@ def test_noop_rebuild_renders_no_figure_and_writes_the_same_bytes(project, monke
 
 def test_changed_image_recomputes_only_that_case(project):
     path, _, options = project
-    build_report(options)
     before = (path.parent / "cases" / "chelsea.md").read_text()
     image = path.parent / "images" / "chelsea.png"
     Image.open(image).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(image)
@@ -78,7 +93,6 @@ def test_changed_image_recomputes_only_that_case(project):
 
 def test_lime_setting_recomputes_lime_and_metrics_only(project):
     path, manifest, options = project
-    build_report(options)
     manifest["explainers"]["lime"]["num_samples"] = 24
     path.write_text(yaml.safe_dump(manifest))
     # per case: probabilities, segments, Grad-CAM hit; LIME and metrics recomputed
@@ -87,22 +101,20 @@ def test_lime_setting_recomputes_lime_and_metrics_only(project):
 
 def test_stability_method_recomputes_the_metrics_only_and_runs_no_lime(project, monkeypatch):
     path, manifest, options = project
-    build_report(options)
     manifest["metrics"]["stability"] = "bootstrap"
     path.write_text(yaml.safe_dump(manifest))
-    import generator.measure.measurer as measure
+    import generator.explain.lime as lime
 
     def forbidden(*args, **kwargs):
         raise AssertionError("bootstrap stability ran LIME again")
 
-    monkeypatch.setattr(measure, "explain_with_lime", forbidden)
+    monkeypatch.setattr(lime, "explain_with_lime", forbidden)
     # per case: probabilities, segments, Grad-CAM, LIME hit; the metrics recomputed
     assert counts(build_report(options)) == (8, 2)
 
 
 def test_segmentation_setting_recomputes_segments_lime_and_metrics(project):
     path, manifest, options = project
-    build_report(options)
     manifest["explainers"]["lime"]["kernel_size"] = 3
     path.write_text(yaml.safe_dump(manifest))
     assert counts(build_report(options)) == (4, 6)
@@ -110,7 +122,6 @@ def test_segmentation_setting_recomputes_segments_lime_and_metrics(project):
 
 def test_discussion_and_template_edits_recompute_nothing(project, tmp_path, monkeypatch):
     path, _, options = project
-    build_report(options)
     (path.parent / "discussion" / "coffee.md").write_text("Edited.\n")
     templates = tmp_path / "templates"
     shutil.copytree(pages.TEMPLATES_DIR, templates)
@@ -124,13 +135,12 @@ def test_discussion_and_template_edits_recompute_nothing(project, tmp_path, monk
 
 def test_force_recomputes_everything(project):
     _, _, options = project
-    build_report(options)
     assert counts(build_report(replace(options, force=True))) == (0, 0)
 
 
-def test_truncated_cache_entry_is_recomputed(project, tmp_path):
+def test_truncated_cache_entry_is_recomputed(cold, project, tmp_path):
     _, _, options = project
-    first = build_report(options)
+    first = cold[2]
     cache = tmp_path / "cache"
     entries = sorted(p for p in cache.rglob("*.npz") if p.relative_to(cache).parts[0] != "figures")
     assert len(entries) == first.cache_misses

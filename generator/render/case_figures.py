@@ -57,7 +57,7 @@ def case_figures(case, models_by_key, explainers, render=render_directly):
 
 
 def faithfulness_curve_list(case, models_by_key):
-    """Curves of each model's top-1 explanation, plus the first model's random-order baseline."""
+    """Curves of each model's top-1 explanation, plus the first model's random-map baseline."""
     curves = []
     for key, result in case.models.items():
         target_metrics = result.metrics.get(result.top1.index)
@@ -67,5 +67,5 @@ def faithfulness_curve_list(case, models_by_key):
             if method != "random":
                 curves.append((f"{models_by_key[key].label} {method_title(method)}", curve, False))
         if "random" in target_metrics.faithfulness and not any(c[2] for c in curves):
-            curves.append((f"random order ({models_by_key[key].label})", target_metrics.faithfulness["random"], True))
+            curves.append((f"random map ({models_by_key[key].label})", target_metrics.faithfulness["random"], True))
     return curves
