@@ -148,3 +148,14 @@ def test_truncated_cache_entry_is_recomputed(cold, project, tmp_path):
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
     assert counts(build_report(options)) == (9, 1)
     assert counts(build_report(options)) == (10, 0)
+
+
+def test_library_resolves_device_auto(project):
+    """`build_report(BuildOptions(device="auto"))` works without the CLI: here "auto" is the CPU, so the
+    CPU build's results are reused."""
+    import torch
+
+    _, _, options = project
+    if torch.cuda.is_available():
+        pytest.skip("auto would pick the GPU here")
+    assert counts(build_report(replace(options, device="auto"))) == (10, 0)
