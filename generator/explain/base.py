@@ -21,6 +21,8 @@ CONCENTRATION = "concentration"  # share of the image holding half the map's pos
 SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
 
 
+# --- seed stability (a seed-dependent method's answer across runs: LIME) ------------------------------------
+
 STABILITY_THRESHOLD = 0.6  # mean top-k Jaccard across LIME reruns at or above this counts as stable
 
 
@@ -30,9 +32,6 @@ class Stability:
     mean_jaccard: float  # mean pairwise Jaccard of the top-k positive superpixels across runs
     weight_spread: float  # mean per-superpixel std across runs / mean absolute weight
     stable: bool  # mean_jaccard >= STABILITY_THRESHOLD
-
-
-# --- seed stability (a seed-dependent method's answer across runs: LIME) ------------------------------------
 
 
 def top_k_positive(weights, k):
@@ -64,6 +63,9 @@ def seed_stability(weight_runs, k=5):
     std = np.where(np.ptp(runs, axis=0) == 0, 0.0, runs.std(axis=0))  # identical runs: exactly 0, not roundoff
     spread = float(std.mean() / scale) if scale > 0 else 0.0
     return Stability(mean_jaccard, spread, mean_jaccard >= STABILITY_THRESHOLD)
+
+
+# --- the interface -----------------------------------------------------------------------------------------
 
 
 def register(cls):
