@@ -91,11 +91,11 @@ def test_case_pages_show_every_metric(example):
             "Grad-CAM deletion AUC ↓",
             "LIME insertion AUC ↑",
             "random deletion AUC ↓",
-            "Concentration ↓",
+            "Grad-CAM concentration ↓",
             "Grad-CAM vs LIME ρ ↑",
             "LIME stability (Jaccard) ↑",
             "LIME weight spread ↓",
-            "Sanity ρ ↓",
+            "Grad-CAM sanity ρ ↓",
         ):
             assert column in markdown, (case["id"], column)
         assert (root / "content" / "figures" / case["id"] / "faithfulness.png").stat().st_size > 1000
