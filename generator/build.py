@@ -17,18 +17,18 @@ from generator.explain import enabled_explainers
 from generator.manifest.author_files import author_stubs, ensure_stubs, orphaned_author_files
 from generator.manifest.loader import load_manifest
 from generator.measure.measurer import Measurer
-from generator.render.case_figures import case_figures, render_directly
-from generator.render.pages import PageRenderer
-from generator.run.devices import Inference, batch_size_for, check_device
-from generator.run.models import load_models
-from generator.run.results import CaseFailure
-from generator.site.mkdocs_site import (
+from generator.publish.mkdocs_site import (
     build_site,
     case_page_path,
     nav_yaml,
     prune_generated,
 )
-from generator.site.pdf import check_pdf_prerequisites, write_pdf
+from generator.publish.pdf import check_pdf_prerequisites, write_pdf
+from generator.render.case_figures import case_figures, render_directly
+from generator.render.pages import PageRenderer
+from generator.run.devices import Inference, batch_size_for, check_device
+from generator.run.models import load_models
+from generator.run.results import CaseFailure
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import CaseError, ReportError, UsageError
 from generator.utils.lock import build_lock

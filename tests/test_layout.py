@@ -5,7 +5,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 # the order data flows in; the top-level modules (cli, build, check, compute) run the stages and come last
-STAGES = ("utils", "manifest", "run", "explain", "measure", "cache", "render", "site")
+STAGES = ("utils", "manifest", "run", "explain", "measure", "cache", "render", "publish")
 COMMANDS = len(STAGES)
 
 

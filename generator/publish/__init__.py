@@ -1,0 +1,1 @@
+"""Stage 7, publishing the site: navigation, the MkDocs build (swapped in atomically), hooks, the PDF."""
