@@ -148,8 +148,10 @@ def gather_results(manifest, content_dir, selected, models, options, cache):
 
 
 def inference_of(manifest, options):
-    batch_size = batch_size_for(manifest.explainers.lime.batch_size, options.device)
-    return Inference(options.device, options.precision, batch_size)
+    lime, measurements = (
+        batch_size_for(s.batch_size, options.device) for s in (manifest.explainers.lime, manifest.metrics)
+    )
+    return Inference(options.device, options.precision, lime, measurements)
 
 
 def warn_orphaned_author_files(content_dir, manifest, models):
@@ -251,13 +253,12 @@ def render_outputs(manifest, models, results, failures, render_figure=render_dir
     their pages and figures stay as an earlier build wrote them.
     """
     models_by_key = {model.key: model for model in models}
-    explainers = enabled_explainers(manifest.explainers, manifest.seed)
+    renderer = PageRenderer(manifest, models, inference)  # its explainers draw the figures too
     outputs = {}
     with timed("figures"):
         for case in results:
-            outputs.update(case_figures(case, models_by_key, explainers, render_figure))
+            outputs.update(case_figures(case, models_by_key, renderer.explainers, render_figure))
     with timed("pages"):
-        renderer = PageRenderer(manifest, models, inference)
         for path, text in renderer.pages(results, failures, kept).items():
             outputs[path] = text.encode("utf-8")
     listed = {case.case_id for case in results} | {spec.case_id for spec in kept}

@@ -144,3 +144,14 @@ def test_report_level_author_files_are_created_once_and_never_changed(tmp_path):
     files[1].unlink()
     assert build(path, site=False).returncode == 0
     assert "No conclusion written yet." in files[1].read_text()
+
+
+def test_methods_page_gives_the_measurements_own_batch_size():
+    text = methods_page({"metrics": {"batch_size": 16}}, ("cpu", "fp32", 8, 16))
+    assert "run in batches of 8 (`batch_size: auto`) (the measurements in batches of 16) on the CPU" in text
+    same = methods_page({}, ("cpu", "fp32", 8, 8))
+    assert "the measurements in batches" not in same
+    lime_off = methods_page(
+        {"explainers": {"lime": {"enabled": False}}, "metrics": {"batch_size": 16}}, ("cpu", "fp32", 8, 16)
+    )
+    assert "The deletion and insertion curves run in batches of 16 on the CPU" in lime_off

@@ -19,6 +19,7 @@ from generator.run.results import result_type
 EXPLAINERS = {}
 CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
 SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
+STABILITY = "stability"  # the method's own `stability` across seeds (a seed-dependent method: LIME)
 
 
 # --- seed stability (a seed-dependent method's answer across runs: LIME) ------------------------------------
@@ -99,7 +100,7 @@ class Explainer:
 
     name = ""
     title = ""
-    measures = ()  # generic measurements that apply: CONCENTRATION, SANITY
+    measures = ()  # measurements that apply: CONCENTRATION, SANITY, STABILITY (then implement `stability`)
     uses_target_layer = False  # reads the model's target layer (the methods page then lists the layers)
     figure_width = 300
     section = ""  # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)

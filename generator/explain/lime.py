@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from generator.explain.base import Explainer, FigureKind, register, seed_stability
+from generator.explain.base import STABILITY, Explainer, FigureKind, register, seed_stability
 from generator.run.inference import batch_classifier
 from generator.run.results import result_type
 from generator.utils import figures
@@ -199,6 +199,7 @@ def stable_under_bootstrap(data, result, k, seed):
 class Lime(Explainer):
     name = "lime"
     title = "LIME"
+    measures = (STABILITY,)
     figure_width = 280
     section = (
         "The superpixels whose presence raises (or lowers) the target's probability, from "

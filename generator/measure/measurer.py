@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from generator.explain.base import CONCENTRATION, SANITY, CaseInputs, agreement_key
+from generator.explain.base import CONCENTRATION, SANITY, STABILITY, CaseInputs, agreement_key
 from generator.measure import metrics
 from generator.run.inference import batch_classifier
 from generator.run.results import result_type
@@ -71,7 +71,7 @@ class Measurer:
         classify = self.classifier(model.module)
         stability = {}
         with timed("stability"):
-            for explainer in self.explainers:
+            for explainer in (e for e in self.explainers if STABILITY in e.measures):
                 shown = {t: r for t, r in result.explanations.get(explainer.name, {}).items() if t in result.targets}
                 for target, figures in explainer.stability(classify, inputs, shown, self.settings).items():
                     stability.setdefault(target, {})[explainer.name] = figures

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from generator import __version__
 from generator.explain import enabled_explainers, method_title
-from generator.explain.base import CONCENTRATION, SANITY, Explainer
+from generator.explain.base import CONCENTRATION, SANITY, STABILITY
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.render.case_figures import (
     crop_path,
@@ -278,7 +278,7 @@ def measured_metrics(manifest, explainers, model_count):
     """
     settings = manifest.metrics
     titles = [e.title for e in explainers]
-    seeded = [e.title for e in explainers if type(e).stability is not Explainer.stability]
+    seeded = [e.title for e in explainers if STABILITY in e.measures]
     wanted = {
         "faithfulness": titles if settings.faithfulness else [],
         "concentration": [e.title for e in explainers if CONCENTRATION in e.measures],
@@ -310,7 +310,7 @@ def unbatched_steps(manifest, explainers):
 def batched_steps(manifest, explainers):
     """What runs through the batched classifier (generator.run.inference.batch_classifier), as a sentence's subject."""
     measured = measured_metrics(manifest, explainers, 1)
-    steps = [e.batched_work() for e in explainers if e.batched_work() is not None]
+    steps = [work for work in (e.batched_work() for e in explainers) if work is not None]
     if "faithfulness" in measured:
         steps.append("the deletion and insertion curves")
     if "stability" in measured and manifest.metrics.stability == "reruns":
