@@ -1,3 +1,4 @@
 from generator.cli import main
 
-main()
+if __name__ == "__main__":  # figure-drawing processes import this module again; they must not build
+    main()

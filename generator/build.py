@@ -4,7 +4,7 @@ import errno
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -12,11 +12,9 @@ import torch
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
 from generator.cache.store import ResultCache
-from generator.compute import compute_case
-from generator.explain import enabled_explainers
+from generator.compute import case_computers, compute_case
 from generator.manifest.author_files import author_stubs, ensure_stubs, orphaned_author_files
 from generator.manifest.loader import load_manifest
-from generator.measure.measurer import Measurer
 from generator.publish.mkdocs_site import (
     build_site,
     case_page_path,
@@ -24,7 +22,7 @@ from generator.publish.mkdocs_site import (
     prune_generated,
 )
 from generator.publish.pdf import check_pdf_prerequisites, write_pdf
-from generator.render.case_figures import case_figures, render_directly
+from generator.render.figure_drawer import FigureDrawer, FigureStream, StagedFigures, default_workers
 from generator.render.pages import PageRenderer
 from generator.run.devices import Inference, batch_size_for, check_device
 from generator.run.models import load_models
@@ -52,6 +50,9 @@ class BuildOptions:
     force: bool = False
     cache_dir: Path | None = Path(".cache/results")
     pdf: bool = False
+    shard: tuple | None = None  # (k, n): compute the k-th of n parts of the cases into the cache, render nothing
+    executor: str = "local"  # "ray": compute the cases on Ray workers (generator/ray_executor.py), render here
+    figure_workers: int | None = None  # processes drawing figures; None: one per core beyond the first
 
 
 @dataclass
@@ -82,8 +83,12 @@ def build_report(options):
     reset()
     options = check_device(options)  # "auto" becomes the device at hand; bf16 where it is supported
     manifest = load_manifest(options.manifest)
-    check_site_config(options)
     content_dir = Path(options.manifest).parent
+    if options.shard:  # writes only into the cache (atomic, content-addressed): shards may run side by side
+        check_shard_options(options)
+        with clear_os_errors():
+            return compute_shard(manifest, content_dir, options, started)
+    check_site_config(options)
     with build_lock(content_dir), clear_os_errors():
         return run_phases(manifest, content_dir, options, started)
 
@@ -93,18 +98,18 @@ def run_phases(manifest, content_dir, options, started):
     with timed("models"):
         models = load_models(manifest, content_dir, options.device)
     cache = ResultCache(options.cache_dir) if options.cache_dir else None
-    gathered = gather_results(manifest, content_dir, selected, models, options, cache)
+    if precompute(manifest, selected, options):
+        options = replace(options, force=False)  # computed (with --force) by the workers: read back, not again
+    renderer = PageRenderer(manifest, models, inference_of(manifest, options))  # its explainers draw the figures
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
-    outputs = render_outputs(
-        manifest,
-        models,
-        gathered.results,
-        gathered.failures,
-        figure_cache.render,
-        inference_of(manifest, options),
-        gathered.kept,
-    )
-    summary = write_outputs(content_dir, outputs, keep_cases=[spec.case_id for spec in gathered.kept])
+    workers = default_workers(len(manifest.cases)) if options.figure_workers is None else options.figure_workers
+    with FigureDrawer(figure_cache, workers) as drawer, StagedFigures(content_dir) as staged:
+        stream = FigureStream(drawer, staged, models, renderer.explainers)
+        gathered = gather_results(manifest, content_dir, selected, models, options, cache, keep=stream.add)
+        stream.finish()
+        outputs = render_pages(manifest, renderer, gathered)
+        summary = BuildSummary(written=staged.publish())
+    summary.written += write_outputs(content_dir, outputs, staged.paths, [spec.case_id for spec in gathered.kept])
     summary.record(gathered)
     summary.stubs_created = ensure_stubs(content_dir, author_stubs([r.case_id for r in gathered.results], models))
     summary.orphaned = warn_orphaned_author_files(content_dir, manifest, models)
@@ -134,10 +139,13 @@ class Gathered:
     kept: list  # CaseSpec
 
 
-def gather_results(manifest, content_dir, selected, models, options, cache):
-    rebuilt, failures, _ = compute_results(manifest, content_dir, selected, models, options, cache)
+def gather_results(manifest, content_dir, selected, models, options, cache, keep=None):
+    """Every case's results, each passed through `keep` (the build draws its figures and keeps what pages read)."""
+    rebuilt, failures, _ = compute_results(manifest, content_dir, selected, models, options, cache, keep=keep)
     others = [spec for spec in manifest.cases if spec not in selected]
-    from_cache, _, uncached = compute_results(manifest, content_dir, others, models, options, cache, cached_only=True)
+    from_cache, _, uncached = compute_results(
+        manifest, content_dir, others, models, options, cache, cached_only=True, keep=keep
+    )
     return Gathered(
         results=in_manifest_order(manifest, rebuilt + from_cache),
         rebuilt=[r.case_id for r in rebuilt],
@@ -209,29 +217,60 @@ def page_exists(content_dir, spec):
     return (Path(content_dir) / case_page_path(spec.case_id)).is_file()
 
 
-def compute_results(manifest, content_dir, cases, models, options, cache, cached_only=False):
-    """Results, failures and (with `cached_only`) the cases whose results are not all in the cache."""
-    explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
-    measurer = Measurer(
-        manifest.metrics,
-        explainers,
-        manifest.preprocess,
-        manifest.seed,
-        options.device,
-        options.precision,
-        manifest.explainers.lime.num_features,
+def compute_shard(manifest, content_dir, options, started):
+    """`build --shard K/N`: the results of every N-th case from the K-th into the cache; no figure, page or site."""
+    k, n = options.shard
+    cases = shard_cases(select_cases(manifest, options.only), k, n)
+    with timed("models"):
+        models = load_models(manifest, content_dir, options.device)
+    cache = ResultCache(options.cache_dir)
+    precompute(manifest, cases, options)
+    computed, failures, _ = compute_results(
+        manifest, content_dir, cases, models, options, cache, keep=lambda result: result.case_id
     )
+    summary = BuildSummary(cases=len(computed), failures=failures, rebuilt=computed)
+    summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
+    summary.seconds = time.perf_counter() - started
+    summary.phases = snapshot()
+    return summary
+
+
+def shard_cases(cases, k, n):
+    """The K-th of N parts (1-based): every N-th case in manifest order from the K-th (sizes differ by one at most)."""
+    return cases[k - 1 :: n]
+
+
+def check_shard_options(options):
+    if options.cache_dir is None:
+        raise UsageError("--shard computes into the result cache: give it a --cache-dir")
+    if options.pdf:
+        raise UsageError("--shard renders nothing: build the PDF in the final build over the merged caches")
+
+
+def precompute(manifest, cases, options):
+    """With `--executor ray`, the cases' results are computed on Ray workers into the cache first (True)."""
+    if options.executor != "ray" or not cases:
+        return False
+    from generator.ray_executor import compute_on_ray
+
+    with timed("ray"):
+        compute_on_ray(options, [spec.case_id for spec in cases])
+    return True
+
+
+def compute_results(manifest, content_dir, cases, models, options, cache, cached_only=False, keep=None):
+    """Results (each passed through `keep`), failures and (with `cached_only`) the cases not all in the cache."""
+    explainers, measurer = case_computers(manifest, options)
     results, failures, uncached = [], [], []
     torch.manual_seed(manifest.seed)
     show = options.show_progress and not cached_only and bool(cases)
     with progress(total=len(cases) * len(models), unit="model", enabled=show) as bar:
         for spec in cases:
             try:
-                results.append(
-                    compute_case(
-                        manifest, content_dir, spec, models, explainers, measurer, cache, options, bar, cached_only
-                    )
+                result = compute_case(
+                    manifest, content_dir, spec, models, explainers, measurer, cache, options, bar, cached_only
                 )
+                results.append(keep(result) if keep else result)
             except NotCached:
                 uncached.append(spec)
             except CaseError as error:
@@ -246,31 +285,21 @@ def compute_results(manifest, content_dir, cases, models, options, cache, cached
     return results, failures, uncached
 
 
-def render_outputs(manifest, models, results, failures, render_figure=render_directly, inference=Inference(), kept=()):
-    """Every generated file of the content folder, as {relative path: bytes}: gather first, then write.
-
-    `kept` are cases outside --only with no cached results: the overview and the navigation list them,
-    their pages and figures stay as an earlier build wrote them.
-    """
-    models_by_key = {model.key: model for model in models}
-    renderer = PageRenderer(manifest, models, inference)  # its explainers draw the figures too
+def render_pages(manifest, renderer, gathered):
+    """The pages and the navigation, as {relative path: bytes}."""
     outputs = {}
-    with timed("figures"):
-        for case in results:
-            outputs.update(case_figures(case, models_by_key, renderer.explainers, render_figure))
     with timed("pages"):
-        for path, text in renderer.pages(results, failures, kept).items():
+        for path, text in renderer.pages(gathered.results, gathered.failures, gathered.kept).items():
             outputs[path] = text.encode("utf-8")
-    listed = {case.case_id for case in results} | {spec.case_id for spec in kept}
+    listed = {case.case_id for case in gathered.results} | {spec.case_id for spec in gathered.kept}
     nav_cases = [spec for spec in manifest.cases if spec.case_id in listed]
     outputs["nav.yml"] = nav_yaml(manifest, nav_cases).encode("utf-8")
     return outputs
 
 
-def write_outputs(content_dir, outputs, keep_cases=()):
-    """Write every output; delete generated files no output and no kept case accounts for."""
-    summary = BuildSummary()
-    for path, data in outputs.items():
-        summary.written += write_bytes(Path(content_dir) / path, data)
-    prune_generated(content_dir, outputs, keep_cases)
-    return summary
+def write_outputs(content_dir, outputs, also_generated=(), keep_cases=()):
+    """Write every output; delete generated files that no output, figure written by this build
+    (`also_generated`) or kept case accounts for. Returns how many files changed."""
+    written = sum(write_bytes(Path(content_dir) / path, data) for path, data in outputs.items())
+    prune_generated(content_dir, [*outputs, *also_generated], keep_cases)
+    return written

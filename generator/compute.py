@@ -9,8 +9,8 @@ from pathlib import Path
 
 from generator.cache.case_cache import CaseCache, NotCached
 from generator.cache.store import file_digest
-from generator.explain import CaseInputs
-from generator.measure.measurer import compare_models
+from generator.explain import CaseInputs, enabled_explainers
+from generator.measure.measurer import Measurer, compare_models
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
 from generator.run.images import Preprocessor, decode_image
@@ -31,6 +31,21 @@ class PredictionsMissing(LookupError):
     def __init__(self, missing):
         super().__init__("predictions not cached")
         self.missing = missing
+
+
+def case_computers(manifest, options):
+    """The enabled explainers and the measurer that every case of a build shares."""
+    explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
+    measurer = Measurer(
+        manifest.metrics,
+        explainers,
+        manifest.preprocess,
+        manifest.seed,
+        options.device,
+        options.precision,
+        manifest.explainers.lime.num_features,
+    )
+    return explainers, measurer
 
 
 def case_targets(spec, predictions):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from generator.measure.metrics import FaithfulnessResult
-from generator.utils.figures import faithfulness_figure
+from generator.utils.plots import faithfulness_figure
 
 
 def curve(level):

@@ -2,7 +2,7 @@
 
 Key: the figure function's name, a fingerprint of its arguments (the result cache's payload digest:
 array bytes, dataclass fields, plain values; PIL images as pixels), the source of
-`generator/utils/figures.py` and the matplotlib version, so a change to any of them renders the figure
+`generator/utils/figures.py` and `plots.py` and the matplotlib version, so a change to any of them renders the figure
 again. Entries are checksummed cache files like the results (a damaged one is rendered again) under
 `<cache dir>/figures/`, counted apart from the results.
 """
@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image
 
 from generator.cache.store import ResultCache, computation_key, content_digest, encode, to_payload
-from generator.utils import figures
+from generator.utils import figures, plots
 
-FIGURES_SOURCE_DIGEST = hashlib.sha256(Path(figures.__file__).read_bytes()).hexdigest()
+FIGURES_SOURCE_DIGEST = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (figures, plots))).hexdigest()
 
 
 def fingerprint(args):
@@ -47,18 +47,29 @@ class FigureCache:
     def beside_results(cls, results_dir, force=False):
         return cls(Path(results_dir) / "figures" if results_dir else None, force)
 
-    def render(self, function, *args):
-        if self.cache is None:
-            return function(*args)
-        key = computation_key(
+    def key(self, function, args):
+        return computation_key(
             figure=function.__name__,
             arguments=fingerprint(args),
             figures_source=FIGURES_SOURCE_DIGEST,
             matplotlib=matplotlib.__version__,
         )
-        payload = None if self.force else self.cache.load(key)
-        if payload is not None:
-            return payload["bytes"].tobytes()
-        data = function(*args)
-        self.cache.store(key, {"bytes": np.frombuffer(data, dtype=np.uint8)})
+
+    def lookup(self, key):
+        """The cached figure's bytes, or None (no cache, --force, not rendered before, or damaged)."""
+        if self.cache is None or self.force:
+            return None
+        payload = self.cache.load(key)
+        return None if payload is None else payload["bytes"].tobytes()
+
+    def keep(self, key, data):
+        if self.cache is not None:
+            self.cache.store(key, {"bytes": np.frombuffer(data, dtype=np.uint8)})
+
+    def render(self, function, *args):
+        key = self.key(function, args) if self.cache is not None else None
+        data = self.lookup(key) if key else None
+        if data is None:
+            data = function(*args)
+            self.keep(key, data)
         return data

@@ -3,7 +3,7 @@
 from PIL import Image
 
 from generator.explain import method_title
-from generator.utils import figures
+from generator.utils import figures, plots
 
 
 def figure_path(case_id, name):
@@ -26,18 +26,13 @@ def curves_path(case_id):
     return figure_path(case_id, "faithfulness.png")
 
 
-def render_directly(function, *args):
-    return function(*args)
-
-
-def case_figures(case, models_by_key, explainers, render=render_directly):
-    """The case's figures: thumbnail, model input, and per model, explainer and target the explanations.
-
-    `render(figure_function, *args)` makes each figure (`FigureCache.render` takes it from the cache).
-    """
+def case_figures(case, models_by_key, explainers):
+    """The case's figures as jobs {path: (figure function, args)}: thumbnail, model input, and per model,
+    explainer and target the explanations, then the faithfulness curves. Whoever draws them calls
+    `function(*args)` (the build's FigureDrawer, in a pool of processes and through the figure cache)."""
     out = {
-        thumbnail_path(case.case_id): render(figures.thumbnail, case.original),
-        crop_path(case.case_id): render(figures.crop_png, Image.fromarray(case.crop_array)),
+        thumbnail_path(case.case_id): (figures.thumbnail, (case.original,)),
+        crop_path(case.case_id): (figures.crop_png, (Image.fromarray(case.crop_array),)),
     }
     for explainer in explainers:
         context = explainer.figure_context(case)
@@ -46,12 +41,13 @@ def case_figures(case, models_by_key, explainers, render=render_directly):
                 found = result.explained(explainer.name, target)
                 if found is None:
                     continue
-                for kind, (function, args) in explainer.figures(case, found, context).items():
-                    out[explanation_figure(case.case_id, key, kind, target)] = render(function, *args)
+                for kind, job in explainer.figures(case, found, context).items():
+                    out[explanation_figure(case.case_id, key, kind, target)] = job
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
-        out[curves_path(case.case_id)] = render(
-            figures.faithfulness_curves, curves, "Each model's explanations of its own top-1 class"
+        out[curves_path(case.case_id)] = (
+            plots.faithfulness_curves,
+            (curves, "Each model's explanations of its own top-1 class"),
         )
     return out
 

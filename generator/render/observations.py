@@ -23,7 +23,7 @@ def case_observations(case, models_by_key, categories, k=5):
         if own is None:
             continue
         sentences += faithfulness_sentences(name, own)
-        sentences += agreement_sentences(name, own, k, case.segments is not None)
+        sentences += agreement_sentences(name, own, k, case.segmented)
         for method in own.unstable:
             sentences.append(
                 f"{name}'s {method_title(method)} explanation is unstable across seeds "

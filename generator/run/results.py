@@ -4,7 +4,7 @@ Every type a cache entry may hold registers itself with `@result_type` where it 
 result in its own module), so the cache, which imports only this module, can read it back by name.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 import numpy as np
 
@@ -40,6 +40,11 @@ class ModelResult:
     def with_metrics(self, metrics):
         return replace(self, metrics=metrics)
 
+    def for_pages(self):
+        """Without the explanations' pixel maps (drawn already): what pages and summaries read."""
+        slim = {method: {t: without_pixels(r) for t, r in found.items()} for method, found in self.explanations.items()}
+        return replace(self, explanations=slim)
+
 
 @dataclass(frozen=True)
 class CaseResult:
@@ -54,8 +59,36 @@ class CaseResult:
     def case_id(self):
         return self.spec.case_id
 
+    @property
+    def segmented(self):
+        """Whether the case was cut into superpixels (an explainer that needs them ran)."""
+        return self.segments is not None
+
     def with_comparisons(self, comparisons):
         return replace(self, comparisons=tuple(comparisons))
+
+    def for_pages(self):
+        """The case once its figures are drawn: no photo, crop or maps, so that a build holds every case's
+        numbers but only one case's pixels at a time. The superpixels become an empty array (still segmented)."""
+        return replace(
+            self,
+            original=None,
+            crop_array=None,
+            segments=None if self.segments is None else np.empty((0, 0), dtype=self.segments.dtype),
+            models={key: result.for_pages() for key, result in self.models.items()},
+        )
+
+
+def is_map(value):
+    return isinstance(value, np.ndarray) and value.ndim >= 2
+
+
+def without_pixels(result):
+    """An explainer's result with every array of two or more dimensions (its maps) dropped."""
+    if not is_dataclass(result):
+        return result
+    maps = {f.name: None for f in fields(result) if is_map(getattr(result, f.name))}
+    return replace(result, **maps) if maps else result
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""Figures drawn while the build goes on: by a pool of processes sized to the machine, or in the build's own.
+
+The build hands each case's figure jobs ({path: (figure function, args)}) to `submit` as soon as the case's
+results exist, and writes what `ready()` yields between cases, so that drawing overlaps the models' work
+and no figure's bytes wait in memory for the whole build. Figures found in the figure cache are not drawn.
+"""
+
+import filecmp
+import os
+import shutil
+import tempfile
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from generator.render.case_figures import case_figures
+from generator.utils.atomic import write_bytes
+from generator.utils.phase_times import timed
+
+MIN_CASES_FOR_A_POOL = 8  # below this, starting the processes costs more than drawing the figures
+MAX_WORKERS = 8
+
+
+def default_workers(case_count, cpu_count=None):
+    """Processes for drawing: one per core beyond the first (at most 8), none for a small build."""
+    cpus = cpu_count or os.cpu_count() or 1
+    if case_count < MIN_CASES_FOR_A_POOL or cpus < 2:
+        return 0
+    return min(cpus - 1, MAX_WORKERS)
+
+
+class FigureDrawer:
+    """`submit(jobs)`, then `ready()` between cases and `finish()` at the end: (path, PNG/JPEG bytes) pairs."""
+
+    def __init__(self, cache, workers=0):
+        self.cache = cache
+        self.executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 0 else None
+        self.done = deque()  # (path, bytes) not yet handed out
+        self.pending = {}  # path -> (cache key, future)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, error, traceback):
+        if self.executor is not None:
+            self.executor.shutdown(wait=error_type is None, cancel_futures=error_type is not None)
+
+    def submit(self, jobs):
+        for path, (function, args) in jobs.items():
+            key = self.cache.key(function, args) if self.cache.cache is not None else None
+            data = self.cache.lookup(key) if key else None
+            if data is not None:
+                self.done.append((path, data))
+            elif self.executor is None:
+                data = function(*args)
+                self.cache.keep(key, data)
+                self.done.append((path, data))
+            else:
+                self.pending[path] = (key, self.executor.submit(function, *args))
+
+    def ready(self):
+        """Every figure finished so far (without waiting for the others)."""
+        yield from self.collect(wait=False)
+
+    def finish(self):
+        """Every figure still outstanding, waiting for the pool."""
+        yield from self.collect(wait=True)
+
+    def collect(self, wait):
+        while self.done:
+            yield self.done.popleft()
+        for path in [p for p, (_, future) in self.pending.items() if wait or future.done()]:
+            key, future = self.pending.pop(path)
+            data = future.result()
+            self.cache.keep(key, data)
+            yield path, data
+
+
+class FigureStream:
+    """Each case's figures as soon as its results exist: drawn (or found in the cache) and staged, while
+    the case itself is kept without its pixels (`CaseResult.for_pages`)."""
+
+    def __init__(self, drawer, staged, models, explainers):
+        self.drawer, self.staged, self.explainers = drawer, staged, explainers
+        self.models_by_key = {model.key: model for model in models}
+
+    def add(self, case):
+        with timed("figures"):
+            self.drawer.submit(case_figures(case, self.models_by_key, self.explainers))
+            self.stage(self.drawer.ready())
+        return case.for_pages()
+
+    def finish(self):
+        with timed("figures"):
+            self.stage(self.drawer.finish())
+
+    def stage(self, figures):
+        for path, data in figures:
+            self.staged.add(path, data)
+
+
+class StagedFigures:
+    """Figures written into a hidden folder of the content folder as they come, and moved into place only
+    by `publish()` once the pages exist: a build that stops half-way leaves the figures as they were."""
+
+    PREFIX = ".figures-staging-"
+
+    def __init__(self, content_dir):
+        self.content_dir = Path(content_dir)
+        self.paths = []
+        self.folder = None
+
+    def __enter__(self):
+        for stale in self.content_dir.glob(f"{self.PREFIX}*"):  # left by a killed build (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
+        self.content_dir.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=self.PREFIX, dir=self.content_dir))
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def add(self, path, data):
+        write_bytes(self.folder / path, data)
+        self.paths.append(path)
+
+    def publish(self):
+        """Move every staged figure over its place (unchanged ones are left alone); how many changed."""
+        changed = 0
+        for path in self.paths:
+            staged, target = self.folder / path, self.content_dir / path
+            if target.is_file() and filecmp.cmp(staged, target, shallow=False):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(staged, 0o644)
+            os.replace(staged, target)
+            changed += 1
+        return changed
