@@ -107,10 +107,45 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug loggi
 @precision_option
 @click.option("--force", is_flag=True, help="Recompute everything, ignoring the result cache.")
 @cache_dir_option
+@click.option(
+    "--shard",
+    callback=lambda ctx, param, value: parse_shard(value),
+    metavar="K/N",
+    help="Compute only the K-th of N parts of the cases into the cache; render nothing. A final build over the "
+    "merged caches renders the whole site.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the cases are computed: here, or on Ray workers (pip install 'xai-report[ray]'; RAY_ADDRESS).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Processes drawing figures (default: one per core beyond the first for 8 cases or more; 0: none).",
+)
 @verbose_option
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
 def build(
-    manifest, config, site_dir, only, no_site, pdf, keep_going, device, precision, force, cache_dir, verbose, quiet
+    manifest,
+    config,
+    site_dir,
+    only,
+    no_site,
+    pdf,
+    keep_going,
+    device,
+    precision,
+    force,
+    cache_dir,
+    shard,
+    executor,
+    jobs,
+    verbose,
+    quiet,
 ):
     """Run every model and explainer on every case and build the site."""
     from generator.build import BuildOptions, build_report
@@ -129,9 +164,18 @@ def build(
         force=force,
         cache_dir=cache_dir,
         pdf=pdf,
+        shard=shard,
+        executor=executor,
+        figure_workers=jobs,
     )
     summary = run_reporting_errors(verbose, lambda: build_report(options))
-    if not quiet:
+    if shard and not quiet:
+        click.echo(
+            f"Shard {shard[0]}/{shard[1]}: {summary.cases} case(s) computed into {cache_dir} in "
+            f"{summary.seconds:.1f} s; nothing rendered (merge the caches, then build)",
+            err=True,
+        )
+    elif not quiet:
         where = f" -> {site_dir}/" if not no_site else ""
         looked_up = summary.cache_hits + summary.cache_misses
         cached = f"; {summary.cache_hits} of {looked_up} results from the cache" if looked_up else ""
@@ -147,6 +191,16 @@ def build(
         for failure in summary.failures:
             click.echo(f"  {failure.message}", err=True)
         sys.exit(EXIT_BUILD_FAILED)
+
+
+def parse_shard(value):
+    """ "K/N" -> (K, N) with 1 <= K <= N; None stays None."""
+    if value is None:
+        return None
+    k, slash, n = value.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"{value!r}: expected K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(k), int(n)
 
 
 def phase_line(phases):

@@ -1,0 +1,111 @@
+"""`build --executor ray`: the cases' results computed on Ray workers into the shared result cache.
+
+Each worker is a Ray actor that loads the manifest and the models once, then computes the cases it is
+handed, writing every result into the cache (atomic, content-addressed files, so workers never clash).
+The build then reads them back and renders here, without running a model. On a cluster the project
+folder and the cache folder must be reachable at the same paths from every node (a shared file
+system), and xai-report installed on each; `RAY_ADDRESS` names the cluster (unset: a local instance).
+"""
+
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from generator.utils.errors import ReportError, UsageError
+
+log = logging.getLogger(__name__)
+
+CPUS_PER_WORKER = 1
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--executor ray needs Ray: pip install 'xai-report[ray]'") from None
+    return ray
+
+
+def absolute(options):
+    """The options with every path absolute: workers need not share the build's working folder."""
+    paths = {
+        name: Path(value).resolve()
+        for name in ("manifest", "config", "site_dir", "cache_dir")
+        if (value := getattr(options, name)) is not None
+    }
+    return replace(options, **paths)
+
+
+class CaseWorker:
+    """One Ray actor: the models loaded once, then `compute(case_id)` per case (None, or the case's error)."""
+
+    def __init__(self, options):
+        import torch
+
+        from generator.cache.store import ResultCache
+        from generator.compute import case_computers
+        from generator.manifest.loader import load_manifest
+        from generator.run.models import load_models
+
+        torch.set_num_threads(CPUS_PER_WORKER)
+        self.options = options
+        self.manifest = load_manifest(options.manifest)
+        self.content_dir = Path(options.manifest).parent
+        self.models = load_models(self.manifest, self.content_dir, options.device)
+        self.explainers, self.measurer = case_computers(self.manifest, options)
+        self.cache = ResultCache(options.cache_dir)
+        self.specs = {spec.case_id: spec for spec in self.manifest.cases}
+
+    def compute(self, case_id):
+        import torch
+
+        from generator.compute import compute_case
+
+        torch.manual_seed(self.manifest.seed)
+        try:
+            compute_case(
+                self.manifest,
+                self.content_dir,
+                self.specs[case_id],
+                self.models,
+                self.explainers,
+                self.measurer,
+                self.cache,
+                self.options,
+            )
+        except ReportError as error:
+            return str(error)
+        return None
+
+
+def worker_count(ray, cases):
+    cpus = int(ray.available_resources().get("CPU", CPUS_PER_WORKER))
+    return max(1, min(cases, cpus // CPUS_PER_WORKER))
+
+
+def compute_on_ray(options, case_ids):
+    """Compute `case_ids` on Ray workers into `options.cache_dir`. A case that fails there is logged; the
+    build computes it again here, where its error is reported as in a serial build."""
+    if options.cache_dir is None:
+        raise UsageError("--executor ray hands results over through the result cache: give it a --cache-dir")
+    ray = import_ray()
+    from ray.util import ActorPool
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        gpus = 1 if options.device == "cuda" else 0
+        actor = ray.remote(num_cpus=CPUS_PER_WORKER, num_gpus=gpus)(CaseWorker)
+        workers = [actor.remote(absolute(options)) for _ in range(worker_count(ray, len(case_ids)))]
+        log.info("Ray: %d worker(s) computing %d case(s)", len(workers), len(case_ids))
+        pool = ActorPool(workers)
+        for error in pool.map_unordered(lambda worker, case_id: worker.compute.remote(case_id), case_ids):
+            if error:
+                log.warning("on a Ray worker: %s (computed again here)", error)
+        for worker in workers:
+            ray.kill(worker)
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,149 @@
+"""Past one process: sharded builds merged by copying caches, figures drawn in a pool, cases on Ray workers.
+
+Each gives the same site as one serial build, byte for byte.
+"""
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildOptions, build_report, shard_cases
+from generator.run.results import CaseResult, ModelResult, without_pixels
+from tests.helpers import MKDOCS_YML, REPO, make_project, random_resnet_manifest, run_cli
+
+IMAGES = ["chelsea.png", "coffee.png", "astronaut.png", "camera.png", "rocket.jpg"]
+GENERATED = ("cases", "figures", "index.md", "methods.md", "nav.yml")
+
+
+def options_for(folder, **changes):
+    options = BuildOptions(
+        manifest=folder / "content" / "manifest.yaml",
+        config=MKDOCS_YML,
+        site_dir=folder / "site",
+        show_progress=False,
+        cache_dir=folder / "cache",
+        figure_workers=0,
+    )
+    return replace(options, **changes)
+
+
+def new_project(folder):
+    cases = [{"id": Path(name).stem, "image": f"images/{name}"} for name in IMAGES]
+    make_project(folder, random_resnet_manifest(cases=cases), images=[REPO / "content" / "images" / n for n in IMAGES])
+    return folder
+
+
+def generated_files(folder):
+    """Every generated file of the content folder and every HTML page of the site: {relative path: bytes}."""
+    content, site = folder / "content", folder / "site"
+    files = {}
+    for name in GENERATED:
+        root = content / name
+        for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+            files[str(path.relative_to(folder))] = path.read_bytes()
+    for path in sorted(site.rglob("*.html")):
+        files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """One serial build, figures drawn in the build's own process: what every other way must equal."""
+    folder = new_project(tmp_path_factory.mktemp("serial"))
+    build_report(options_for(folder))
+    return generated_files(folder)
+
+
+def forbid_models(monkeypatch):
+    import generator.run.inference as inference
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a model ran in the build that should only read the merged caches")
+
+    monkeypatch.setattr(inference.BatchClassifier, "classify_batches", forbidden)
+    monkeypatch.setattr("generator.compute.probabilities", forbidden)
+
+
+def test_shards_cover_every_case_once():
+    cases = list(range(10))
+    parts = [shard_cases(cases, k, 4) for k in range(1, 5)]
+    assert sorted(c for part in parts for c in part) == cases
+    assert [len(p) for p in parts] == [3, 3, 2, 2]
+    assert shard_cases(cases, 1, 1) == cases
+
+
+def test_four_shards_merged_by_copying_build_the_serial_site(serial, tmp_path, monkeypatch):
+    folder = new_project(tmp_path)
+    computed = []
+    for k in range(1, 5):
+        summary = build_report(options_for(folder, shard=(k, 4), cache_dir=folder / f"shard-{k}"))
+        computed += summary.rebuilt
+        assert summary.written == 0 and not (folder / "content" / "cases").exists()  # nothing rendered
+    assert sorted(computed) == sorted(Path(n).stem for n in IMAGES)
+    for k in range(1, 5):  # the merge: copy every shard's folder into one
+        shutil.copytree(folder / f"shard-{k}", folder / "cache", dirs_exist_ok=True)
+    forbid_models(monkeypatch)
+    summary = build_report(options_for(folder, figure_workers=2))  # the figures drawn by a pool of two
+    assert summary.cache_misses == 0 and summary.cache_hits > 0
+    assert generated_files(folder) == serial
+
+
+def test_a_half_copied_entry_is_computed_again(serial, tmp_path):
+    folder = new_project(tmp_path)
+    build_report(options_for(folder, shard=(1, 1)))
+    entries = sorted((folder / "cache").rglob("*.npz"))
+    victim = entries[len(entries) // 2]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])  # a copy cut off half-way
+    summary = build_report(options_for(folder))
+    assert summary.cache_misses >= 1
+    assert generated_files(folder) == serial
+
+
+def test_shard_on_the_command_line(tmp_path):
+    folder = new_project(tmp_path)
+    manifest = folder / "content" / "manifest.yaml"
+    bad = run_cli("build", "--manifest", manifest, "--shard", "5/4", "--cache-dir", folder / "cache")
+    assert bad.returncode == 2 and "expected K/N with 1 <= K <= N" in bad.stderr
+    done = run_cli(
+        "build", "--manifest", manifest, "--shard", "2/4", "--cache-dir", folder / "cache", "--only", "coffee"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Shard 2/4: 0 case(s) computed" in done.stderr  # --only coffee is the first of one: not in part 2
+    pdf = run_cli("build", "--manifest", manifest, "--shard", "1/2", "--pdf", "--cache-dir", folder / "cache")
+    assert pdf.returncode == 2 and "--shard renders nothing" in pdf.stderr
+
+
+def test_pages_keep_numbers_not_pixels():
+    import numpy as np
+
+    from generator.explain.gradcam import GradCamResult
+    from generator.explain.lime import LimeResult
+
+    cam = GradCamResult(3, np.ones((7, 7)), np.ones((8, 8)), np.ones((8, 8)))
+    lime = LimeResult(3, np.arange(5.0), 0.1, 0.5, 0.2, neighbourhood=np.linspace(0, 1, 40))
+    assert without_pixels(cam) == GradCamResult(3, None, None, None)
+    assert without_pixels(lime) is lime  # weights and the neighbourhood are 1-D: the pages read them
+    model = ModelResult("m", top_k=(), targets=(3,), explanations={"gradcam": {3: cam}, "lime": {3: lime}})
+    case = CaseResult(
+        spec=None, original=object(), crop_array=np.zeros((8, 8, 3)), segments=np.ones((8, 8), int), models={"m": model}
+    )
+    slim = case.for_pages()
+    assert slim.original is None and slim.crop_array is None and slim.segmented and slim.segments.size == 0
+    assert slim.models["m"].explained("gradcam", 3).heatmap is None
+    assert slim.models["m"].explained("lime", 3).samples == 40
+
+
+@pytest.mark.slow
+def test_ray_executor_builds_the_serial_site(serial, tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    folder = new_project(tmp_path)
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        forbid_models(monkeypatch)  # in this process: the models run on the Ray workers only
+        summary = build_report(options_for(folder, executor="ray"))
+    finally:
+        ray.shutdown()
+    assert summary.cache_misses == 0 and "ray" in summary.phases
+    assert generated_files(folder) == serial
