@@ -71,9 +71,9 @@ def step_index(job, action):
     return next(i for i, step in enumerate(job["steps"]) if str(step.get("uses", "")).split("@")[0] == action)
 
 
-def test_workflow_is_valid_yaml_with_two_jobs(workflow):
+def test_workflow_is_valid_yaml_with_its_jobs(workflow):
     assert workflow.get("name")
-    assert set(workflow["jobs"]) == {"build", "deploy"}
+    assert set(workflow["jobs"]) == {"plan", "shard", "build", "deploy"}
     for job in workflow["jobs"].values():
         assert job["runs-on"] == "ubuntu-latest"
         assert isinstance(job["steps"], list) and job["steps"]
@@ -202,3 +202,34 @@ def test_result_cache_lives_under_dot_cache():
             assert PurePosixPath(call.args[0].value).parts[0] == ".cache"
             return
     pytest.fail("generator/cache/store.py has no DEFAULT_ROOT")
+
+
+def test_large_manifests_are_computed_in_shards_and_merged_by_copying(workflow, build_job):
+    plan, shard = workflow["jobs"]["plan"], workflow["jobs"]["shard"]
+    assert plan["outputs"]["shards"].replace(" ", "") == "${{steps.plan.outputs.shards}}"
+    assert shard["needs"] == "plan" and "fromJSON(needs.plan.outputs.shards)" in shard["strategy"]["matrix"]["shard"]
+    commands = [line for _, line in run_commands(shard)]
+    assert INSTALL_COMMAND in commands
+    (computed,) = [c for c in commands if c.startswith(BUILD_COMMAND)]
+    assert "--shard ${{ matrix.shard }}/${{ strategy.job-total }}" in computed and "--cache-dir shard-cache" in computed
+    upload = one_step(shard, "actions/upload-artifact", "v4")
+    assert upload["with"]["path"] == "shard-cache" and "${{ matrix.shard }}" in upload["with"]["name"]
+    # the build job waits for the shards (or their absence), merges every shard's cache into the result cache
+    assert set(build_job["needs"]) == {"plan", "shard"} and "needs.shard.result != 'failure'" in build_job["if"]
+    merge = one_step(build_job, "actions/download-artifact", "v4")
+    assert merge["with"]["merge-multiple"] is True and merge["with"]["pattern"] == "results-shard-*"
+    assert PurePosixPath(merge["with"]["path"]) == PurePosixPath(".cache/results")
+    build_index = next(i for i, step in enumerate(build_job["steps"]) if step.get("run") == BUILD_COMMAND)
+    assert step_index(build_job, "actions/cache") < step_index(build_job, "actions/download-artifact") < build_index
+
+
+@pytest.mark.parametrize(("cases", "expected"), [(0, "[]"), (40, "[]"), (41, "[1, 2, 3, 4]")])
+def test_shard_plan_follows_the_manifest_size(tmp_path, cases, expected):
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(yaml.safe_dump({"cases": [{"id": f"c{i}", "image": "x.png"} for i in range(cases)]}))
+    script = REPO_ROOT / ".github" / "scripts" / "plan_shards.py"
+    done = subprocess.run([sys.executable, script, manifest], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"shards={expected}"
