@@ -112,4 +112,23 @@ def test_figures_are_the_same_bytes_every_time():
     heatmap = np.random.default_rng(2).random((SIZE, SIZE))
     assert figures.heatmap_overlay(crop, heatmap) == figures.heatmap_overlay(crop.copy(), heatmap.copy())
     weights = np.linspace(-1, 1, 16)
-    assert figures.lime_weight_map(crop, segments, weights, 1.0) == figures.lime_weight_map(crop, segments, weights, 1.0)
+    assert figures.lime_weight_map(crop, segments, weights, 1.0) == figures.lime_weight_map(
+        crop, segments, weights, 1.0
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("positive_only", [True, False])
+def test_lime_superpixels_are_limes_own(seed, positive_only):
+    """The top superpixels and their colouring equal lime's get_image_and_mask (ties, zeros and signs too)."""
+    from lime.lime_image import ImageExplanation
+
+    crop, segments = crop_and_segments()
+    rng = np.random.default_rng(seed)
+    weights = rng.choice([-0.5, -0.1, 0.0, 0.1, 0.3, 0.5], size=segments.max() + 1) * rng.integers(1, 3)
+    explanation = ImageExplanation(crop, segments)
+    explanation.local_exp[0] = sorted(enumerate(weights), key=lambda item: -abs(item[1]))
+    for k in (1, 3, 5, 16):
+        image, mask = explanation.get_image_and_mask(0, positive_only=positive_only, num_features=k, hide_rest=False)
+        ours = figures.lime_image_and_mask(crop, segments, weights, k, positive_only)
+        assert (ours[0] == image).all() and (ours[1] == mask).all()

@@ -6,13 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from generator.measure.metrics import FaithfulnessResult
-from generator.utils.plots import faithfulness_figure
+from generator.utils.plots import Curve, faithfulness_figure
 
 
-def curve(level):
+def curve(label, level, baseline=False):
     fractions = np.linspace(0, 1, 9)
-    return FaithfulnessResult(fractions, level * (1 - fractions), level * fractions, level / 2, level / 2)
+    return Curve(label, fractions, level * (1 - fractions), level * fractions, baseline)
 
 
 def text_boxes(fig):
@@ -40,8 +39,8 @@ def drawn_tick_labels(axis):
 
 @pytest.mark.parametrize("count", [1, 3, 5, 7])  # the old legend covered the x label from 5 curves on
 def test_curves_figure_has_no_overlapping_text(count):
-    curves = [(f"Model {i} Grad-CAM explanation", curve(0.2 + 0.1 * i), False) for i in range(count - 1)]
-    curves.append(("random order (Model 0)", curve(0.5), True))
+    curves = [curve(f"Model {i} Grad-CAM explanation", 0.2 + 0.1 * i) for i in range(count - 1)]
+    curves.append(curve("random order (Model 0)", 0.5, baseline=True))
     fig = faithfulness_figure(curves, "Each model's explanations of its own top-1 class")
     try:
         boxes = text_boxes(fig)

@@ -264,8 +264,8 @@ class Lime(Explainer):
     def figures(self, case, result, scale):
         crop, segments, k = case.crop_array, case.segments, self.settings.num_features
         return {
-            "lime-top": (figures.lime_top_positive, (crop, segments, result, k)),
-            "lime-posneg": (figures.lime_positive_negative, (crop, segments, result, k)),
+            "lime-top": (figures.lime_top_positive, (crop, segments, result.weights, k)),
+            "lime-posneg": (figures.lime_positive_negative, (crop, segments, result.weights, k)),
             "lime-weights": (figures.lime_weight_map, (crop, segments, result.weights, scale)),
         }
 

@@ -59,9 +59,14 @@ def faithfulness_curve_list(case, models_by_key):
         target_metrics = result.metrics.get(result.top1.index)
         if target_metrics is None:
             continue
-        for method, curve in target_metrics.faithfulness.items():
+        label = models_by_key[key].label
+        for method, found in target_metrics.faithfulness.items():
             if method != "random":
-                curves.append((f"{models_by_key[key].label} {method_title(method)}", curve, False))
-        if "random" in target_metrics.faithfulness and not any(c[2] for c in curves):
-            curves.append((f"random map ({models_by_key[key].label})", target_metrics.faithfulness["random"], True))
+                curves.append(plot_curve(f"{label} {method_title(method)}", found, baseline=False))
+        if "random" in target_metrics.faithfulness and not any(curve.baseline for curve in curves):
+            curves.append(plot_curve(f"random map ({label})", target_metrics.faithfulness["random"], baseline=True))
     return curves
+
+
+def plot_curve(label, found, baseline):
+    return plots.Curve(label, found.fractions, found.deletion_curve, found.insertion_curve, baseline)

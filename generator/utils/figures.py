@@ -93,29 +93,39 @@ def lime_weight_map(crop_array, segments, weights, scale):
     return png_bytes(with_colour_bar(picture, "RdBu_r", -scale, scale, "LIME weight"))
 
 
-def lime_explanation(crop_array, segments, result):
-    from lime.lime_image import ImageExplanation  # imported on first use: a no-op rebuild renders no figure
-
-    explanation = ImageExplanation(crop_array, segments)
-    explanation.local_exp[result.target] = sorted(enumerate(result.weights), key=lambda item: -abs(item[1]))
-    return explanation
+def lime_order(weights):
+    """Superpixel ids by decreasing |weight|, ties in id order: the order of lime's `local_exp`."""
+    return sorted(range(len(weights)), key=lambda feature: -abs(weights[feature]))
 
 
-def lime_top_positive(crop_array, segments, result, num_features):
+def lime_image_and_mask(crop_array, segments, weights, num_features, positive_only):
+    """What lime's `ImageExplanation.get_image_and_mask(..., hide_rest=False)` returns, without lime.
+
+    positive_only: the top `num_features` superpixels with positive weight, mask 1. Otherwise the top
+    `num_features` by |weight|: mask 1 (green channel raised to the image's maximum) or -1 (red).
+    """
+    image, mask = crop_array.copy(), np.zeros(segments.shape, segments.dtype)
+    order = lime_order(weights)
+    if positive_only:
+        for feature in [f for f in order if weights[f] > 0][:num_features]:
+            mask[segments == feature] = 1
+        return image, mask
+    for feature in order[:num_features]:
+        inside, negative = segments == feature, weights[feature] < 0
+        mask[inside] = -1 if negative else 1
+        image[inside, 0 if negative else 1] = np.max(crop_array)
+    return image, mask
+
+
+def lime_top_positive(crop_array, segments, weights, num_features):
     """As the reference: lime's top positive superpixels, outlined with mark_boundaries."""
-    explanation = lime_explanation(crop_array, segments, result)
-    image, mask = explanation.get_image_and_mask(
-        result.target, positive_only=True, num_features=num_features, hide_rest=False
-    )
+    image, mask = lime_image_and_mask(crop_array, segments, weights, num_features, positive_only=True)
     return picture(mark_boundaries(image / 255.0, mask))
 
 
-def lime_positive_negative(crop_array, segments, result, num_features):
+def lime_positive_negative(crop_array, segments, weights, num_features):
     """lime's top superpixels by |weight|: green supports the class, red speaks against it."""
-    explanation = lime_explanation(crop_array, segments, result)
-    image, mask = explanation.get_image_and_mask(
-        result.target, positive_only=False, num_features=num_features, hide_rest=False
-    )
+    image, mask = lime_image_and_mask(crop_array, segments, weights, num_features, positive_only=False)
     return picture(mark_boundaries(image / 255.0, mask))
 
 

@@ -5,12 +5,16 @@ bars are drawn once per process for each scale and reused by every figure that s
 """
 
 import io
+from collections import namedtuple
 from functools import lru_cache
 
 import numpy as np
 
 DPI = 160  # sharp on high-DPI screens and larger in the lightbox
 PNG_METADATA = {"Software": None}
+
+# one line of the curves figure: plain arrays, so that drawing it needs none of the measuring code
+Curve = namedtuple("Curve", "label fractions deletion insertion baseline")
 
 
 def pyplot():
@@ -64,17 +68,17 @@ def faithfulness_curves(curves, title=None):
 
 
 def faithfulness_figure(curves, title=None):
-    """The curves' matplotlib figure; `curves` is [(label, FaithfulnessResult, is_baseline)].
+    """The curves' matplotlib figure; `curves` is [Curve] (a baseline is drawn dotted and grey).
 
     Constrained layout puts the legend below the axes, outside them and their labels, so that no text
     overlaps however many curves there are (tested on the drawn bounding boxes).
     """
     plt = pyplot()
     fig, (deletion, insertion) = plt.subplots(1, 2, figsize=(7.6, 3.2), sharey=True, layout="constrained")
-    for label, result, is_baseline in curves:
-        style = {"linestyle": ":", "color": "0.45"} if is_baseline else {}
-        deletion.plot(result.fractions, result.deletion_curve, label=label, **style)
-        insertion.plot(result.fractions, result.insertion_curve, label=label, **style)
+    for curve in curves:
+        style = {"linestyle": ":", "color": "0.45"} if curve.baseline else {}
+        deletion.plot(curve.fractions, curve.deletion, label=curve.label, **style)
+        insertion.plot(curve.fractions, curve.insertion, label=curve.label, **style)
     for ax, name, hint in ((deletion, "Deletion", "lower is better"), (insertion, "Insertion", "higher is better")):
         ax.set_title(f"{name} ({hint})", fontsize=9)
         ax.set_xlabel("share of pixels", fontsize=8)

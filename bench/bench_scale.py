@@ -1,0 +1,155 @@
+"""How the build's cost grows with the number of cases: N distinct images, a small model, cold and no-op builds.
+
+    python bench/bench_scale.py --out bench/scale.md                  # N = 10 and 100
+    python bench/bench_scale.py --sizes 10,100,1000 --old 1770b79     # and 1000; the older code at 100
+
+Images: N distinct crops of the shipped photos (seeded offsets and sizes), 256 px JPEGs. Model: one
+random ResNet18, LIME 16 samples, curves of 4 steps, no stability re-runs, no sanity check, so that
+the model work is small and what does not grow with the models shows. Each build is
+`python -m generator build -v` in its own process with an empty cache (cold), then again with nothing
+changed (no-op). The non-model overhead per case is the cold wall time minus the build's model phases
+(loading, predictions, segmentation, the explainers, the curves), divided by N. `--old COMMIT` builds
+the middle size with that commit's code too (git archive into a temporary folder).
+"""
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_report import ROOT, old_checkout, timed_build  # noqa: E402
+
+PHOTOS = sorted(p for p in (ROOT / "content" / "images").iterdir() if p.suffix in (".png", ".jpg"))
+MODEL_PHASES = (
+    "models",
+    "predictions",
+    "segmentation",
+    "gradcam",
+    "lime",
+    "integrated_gradients",
+    "stability",
+    "curves",
+    "sanity",
+    "ray",
+)
+MANIFEST = {
+    "title": "Scale benchmark",
+    "models": [{"name": "resnet18", "display_name": "ResNet18", "weights": "random"}],
+    "explainers": {"lime": {"num_samples": 16, "batch_size": 16}},
+    "metrics": {"steps": 4, "stability_seeds": 1, "sanity": False},
+}
+
+
+def distinct_images(count, folder, seed=0):
+    """`count` crops of the shipped photos, each its own offset and size, as 256 px JPEGs."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    photos = [Image.open(p).convert("RGB") for p in PHOTOS]
+    names = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        side = int(min(photo.size) * rng.uniform(0.5, 0.95))
+        left, top = (int(rng.integers(0, extent - side + 1)) for extent in photo.size)
+        name = f"crop-{i:04d}.jpg"
+        photo.crop((left, top, left + side, top + side)).resize((256, 256)).save(folder / name, quality=90)
+        names.append(name)
+    return names
+
+
+def project(count, folder):
+    content = folder / "content"
+    names = distinct_images(count, content / "images")
+    manifest = {**MANIFEST, "cases": [{"id": Path(n).stem, "image": f"images/{n}"} for n in names]}
+    (content / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return content / "manifest.yaml"
+
+
+def measure(code, count, scratch, env):
+    work = scratch / f"{code.name}-{count}"
+    manifest = project(count, work)
+    cold = timed_build(code, manifest, work, env)
+    print(f"{code.name}, {count} cases: cold {cold['seconds']:.1f} s", flush=True)
+    noop = timed_build(code, manifest, work, env)
+    print(f"{code.name}, {count} cases: no-op {noop['seconds']:.1f} s", flush=True)
+    model = sum(cold["phases"].get(phase, 0.0) for phase in MODEL_PHASES)
+    return {
+        "cases": count,
+        "cold": cold["seconds"],
+        "model": model,
+        "overhead_ms": (cold["seconds"] - model) / count * 1000,
+        "figures": cold["phases"].get("figures", 0.0),
+        "pages": cold["phases"].get("pages", 0.0),
+        "mkdocs": cold["phases"].get("mkdocs", 0.0),
+        "noop": noop["seconds"],
+        "rss_mib": cold["rss_mib"],
+    }
+
+
+def row(label, run):
+    return (
+        f"| {label} | {run['cases']} | {run['cold']:.1f} | {run['model']:.1f} | {run['figures']:.1f} | "
+        f"{run['pages']:.1f} | {run['mkdocs']:.1f} | **{run['overhead_ms']:.0f}** | {run['noop']:.1f} | "
+        f"{run['rss_mib']:.0f} |"
+    )
+
+
+def report(args, runs, old):
+    lines = [
+        "# Scale: cost against the number of cases",
+        "",
+        f"`python bench/bench_scale.py {' '.join(sys.argv[1:])}`",
+        "",
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"load average at the end {os.getloadavg()[0]:.1f}. One random ResNet18, LIME 16 samples, curves of 4 "
+        "steps, no re-runs, no sanity check; one round each.",
+        "",
+        "| code | cases | cold s | model phases s | figures s | pages s | MkDocs s | overhead ms per case | "
+        "no-op s | peak RSS MiB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    lines += [row("this checkout", run) for run in runs]
+    if old:
+        lines.append(row(f"`{args.old}`", old))
+    if len(runs) > 1:
+        first, last = runs[0], runs[-1]
+        growth = (last["cold"] - last["model"]) / max(first["cold"] - first["model"], 1e-9)
+        lines += [
+            "",
+            f"From {first['cases']} to {last['cases']} cases ({last['cases'] / first['cases']:.0f}x): the "
+            f"non-model time grows {growth:.1f}x, the per-case overhead goes from {first['overhead_ms']:.0f} to "
+            f"{last['overhead_ms']:.0f} ms, peak RSS from {first['rss_mib']:.0f} to {last['rss_mib']:.0f} MiB.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100", help="comma-separated case counts")
+    parser.add_argument("--old", default=None, help="a commit whose code also builds the middle size")
+    parser.add_argument("--out", default=None, help="write the Markdown table here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
+        scratch = Path(scratch)
+        runs = [measure(ROOT, count, scratch, env) for count in sizes]
+        old = None
+        if args.old:
+            code = old_checkout(args.old, scratch / "old")
+            old = measure(code, sizes[len(sizes) // 2], scratch, dict(env, PYTHONPATH=str(code)))
+    text = report(args, runs, old)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
