@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,12 +94,57 @@ def timed_build(code_dir, manifest, work, env, site=True):
     started = time.perf_counter()
     with open(work / "build.log", "w") as log:
         process = subprocess.Popen(command, cwd=code_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        with TreeMemory(process.pid) as tree:
+            _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     text = (work / "build.log").read_text()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"build failed ({' '.join(command)}):\n{text[-3000:]}")
-    return {"seconds": seconds, "rss_mib": usage.ru_maxrss / 1024, "phases": phases_of(text)}
+    rss = usage.ru_maxrss / 1024
+    return {"seconds": seconds, "rss_mib": rss, "tree_rss_mib": max(tree.peak_mib, rss), "phases": phases_of(text)}
+
+
+class TreeMemory:
+    """The peak of the summed RSS of a process and all its descendants (figure workers too), sampled from /proc."""
+
+    def __init__(self, pid, interval=0.1):
+        self.pid, self.interval, self.peak_mib = pid, interval, 0.0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def sample(self):
+        while not self.stop.wait(self.interval):
+            self.peak_mib = max(self.peak_mib, sum(rss_kib(pid) for pid in descendants(self.pid)) / 1024)
+
+
+def descendants(pid):
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                queue += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
+def rss_kib(pid):
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) if match else 0
 
 
 def phases_of(log_text):

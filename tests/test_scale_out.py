@@ -147,3 +147,33 @@ def test_ray_executor_builds_the_serial_site(serial, tmp_path, monkeypatch):
         ray.shutdown()
     assert summary.cache_misses == 0 and "ray" in summary.phases
     assert generated_files(folder) == serial
+
+
+def test_figure_jobs_carry_plain_data_only(tmp_path):
+    """A drawing process needs only numpy, Pillow and matplotlib: no job hands it a result object."""
+    import numpy as np
+    from PIL import Image
+
+    from generator.compute import case_computers, compute_case
+    from generator.manifest.loader import load_manifest
+    from generator.render.case_figures import case_figures
+    from generator.run.models import load_models
+    from generator.utils import figures, plots
+
+    folder = new_project(tmp_path)
+    options = options_for(folder)
+    manifest = load_manifest(options.manifest)
+    models = load_models(manifest, folder / "content")
+    explainers, measurer = case_computers(manifest, options)
+    case = compute_case(manifest, folder / "content", manifest.cases[0], models, explainers, measurer)
+    jobs = case_figures(case, {m.key: m for m in models}, explainers)
+
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return all(plain(item) for item in value)
+        return isinstance(value, (np.ndarray, Image.Image, int, float, str, bool, np.generic))
+
+    assert len(jobs) > 5
+    for path, (function, args) in jobs.items():
+        assert function.__module__ in (figures.__name__, plots.__name__), path
+        assert plain(args), path

@@ -5,9 +5,9 @@ results exist, and writes what `ready()` yields between cases, so that drawing o
 and no figure's bytes wait in memory for the whole build. Figures found in the figure cache are not drawn.
 """
 
-import filecmp
 import os
 import shutil
+import signal
 import tempfile
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -30,12 +30,19 @@ def default_workers(case_count, cpu_count=None):
     return min(cpus - 1, MAX_WORKERS)
 
 
+def ignore_interrupts():
+    """In a drawing process: Ctrl-C is the build's to handle (it stops the pool), not each worker's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class FigureDrawer:
     """`submit(jobs)`, then `ready()` between cases and `finish()` at the end: (path, PNG/JPEG bytes) pairs."""
 
     def __init__(self, cache, workers=0):
         self.cache = cache
-        self.executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 0 else None
+        self.executor = None
+        if workers > 0:
+            self.executor = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=ignore_interrupts)
         self.done = deque()  # (path, bytes) not yet handed out
         self.pending = {}  # path -> (cache key, future)
 
@@ -108,7 +115,8 @@ class StagedFigures:
 
     def __init__(self, content_dir):
         self.content_dir = Path(content_dir)
-        self.paths = []
+        self.paths = []  # every figure of this build
+        self.changed = []  # those staged: new, or with other bytes than their file
         self.folder = None
 
     def __enter__(self):
@@ -122,18 +130,17 @@ class StagedFigures:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def add(self, path, data):
-        write_bytes(self.folder / path, data)
+        """Stage a figure; one whose file already holds these bytes is only noted (a no-op rebuild writes none)."""
         self.paths.append(path)
+        target = self.content_dir / path
+        if not (target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data):
+            write_bytes(self.folder / path, data)
+            self.changed.append(path)
 
     def publish(self):
-        """Move every staged figure over its place (unchanged ones are left alone); how many changed."""
-        changed = 0
-        for path in self.paths:
-            staged, target = self.folder / path, self.content_dir / path
-            if target.is_file() and filecmp.cmp(staged, target, shallow=False):
-                continue
+        """Move every staged figure over its place; how many changed."""
+        for path in self.changed:
+            target = self.content_dir / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(staged, 0o644)
-            os.replace(staged, target)
-            changed += 1
-        return changed
+            os.replace(self.folder / path, target)
+        return len(self.changed)
