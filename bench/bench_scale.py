@@ -7,7 +7,7 @@ Images: N distinct crops of the shipped photos (seeded offsets and sizes), 256 p
 random ResNet18, LIME 16 samples, curves of 4 steps, no stability re-runs, no sanity check, so that
 the model work is small and what does not grow with the models shows. Each build is
 `python -m generator build -v` in its own process with an empty cache (cold), then again with nothing
-changed (no-op). The non-model overhead per case is the cold wall time minus the build's model phases
+changed (no-op). Peak RSS is the build's and its figure-drawing processes' together (sampled). The non-model overhead per case is the cold wall time minus the build's model phases
 (loading, predictions, segmentation, the explainers, the curves), divided by N. `--old COMMIT` builds
 the middle size with that commit's code too (git archive into a temporary folder).
 """
@@ -89,7 +89,7 @@ def measure(code, count, scratch, env):
         "pages": cold["phases"].get("pages", 0.0),
         "mkdocs": cold["phases"].get("mkdocs", 0.0),
         "noop": noop["seconds"],
-        "rss_mib": cold["rss_mib"],
+        "rss_mib": cold["tree_rss_mib"],
     }
 
 
