@@ -115,20 +115,41 @@ def switched_off_words(manifest):
     if not lime:
         words += ["LIME"]
     if not (metrics.get("faithfulness", True) and (gradcam or lime or ig)):
-        words += ["deletion", "insertion", "Deletion", "Faithfulness"]
+        words += ["deletion", "insertion", "Deletion", "Faithfulness", "Least faithful"]
     if not metrics.get("sanity", True):
         words += ["Sanity", "sanity check"]
     if not lime or metrics.get("stability_seeds", 3) < 2:
         words += ["stability", "stable", "Unstable"]
     if len(manifest["models"]) < 2:
-        words += ["Agree", "agree on", "Model against model"]
+        words += ["Agree", "agree on", "Model against model", "disagree most"]
     return words
+
+
+def expected_overview_sections(manifest):
+    """The overview's worst-case headings that must appear: each one whose measurement ran."""
+    explainers, metrics = manifest.get("explainers", {}), manifest.get("metrics", {})
+    gradcam = explainers.get("gradcam", {}).get("enabled", True)
+    lime = explainers.get("lime", {}).get("enabled", True)
+    ig = explainers.get("integrated_gradients", {}).get("enabled", False)
+    sections = []
+    if len(manifest["models"]) > 1:
+        sections.append("## Where the models disagree most")
+    if metrics.get("faithfulness", True) and (gradcam or lime or ig):
+        sections.append("## Least faithful explanations")
+    if lime and metrics.get("stability_seeds", 3) > 1:
+        sections.append("## Least stable LIME")
+    return sections
 
 
 def check_pages(content_dir, manifest):
     """The pages show only what was computed: no trace of what is off, no empty column, every figure present."""
-    problems = []
-    for name, text in generated_pages(content_dir).items():
+    pages = generated_pages(content_dir)
+    problems = [
+        f"index.md: no {heading!r}"
+        for heading in expected_overview_sections(manifest)
+        if heading not in pages["index.md"]
+    ]
+    for name, text in pages.items():
         for word in switched_off_words(manifest):
             if word in text:
                 problems.append(f"{name}: mentions {word!r}, which is off")

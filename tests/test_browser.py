@@ -295,6 +295,7 @@ def test_overview_table_links_reach_every_case(watched_page, served_site):
     built = served_site.built
     index = served_site.url("/")
     open_page(page, index)
+    load_images(page)  # lazily loaded thumbnails: let them finish, or leaving the page aborts them
     # The overview's table of cases: the one whose case links carry thumbnails (other tables, such as the
     # measurement summaries, may link to some cases too).
     table = page.locator(".md-content table").filter(has=page.locator("a[href*='cases/'] img"))
@@ -308,9 +309,112 @@ def test_overview_table_links_reach_every_case(watched_page, served_site):
         assert page_path(page.url) == f"/cases/{case_id}.html"
         assert heading_text(page) == title
         open_page(page, index)
+        load_images(page)
     # The thumbnails link to the cases too.
     thumbnail_targets = table.locator("a:has(img)").evaluate_all("links => links.map(a => a.href)")
     assert {page_path(u) for u in thumbnail_targets} == {f"/cases/{c}.html" for c in built.case_ids}
+    watch.assert_clean()
+
+
+CASE_TABLE = ".md-content table[data-case-table]"  # the overview's case table, once its script set it up
+COLUMN_VALUES = """(table, column) => Array.from(table.tBodies[0].rows).filter(row => !row.hidden).map(row => {
+    const data = row.cells[column].querySelector("data[value]");
+    return data ? parseFloat(data.value) : row.cells[column].textContent.trim();
+})"""
+
+
+def column_values(table, header_text):
+    """The shown rows' values of the first column whose header holds `header_text` (numbers from <data value>)."""
+    header = table.locator("thead th", has_text=header_text).first
+    return table.evaluate(COLUMN_VALUES, header.evaluate("th => th.cellIndex"))
+
+
+def sort_by(table, header_text):
+    header = table.locator("thead th", has_text=header_text).first
+    header.get_by_role("button").click()
+    return header.get_attribute("aria-sort")
+
+
+def test_overview_table_sorts_and_filters_and_lazy_loads_thumbnails(watched_page, served_site):
+    page, watch = watched_page
+    built = served_site.built
+    models = [model.get("display_name", model["name"]) for model in built.manifest["models"]]
+    open_page(page, served_site.url("/"))
+    table = page.locator(CASE_TABLE)
+    sync_api.expect(table).to_have_count(1)
+    rows = table.locator("tbody tr")
+    assert rows.count() == len(built.case_ids) * len(models)
+    loading = table.locator("tbody img").evaluate_all("images => images.map(img => img.getAttribute('loading'))")
+    assert loading and set(loading) == {"lazy"}
+
+    # A metric column: numbers ascending, a second click descending (values that are missing stay last).
+    before = column_values(table, "deletion AUC")
+    assert sort_by(table, "deletion AUC") == "ascending"
+    ascending = column_values(table, "deletion AUC")
+    numbers = sorted(v for v in before if isinstance(v, float))
+    assert ascending[: len(numbers)] == numbers and len(ascending) == len(before)
+    assert sort_by(table, "deletion AUC") == "descending"
+    assert column_values(table, "deletion AUC")[: len(numbers)] == numbers[::-1]
+    # A text column; only one header is marked sorted at a time.
+    assert sort_by(table, "Case") == "ascending"
+    titles = column_values(table, "Case")
+    assert titles == sorted(titles, key=str.lower)
+    assert table.locator("thead th[aria-sort]").count() == 1
+
+    filters = page.locator(".case-table-filters")
+    shown = filters.locator("output")
+    search = filters.get_by_role("searchbox")
+    case_id = built.case_ids[1]
+    search.fill(case_id)
+    assert set(column_values(table, "Case")) == {built.case_titles[case_id]}
+    sync_api.expect(shown).to_have_text(f"{len(models)} of {rows.count()} rows")
+    search.fill("")
+    filters.locator("select[name=model]").select_option(label=models[1])
+    assert column_values(table, "Model") == [models[1]] * len(built.case_ids)
+    filters.locator("select[name=result]").select_option("wrong")
+    wrong = column_values(table, "Top-1")
+    assert wrong and all(value.endswith("· wrong") for value in wrong)
+    filters.locator("select[name=model]").select_option("")
+    filters.locator("select[name=result]").select_option("correct")
+    assert all(value.endswith("· correct") for value in column_values(table, "Top-1"))
+    watch.assert_clean()
+
+
+def test_overview_table_without_javascript_is_a_plain_table(browser, served_site):
+    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    context.route(NOT_LOCAL, lambda route: route.abort())
+    try:
+        page = context.new_page()
+        open_page(page, served_site.url("/"))
+        table = page.locator(".md-content table").filter(has=page.locator("span.case-row"))
+        assert table.count() == 1 and page.locator(".case-table-filters, .case-table-sort").count() == 0
+        rows = table.locator("tbody tr")
+        assert rows.count() == len(served_site.built.case_ids) * len(served_site.built.manifest["models"])
+        assert all(rows.nth(i).is_visible() for i in range(rows.count()))
+        assert table.locator("span.case-row").first.is_hidden()
+    finally:
+        context.close()
+
+
+def test_worst_case_sections_link_to_case_pages(watched_page, served_site):
+    page, watch = watched_page
+    open_page(page, served_site.url("/"))
+    for heading in ("where-the-models-disagree-most", "least-faithful-explanations", "least-stable-lime"):
+        section = page.locator(f"h2#{heading}")
+        assert section.count() == 1, heading
+    # Every link of the sections (the tables between the first of them and the case table) names a case page.
+    targets = page.evaluate(
+        """() => {
+            const start = document.getElementById("where-the-models-disagree-most");
+            const end = document.getElementById("cases");
+            return Array.from(document.querySelectorAll(".md-content table a[href]"))
+                .filter(a => start.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING
+                    && a.compareDocumentPosition(end) & Node.DOCUMENT_POSITION_FOLLOWING)
+                .map(a => a.href);
+        }"""
+    )
+    cases = {f"/cases/{case_id}.html" for case_id in served_site.built.case_ids}
+    assert targets and {page_path(url) for url in targets} <= cases
     watch.assert_clean()
 
 

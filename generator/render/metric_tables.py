@@ -19,6 +19,7 @@ class MetricColumn:
     format: Callable = num
     flag: Callable | None = None  # TargetMetrics -> bool: mark the cell with a warning sign
     undefined: str | None = None  # why this measure can be undefined (NaN), for the cell's tooltip
+    in_overview: bool = True  # a column of the overview's case table too (a headline number, not a detail)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def focus_columns(k, records):
                 f"{a} vs {b} top-{k} overlap ↑",
                 per_method("methods_agreement", pair, "top_k_overlap"),
                 lambda v: pct(v, 0),
+                in_overview=False,
             ),
         ]
     for method in methods_in(records, "stability"):
@@ -99,7 +101,10 @@ def focus_columns(k, records):
                 flag=lambda m, method=method: method in m.unstable,
             ),
             MetricColumn(
-                f"{title} weight spread ↓", per_method("stability", method, "weight_spread"), lambda v: num(v, 2)
+                f"{title} weight spread ↓",
+                per_method("stability", method, "weight_spread"),
+                lambda v: num(v, 2),
+                in_overview=False,
             ),
         ]
     columns += [
@@ -164,6 +169,13 @@ def case_tables(rows, k):
     faithfulness = per_target_table(("Model", "Target"), rows, faithfulness_columns(faithfulness_methods(records)))
     focus = per_target_table(("Model", "Target"), rows, focus_columns(k, records))
     return faithfulness, focus
+
+
+def overview_columns(records, k):
+    """The headline columns of the overview's case table that have a value in `records` (no random baseline)."""
+    methods = [name for name in faithfulness_methods(records) if name != "random"]
+    columns = faithfulness_columns(methods) + focus_columns(k, records)
+    return present([c for c in columns if c.in_overview], records)
 
 
 def means_tables(own_metrics, k):

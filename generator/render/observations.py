@@ -2,7 +2,7 @@
 
 from generator.explain import method_title
 from generator.explain.base import agreement_pair
-from generator.render.pages_format import mean, pct
+from generator.render.pages_format import is_number, mean, pct
 from generator.render.summary import own_top1_metrics
 
 
@@ -109,10 +109,6 @@ def faithfulness_sentences(name, target_metrics):
         }[beats]
         out.append(f"{name}'s {title} map {verdict} ({deletion}; {insertion}).")
     return out
-
-
-def is_number(value):
-    return value is not None and value == value
 
 
 def report_findings(cases, models, k=5):

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from generator import __version__
 from generator.explain import enabled_explainers, method_title
-from generator.explain.base import CONCENTRATION, SANITY, STABILITY
+from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.render.case_figures import (
     crop_path,
@@ -22,8 +22,10 @@ from generator.render.case_figures import (
 )
 from generator.render.metric_tables import case_tables, focus_heading, means_tables
 from generator.render.observations import case_observations, report_findings
+from generator.render.overview import overview_table
 from generator.render.pages_format import num_cell, pct_cell
 from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
+from generator.render.worst_cases import worst_cases
 from generator.run.devices import Inference
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -204,6 +206,7 @@ class PageRenderer:
             PAIR_FIGURES={e.name: (e.figure_kinds()[0].kind, e.title) for e in self.explainers},
             version=__version__,
             method_title=method_title,
+            stable_threshold=STABILITY_THRESHOLD,
         )
 
     def render(self, name, **context):
@@ -254,6 +257,8 @@ class PageRenderer:
                 findings=report_findings(cases, self.models, k),
                 means=means,
                 disagreements=disagreements,
+                worst=worst_cases(cases, self.models),
+                overview=overview_table(cases, case_pages, len(self.models), k),
                 kept=kept,
             ),
             "comparison.md": self.render(

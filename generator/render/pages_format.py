@@ -55,3 +55,8 @@ def num_cell(value, digits=3):
 
 def pct_cell(value, digits=1):
     return with_reason(pct(value, digits))
+
+
+def is_number(value):
+    """A measured value: not None and not NaN (the one number unequal to itself)."""
+    return value is not None and value == value

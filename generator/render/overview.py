@@ -1,0 +1,104 @@
+"""The overview's case table: one row per case and model, with that model's headline measurements.
+
+The table stays an ordinary Markdown table. What the page's sort-and-filter script
+(theme/assets/javascripts/overview-table.js) reads rides along invisibly: an empty, hidden marker span in each
+row carries the row's model, correct/wrong, agreement and search text as data attributes, and every measured
+number sits in a `<data value>` element holding it to 6 digits. Without the script nothing changes.
+"""
+
+import math
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from generator.render.metric_tables import cell, overview_columns
+from generator.render.pages_format import NOT_COMPUTED, with_reason
+
+ROW_MARKER = "case-row"  # the class of each row's marker span; the script looks for tables holding one
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    case_id: str
+    title: str
+    label_name: str | None
+    model: str  # the model's label
+    top1: object  # Prediction
+    correct: bool | None  # None: the case has no ground truth
+    agree: bool  # every model has the same top-1 class on this case
+    metrics: tuple  # Markup cells, one per OverviewTable.metric_headers
+    marker: Markup
+
+
+@dataclass(frozen=True)
+class OverviewTable:
+    compared: bool  # more than one model: a Model and an Agree column
+    labelled: bool  # some case has a ground truth: a Ground truth column
+    metric_headers: tuple
+    rows: tuple  # OverviewRow, cases in manifest order, each case's models in manifest order
+
+
+def overview_table(cases, case_pages, model_count, k):
+    """The rows of every case (CaseResult) and its page (CasePage, same order), with a column per measurement."""
+    own = [
+        (page, column, own_top1(case, column.key))
+        for case, page in zip(cases, case_pages, strict=True)
+        for column in page.columns
+    ]
+    columns = overview_columns([metrics for *_, metrics in own if metrics is not None], k)
+    compared = model_count > 1
+    rows = tuple(
+        OverviewRow(
+            case_id=page.case_id,
+            title=page.title,
+            label_name=page.label_name,
+            model=column.label,
+            top1=column.top_k[0],
+            correct=column.correct,
+            agree=page.agree,
+            metrics=tuple(metric_cell(c, metrics) for c in columns),
+            marker=row_marker(page, column, compared),
+        )
+        for page, column, metrics in own
+    )
+    labelled = any(page.label_name for page in case_pages)
+    return OverviewTable(compared, labelled, tuple(c.header for c in columns), rows)
+
+
+def own_top1(case, model_key):
+    """The model's measurements of its own top-1 class on the case, or None."""
+    result = case.models[model_key]
+    return result.metrics.get(result.top1.index)
+
+
+def metric_cell(column, metrics):
+    """The table's cell, its number wrapped in <data value> (more digits than shown) for the script to sort on."""
+    if metrics is None:
+        return with_reason(NOT_COMPUTED)
+    text, value = cell(column, metrics), column.value(metrics)
+    if value is None or math.isnan(value):
+        return text
+    return Markup('<data value="{:.6g}">{}</data>').format(float(value), text)  # 6 digits: ample to sort on
+
+
+def row_marker(page, column, compared):
+    """The row's empty marker span: what the script filters on, as data attributes."""
+    found = dict.fromkeys(text for text in (page.case_id, page.title, page.label_name, column.top_k[0].name) if text)
+    data = {"model": column.label, "search": " ".join(found)}
+    if column.correct is not None:
+        data["result"] = "correct" if column.correct else "wrong"
+    if compared:
+        data["agree"] = "yes" if page.agree else "no"
+    attributes = "".join(f' data-{name}="{attribute_text(value)}"' for name, value in data.items())
+    return Markup(f'<span class="{ROW_MARKER}" hidden{attributes}></span>')
+
+
+def attribute_text(value):
+    """An attribute value that survives a Markdown table cell: every ASCII sign as a character reference.
+
+    Escaping for HTML alone is not enough: Markdown's table splits on `|` and its inline patterns (links,
+    code, backslash escapes) run before raw HTML is set aside, so `[`, `` ` ``, `\\` and the like must not
+    appear literally either.
+    """
+    text = " ".join(str(value).split())
+    return "".join(ch if ch.isalnum() or ch == " " or not ch.isascii() else f"&#{ord(ch)};" for ch in text)

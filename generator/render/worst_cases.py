@@ -1,0 +1,172 @@
+"""The overview's lists of the worst cases: where the models disagree most, the least faithful explanations and
+the least stable ones.
+
+Each list ranks by one number, worst first, and keeps the first WORST_SHOWN; ties keep the manifest's order of
+the cases (then of the models). The measurements are those of each model's explanation of its own top-1 class,
+as in the overview's means. A list whose measurement did not run is absent, not empty.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+from generator.explain import method_title
+from generator.render.metric_tables import page_order
+from generator.render.pages_format import is_number
+
+WORST_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ModelDisagreement:
+    """Two models' predictions on one case."""
+
+    case_id: str
+    title: str
+    model_a: str  # labels
+    model_b: str
+    top1_a: object  # Prediction
+    top1_b: object
+    shared: int  # classes in both models' top-k lists
+    of: int  # the length of the shorter list
+
+    @property
+    def same_top1(self):
+        return self.top1_a.index == self.top1_b.index
+
+    @property
+    def rank(self):
+        """Lower is worse: a different top-1 class first, then the smaller share of top-k classes in common."""
+        return (self.same_top1, self.shared / self.of)
+
+
+@dataclass(frozen=True)
+class FaithfulnessRow:
+    case_id: str
+    title: str
+    model: str
+    deletion: float  # AUC of the deletion curve (lower: more faithful)
+    insertion: float  # AUC of the insertion curve (higher: more faithful)
+    random_margin: float | None  # the random map's insertion minus deletion AUC, the baseline
+
+    @property
+    def margin(self):
+        return self.insertion - self.deletion
+
+
+@dataclass(frozen=True)
+class StabilityRow:
+    case_id: str
+    title: str
+    model: str
+    stability: object  # Stability
+
+
+@dataclass(frozen=True)
+class MethodRanking:
+    method: str
+    title: str
+    rows: tuple
+
+    @property
+    def has_random(self):
+        return any(getattr(row, "random_margin", None) is not None for row in self.rows)
+
+
+@dataclass(frozen=True)
+class WorstCases:
+    disagreements: tuple | None  # ModelDisagreement; None with one model (nothing to compare)
+    unfaithful: tuple  # MethodRanking of FaithfulnessRow, one per method with deletion and insertion curves
+    unstable: tuple  # MethodRanking of StabilityRow, one per method whose stability was measured
+    show_model: bool  # more than one model: the tables name each row's model
+
+
+def worst_cases(cases, models, limit=WORST_SHOWN):
+    """The three lists for the overview, from the CaseResults in manifest order and the LoadedModels."""
+    own = list(own_top1_measurements(cases, models))
+    return WorstCases(
+        disagreements=model_disagreements(cases, models, limit) if len(models) > 1 else None,
+        unfaithful=least_faithful(own, limit),
+        unstable=least_stable(own, limit),
+        show_model=len(models) > 1,
+    )
+
+
+def ranked(rows, key, limit):
+    """The `limit` lowest rows by `key`; the sort is stable, so ties keep the order the rows came in."""
+    return tuple(sorted(rows, key=key)[:limit])
+
+
+def case_title(case):
+    return case.spec.title or case.case_id
+
+
+def own_top1_measurements(cases, models):
+    """(case, model, TargetMetrics of its own top-1 class), cases in manifest order, then models in theirs."""
+    for case in cases:
+        for model in models:
+            result = case.models.get(model.key)
+            if result is not None and result.top1.index in result.metrics:
+                yield case, model, result.metrics[result.top1.index]
+
+
+def model_disagreements(cases, models, limit):
+    """Per case its two most different models (first pair on a tie); cases where some pair differs at all."""
+    rows = []
+    for case in cases:
+        present = [model for model in models if model.key in case.models]
+        pairs = [pair_disagreement(case, a, b) for a, b in itertools.combinations(present, 2)]
+        worst = min(pairs, key=lambda pair: pair.rank, default=None)
+        if worst is not None and (not worst.same_top1 or worst.shared < worst.of):
+            rows.append(worst)
+    return ranked(rows, lambda row: row.rank, limit)
+
+
+def pair_disagreement(case, model_a, model_b):
+    a, b = case.models[model_a.key], case.models[model_b.key]
+    shared = len({p.index for p in a.top_k} & {p.index for p in b.top_k})
+    return ModelDisagreement(
+        case.case_id,
+        case_title(case),
+        model_a.label,
+        model_b.label,
+        a.top1,
+        b.top1,
+        shared,
+        min(len(a.top_k), len(b.top_k)),
+    )
+
+
+def least_faithful(own, limit):
+    """Per method with curves: the lowest insertion-minus-deletion AUC."""
+    methods = page_order({name for *_, metrics in own for name in metrics.faithfulness} - {"random"})
+    rankings = []
+    for method in methods:
+        rows = []
+        for case, model, metrics in own:
+            found, baseline = metrics.faithfulness.get(method), metrics.faithfulness.get("random")
+            if found is None or not (is_number(found.deletion_auc) and is_number(found.insertion_auc)):
+                continue
+            random_margin = None if baseline is None else baseline.insertion_auc - baseline.deletion_auc
+            rows.append(
+                FaithfulnessRow(
+                    case.case_id, case_title(case), model.label, found.deletion_auc, found.insertion_auc, random_margin
+                )
+            )
+        rankings.append(MethodRanking(method, method_title(method), ranked(rows, lambda row: row.margin, limit)))
+    return tuple(ranking for ranking in rankings if ranking.rows)
+
+
+def least_stable(own, limit):
+    """Per method whose stability was measured: the lowest mean Jaccard of its top superpixels across runs."""
+    methods = page_order({name for *_, metrics in own for name in metrics.stability})
+    rankings = []
+    for method in methods:
+        rows = [
+            StabilityRow(case.case_id, case_title(case), model.label, metrics.stability[method])
+            for case, model, metrics in own
+            if method in metrics.stability and is_number(metrics.stability[method].mean_jaccard)
+        ]
+        rankings.append(
+            MethodRanking(method, method_title(method), ranked(rows, lambda row: row.stability.mean_jaccard, limit))
+        )
+    return tuple(ranking for ranking in rankings if ranking.rows)
