@@ -132,3 +132,20 @@ def test_lime_superpixels_are_limes_own(seed, positive_only):
         image, mask = explanation.get_image_and_mask(0, positive_only=positive_only, num_features=k, hide_rest=False)
         ours = figures.lime_image_and_mask(crop, segments, weights, k, positive_only)
         assert (ours[0] == image).all() and (ours[1] == mask).all()
+
+
+def test_curves_figure_laid_out_once_draws_what_a_new_one_draws():
+    fractions = np.linspace(0, 1, 5)
+
+    def curves(level):
+        return [
+            plots.Curve("A Grad-CAM", fractions, level * (1 - fractions), level * fractions, False),
+            plots.Curve("random map (A)", fractions, 1 - fractions / 2, fractions / 2, True),
+        ]
+
+    plots.laid_out_figure.cache_clear()
+    first = plots.faithfulness_curves(curves(0.9), "title")
+    reused = plots.faithfulness_curves(curves(0.4), "title")  # the same figure, other points
+    plots.laid_out_figure.cache_clear()
+    assert plots.faithfulness_curves(curves(0.4), "title") == reused != first
+    assert plots.laid_out_figure.cache_info().currsize == 1
