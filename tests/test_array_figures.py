@@ -149,3 +149,12 @@ def test_curves_figure_laid_out_once_draws_what_a_new_one_draws():
     plots.laid_out_figure.cache_clear()
     assert plots.faithfulness_curves(curves(0.4), "title") == reused != first
     assert plots.laid_out_figure.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(
+    ("peak", "scale"),
+    [(0.0734, 0.08), (0.08, 0.08), (1.0, 1.0), (1.01, 1.2), (9.1, 10.0), (0.00031, 0.0004), (0.0, 1.0)],
+)
+def test_weight_scale_is_the_peak_rounded_up(peak, scale):
+    weights = [np.array([0.0, -peak, peak / 2]), np.array([])]
+    assert figures.shared_weight_scale(weights) == pytest.approx(scale)

@@ -220,7 +220,7 @@ class Lime(Explainer):
         "{{ manifest.seed }}, the same set for every model){% endif %} with hidden superpixels painted "
         "{{ settings.hide_color }}; lime's weighted ridge surrogate (cosine distance, kernel width 0.25) over all "
         "superpixels. The figures show the top {{ settings.num_features }} superpixels; the weight map uses one "
-        "colour scale per case, shared by its models."
+        "colour scale per case, shared by its models (the largest |weight| rounded up to a round number)."
     )
 
     def key_parts(self):

@@ -137,6 +137,20 @@ def crop_png(crop):
     return image_bytes(crop)
 
 
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
 def shared_weight_scale(weight_arrays):
+    """The colour scale of a case's weight maps: its largest |weight|, rounded up to a round number.
+
+    Round numbers (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten: at most 25% above the peak)
+    give readable colour-bar ticks, and a report's cases share a few scales, each bar drawn once.
+    """
     peak = max((float(np.max(np.abs(w))) for w in weight_arrays if len(w)), default=0.0)
-    return peak if peak > 0 else 1.0
+    return nice_ceiling(peak) if peak > 0 and np.isfinite(peak) else 1.0
+
+
+def nice_ceiling(value):
+    """The smallest NICE_STEPS number times a power of ten that is >= value (> 0)."""
+    decade = 10.0 ** np.floor(np.log10(value))
+    return float(next(step * decade for step in NICE_STEPS if step * decade >= value * (1 - 1e-12)))
