@@ -120,12 +120,15 @@ def report(args, runs, old):
         lines.append(row(f"`{args.old}`", old))
     if len(runs) > 1:
         first, last = runs[0], runs[-1]
-        growth = (last["cold"] - last["model"]) / max(first["cold"] - first["model"], 1e-9)
+        fixed, per_case = np.polyfit([r["cases"] for r in runs], [r["cold"] - r["model"] for r in runs], 1)[::-1]
+        noop_fixed, noop_per_case = np.polyfit([r["cases"] for r in runs], [r["noop"] for r in runs], 1)[::-1]
         lines += [
             "",
-            f"From {first['cases']} to {last['cases']} cases ({last['cases'] / first['cases']:.0f}x): the "
-            f"non-model time grows {growth:.1f}x, the per-case overhead goes from {first['overhead_ms']:.0f} to "
-            f"{last['overhead_ms']:.0f} ms, peak RSS from {first['rss_mib']:.0f} to {last['rss_mib']:.0f} MiB.",
+            f"From {first['cases']} to {last['cases']} cases: non-model time = {fixed:.1f} s + "
+            f"**{per_case * 1000:.0f} ms per case** (least squares over the sizes; the fixed part is Python's "
+            f"imports, model loading and MkDocs' start), no-op rebuild = {noop_fixed:.1f} s + "
+            f"{noop_per_case * 1000:.0f} ms per case; peak RSS from {first['rss_mib']:.0f} to "
+            f"{last['rss_mib']:.0f} MiB.",
         ]
     return "\n".join(lines) + "\n"
 
