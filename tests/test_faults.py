@@ -74,6 +74,29 @@ def test_interrupt_while_writing_pages_keeps_previous_site(built, monkeypatch, t
     assert not list(path.parent.rglob("*.tmp"))
 
 
+def test_interrupt_while_drawing_figures_leaves_them_as_they_were(built, monkeypatch, tmp_path):
+    """With a drawing pool: the new figures wait in a staging folder; an interrupt removes it, and the pool."""
+    path, site, discussion = built
+    figures_before = tree_digest(path.parent / "figures")
+    manifest = yaml.safe_load(path.read_text())
+    manifest["explainers"]["lime"]["num_features"] = 2  # other LIME figures
+    path.write_text(yaml.safe_dump(manifest))
+    from generator.render.figure_drawer import FigureDrawer
+
+    def interrupted_finish(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FigureDrawer, "finish", interrupted_finish)
+    cache = tmp_path / "cache"
+    result = cli(
+        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", cache, "--jobs", 1
+    )
+    assert result.exit_code == 130
+    assert tree_digest(path.parent / "figures") == figures_before
+    assert not list(path.parent.glob(".figures-staging-*"))
+    assert discussion.read_text() == "Mine.\n"
+
+
 @pytest.mark.slow
 def test_sigterm_during_model_work_then_resume_from_cache(built, tmp_path):
     path, site, discussion = built

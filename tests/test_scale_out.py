@@ -177,3 +177,20 @@ def test_figure_jobs_carry_plain_data_only(tmp_path):
     for path, (function, args) in jobs.items():
         assert function.__module__ in (figures.__name__, plots.__name__), path
         assert plain(args), path
+
+
+def test_ray_executor_without_ray_says_how_to_install_it(monkeypatch):
+    import sys
+
+    from generator.ray_executor import import_ray
+    from generator.utils.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(UsageError, match=r"pip install 'xai-report\[ray\]'"):
+        import_ray()
+
+
+def test_jobs_must_be_a_count(tmp_path):
+    folder = new_project(tmp_path)
+    done = run_cli("build", "--manifest", folder / "content" / "manifest.yaml", "--jobs", "-1")
+    assert done.returncode == 2 and "--jobs" in done.stderr
