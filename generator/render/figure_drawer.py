@@ -7,7 +7,6 @@ and no figure's bytes wait in memory for the whole build. Figures found in the f
 
 import os
 import shutil
-import signal
 import tempfile
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +16,7 @@ from pathlib import Path
 from generator.render.case_figures import case_figures
 from generator.utils.atomic import write_bytes
 from generator.utils.phase_times import timed
+from generator.utils.workers import ignore_interrupts
 
 MIN_CASES_FOR_A_POOL = 8  # below this, starting the processes costs more than drawing the figures
 MAX_WORKERS = 8
@@ -28,11 +28,6 @@ def default_workers(case_count, cpu_count=None):
     if case_count < MIN_CASES_FOR_A_POOL or cpus < 2:
         return 0
     return min(cpus - 1, MAX_WORKERS)
-
-
-def ignore_interrupts():
-    """In a drawing process: Ctrl-C is the build's to handle (it stops the pool), not each worker's."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class FigureDrawer:
