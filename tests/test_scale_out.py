@@ -194,3 +194,18 @@ def test_jobs_must_be_a_count(tmp_path):
     folder = new_project(tmp_path)
     done = run_cli("build", "--manifest", folder / "content" / "manifest.yaml", "--jobs", "-1")
     assert done.returncode == 2 and "--jobs" in done.stderr
+
+
+def test_a_drawing_process_stays_light():
+    """Starting a worker and drawing a figure in it imports neither torch nor lime."""
+    import numpy as np
+
+    from generator.cache.figure_cache import FigureCache
+    from generator.render.figure_drawer import FigureDrawer
+    from generator.utils import figures
+
+    with FigureDrawer(FigureCache(None), workers=1) as drawer:
+        drawer.submit({"a.png": (figures.heatmap_overlay, (np.zeros((16, 16, 3), np.uint8), np.ones((16, 16))))})
+        assert [path for path, _ in drawer.finish()] == ["a.png"]
+        loaded = drawer.executor.submit(eval, "[m in __import__('sys').modules for m in ('torch', 'lime')]")
+        assert loaded.result() == [False, False]
