@@ -1,5 +1,6 @@
 """Navigation file, discussion stubs, stale-file pruning and the MkDocs build (swapped in atomically)."""
 
+import hashlib
 import html
 import logging
 import shutil
@@ -65,19 +66,30 @@ def prune_generated(content_dir, keep, keep_cases=()):
 
 
 def build_site(config_file, docs_dir, site_dir, strict=True):
-    """Build the MkDocs site into a temporary folder, then swap it in: an interrupted build leaves the old site."""
+    """Build the MkDocs site into a temporary folder, then swap it in: an interrupted build leaves the old site.
+
+    When nothing MkDocs reads has changed since the site was built (`site_inputs`), the site is kept as it
+    is and False returned: a no-op rebuild of a large report skips its longest step.
+    """
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
     site_dir = Path(site_dir).resolve()
+    try:
+        config = load_config(config_file=str(config_file), docs_dir=str(Path(docs_dir).resolve()), strict=strict)
+    except (MkDocsException, SystemExit) as error:
+        raise ReportError(f"mkdocs build failed ({config_file}): {error}") from None
+    inputs = site_inputs(config_file, config, strict)
+    if (site_dir / "index.html").is_file() and read_stamp(site_dir) == inputs:
+        log.info("The site is up to date (nothing MkDocs reads changed): kept as it is")
+        return False
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.", dir=site_dir.parent))
     try:
-        config = load_config(
-            config_file=str(config_file), docs_dir=str(Path(docs_dir).resolve()), site_dir=str(staging), strict=strict
-        )
+        config["site_dir"] = str(staging)
         build(config)
+        (staging / SITE_STAMP).write_text(inputs, encoding="utf-8")
     except (MkDocsException, SystemExit) as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise ReportError(f"mkdocs build failed ({config_file}): {error}") from None
@@ -85,6 +97,39 @@ def build_site(config_file, docs_dir, site_dir, strict=True):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     swap_in(staging, site_dir)
+    return True
+
+
+SITE_STAMP = ".xai-report-inputs"  # in the built site: the digest of what it was built from
+
+
+def site_inputs(config_file, config, strict):
+    """sha256 of everything MkDocs builds the site from: the configuration, its hooks, every file of the docs
+    folder and of the project's own theme folders (path, size, modification time), MkDocs' and the theme's
+    versions. Hidden files (MkDocs skips them) do not count."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    digest.update(f"strict={strict};mkdocs={version('mkdocs')};material={version('mkdocs-material')}".encode())
+    digest.update(Path(config_file).read_bytes())
+    for hook in (config.get("hooks") or {}).values():
+        digest.update(Path(hook.__file__).read_bytes())
+    project = Path(config_file).resolve().parent
+    folders = [Path(config["docs_dir"])] + [Path(d) for d in config.theme.dirs if Path(d).is_relative_to(project)]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                stat = path.stat()
+                digest.update(f"{folder}/{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def read_stamp(site_dir):
+    try:
+        return (Path(site_dir) / SITE_STAMP).read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def swap_in(staging, site_dir):

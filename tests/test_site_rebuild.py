@@ -1,0 +1,84 @@
+"""The MkDocs build runs only when something it reads changed: a no-op rebuild keeps the site as it is."""
+
+import os
+import time
+from dataclasses import replace
+
+import pytest
+
+from generator.build import BuildOptions, build_report
+from generator.publish.mkdocs_site import SITE_STAMP, site_inputs
+from tests.helpers import MKDOCS_YML, make_project, random_resnet_manifest
+
+
+@pytest.fixture()
+def project(tmp_path):
+    path = make_project(tmp_path, random_resnet_manifest())
+    options = BuildOptions(
+        manifest=path, config=MKDOCS_YML, site_dir=tmp_path / "site", show_progress=False, cache_dir=tmp_path / "c"
+    )
+    build_report(options)
+    return path, options
+
+
+def forbid_mkdocs(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("MkDocs built a site that was up to date")
+
+    monkeypatch.setattr("mkdocs.commands.build.build", forbidden)
+
+
+def test_noop_rebuild_keeps_the_site(project, monkeypatch):
+    path, options = project
+    before = {p: p.stat().st_mtime_ns for p in options.site_dir.rglob("*") if p.is_file()}
+    forbid_mkdocs(monkeypatch)
+    build_report(options)
+    assert {p: p.stat().st_mtime_ns for p in options.site_dir.rglob("*") if p.is_file()} == before
+
+
+def test_an_edited_discussion_rebuilds_the_site(project):
+    path, options = project
+    discussion = path.parent / "discussion" / "chelsea.md"
+    time.sleep(0.01)
+    discussion.write_text("A sentence the author just wrote.\n")
+    build_report(options)
+    pages = [p.read_text() for p in options.site_dir.rglob("*.html")]
+    assert any("A sentence the author just wrote." in page for page in pages)
+
+
+def test_a_deleted_or_foreign_site_is_built_again(project, monkeypatch):
+    path, options = project
+    (options.site_dir / SITE_STAMP).unlink()  # e.g. built by `mkdocs build`, which writes no stamp
+    build_report(options)
+    assert (options.site_dir / SITE_STAMP).is_file()
+    (options.site_dir / "index.html").unlink()
+    build_report(replace(options, site_dir=options.site_dir))
+    assert (options.site_dir / "index.html").is_file()
+
+
+def test_site_inputs_follow_docs_theme_and_config_but_not_hidden_files(tmp_path):
+    from mkdocs.config import load_config
+
+    docs, theme = tmp_path / "docs", tmp_path / "overrides"
+    docs.mkdir()
+    theme.mkdir()
+    (docs / "index.md").write_text("# Hi\n")
+    (theme / "main.html").write_text("{% extends 'base.html' %}\n")
+    config_file = tmp_path / "mkdocs.yml"
+    config_file.write_text("site_name: t\ntheme:\n  name: mkdocs\n  custom_dir: overrides\n")
+
+    def inputs():
+        return site_inputs(config_file, load_config(str(config_file)), True)
+
+    first = inputs()
+    (docs / ".figures-staging-x").mkdir()
+    (docs / ".figures-staging-x" / "a.png").write_bytes(b"x")
+    assert inputs() == first  # hidden: MkDocs skips it
+    for changed in (docs / "index.md", theme / "main.html"):
+        stat = changed.stat()
+        os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        assert inputs() != first, changed
+        first = inputs()
+    config_file.write_text(config_file.read_text() + "# a comment\n")
+    assert inputs() != first
+    assert site_inputs(config_file, load_config(str(config_file)), False) != first  # strict or not
