@@ -1,5 +1,6 @@
 """Shared test helpers: tiny projects in a temp folder and the command line run as a user runs it."""
 
+import copy
 import os
 import shutil
 import subprocess
@@ -32,8 +33,8 @@ def random_resnet_manifest(cases=None, **extra):
     manifest = {
         "title": "Test report",
         "models": [{"name": "resnet18", "display_name": "R18", "weights": "random"}],
-        "explainers": FAST_LIME,
-        "metrics": FAST_METRICS,
+        "explainers": copy.deepcopy(FAST_LIME),  # copies: a test that changes its manifest changes only its own
+        "metrics": copy.deepcopy(FAST_METRICS),
         "cases": cases or [{"id": "chelsea", "image": "images/chelsea.png", "label": "tabby"}],
     }
     manifest.update(extra)
