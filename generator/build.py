@@ -119,6 +119,11 @@ def run_phases(manifest, content_dir, options, started):
     if options.pdf:
         with timed("pdf"):
             summary.pdf = write_pdf(options.site_dir)
+    return finished(summary, cache, started)
+
+
+def finished(summary, cache, started):
+    """The summary with the cache's counts, the wall time and the time per phase."""
     if cache is not None:
         summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
     summary.seconds = time.perf_counter() - started
@@ -228,11 +233,7 @@ def compute_shard(manifest, content_dir, options, started):
     computed, failures, _ = compute_results(
         manifest, content_dir, cases, models, options, cache, keep=lambda result: result.case_id
     )
-    summary = BuildSummary(cases=len(computed), failures=failures, rebuilt=computed)
-    summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
-    summary.seconds = time.perf_counter() - started
-    summary.phases = snapshot()
-    return summary
+    return finished(BuildSummary(cases=len(computed), failures=failures, rebuilt=computed), cache, started)
 
 
 def shard_cases(cases, k, n):

@@ -47,28 +47,26 @@ class FigureCache:
     def beside_results(cls, results_dir, force=False):
         return cls(Path(results_dir) / "figures" if results_dir else None, force)
 
-    def key(self, function, args):
-        return computation_key(
+    def find(self, function, args):
+        """(key, the cached figure's bytes or None): None without a cache, with --force, when never rendered
+        or damaged. The key (None without a cache) is what `keep` stores the drawn figure under."""
+        if self.cache is None:
+            return None, None
+        key = computation_key(
             figure=function.__name__,
             arguments=fingerprint(args),
             figures_source=FIGURES_SOURCE_DIGEST,
             matplotlib=matplotlib.__version__,
         )
-
-    def lookup(self, key):
-        """The cached figure's bytes, or None (no cache, --force, not rendered before, or damaged)."""
-        if self.cache is None or self.force:
-            return None
-        payload = self.cache.load(key)
-        return None if payload is None else payload["bytes"].tobytes()
+        payload = None if self.force else self.cache.load(key)
+        return key, None if payload is None else payload["bytes"].tobytes()
 
     def keep(self, key, data):
-        if self.cache is not None:
+        if key is not None:
             self.cache.store(key, {"bytes": np.frombuffer(data, dtype=np.uint8)})
 
     def render(self, function, *args):
-        key = self.key(function, args) if self.cache is not None else None
-        data = self.lookup(key) if key else None
+        key, data = self.find(function, args)
         if data is None:
             data = function(*args)
             self.keep(key, data)

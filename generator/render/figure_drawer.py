@@ -50,16 +50,14 @@ class FigureDrawer:
 
     def submit(self, jobs):
         for path, (function, args) in jobs.items():
-            key = self.cache.key(function, args) if self.cache.cache is not None else None
-            data = self.cache.lookup(key) if key else None
-            if data is not None:
-                self.done.append((path, data))
-            elif self.executor is None:
-                data = function(*args)
-                self.cache.keep(key, data)
-                self.done.append((path, data))
-            else:
+            if self.executor is None:
+                self.done.append((path, self.cache.render(function, *args)))
+                continue
+            key, data = self.cache.find(function, args)
+            if data is None:
                 self.pending[path] = (key, self.executor.submit(function, *args))
+            else:
+                self.done.append((path, data))
 
     def ready(self):
         """Every figure finished so far (without waiting for the others)."""
