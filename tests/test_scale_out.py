@@ -209,3 +209,19 @@ def test_a_drawing_process_stays_light():
         assert [path for path, _ in drawer.finish()] == ["a.png"]
         loaded = drawer.executor.submit(eval, "[m in __import__('sys').modules for m in ('torch', 'lime')]")
         assert loaded.result() == [False, False]
+
+
+def test_the_build_waits_for_a_pool_that_falls_behind(monkeypatch):
+    """More figures waiting than MAX_PENDING: `ready()` hands out every one, so their arguments are let go."""
+    import numpy as np
+
+    from generator.cache.figure_cache import FigureCache
+    from generator.render import figure_drawer
+    from generator.utils import figures
+
+    monkeypatch.setattr(figure_drawer, "MAX_PENDING", 1)
+    crop = np.zeros((8, 8, 3), np.uint8)
+    jobs = {f"{i}.png": (figures.heatmap_overlay, (crop, np.full((8, 8), i / 4))) for i in range(3)}
+    with figure_drawer.FigureDrawer(FigureCache(None), workers=1) as drawer:
+        drawer.submit(jobs)  # three waiting, more than one
+        assert sorted(path for path, _ in drawer.ready()) == sorted(jobs) and not drawer.pending

@@ -20,6 +20,7 @@ from generator.utils.workers import ignore_interrupts
 
 MIN_CASES_FOR_A_POOL = 8  # below this, starting the processes costs more than drawing the figures
 MAX_WORKERS = 8
+MAX_PENDING = 256  # figures waiting for the pool before the build waits for it (bounds the memory they hold)
 
 
 def default_workers(case_count, cpu_count=None):
@@ -60,8 +61,8 @@ class FigureDrawer:
                 self.done.append((path, data))
 
     def ready(self):
-        """Every figure finished so far (without waiting for the others)."""
-        yield from self.collect(wait=False)
+        """Every figure finished so far; with more than MAX_PENDING waiting, every one (drawing falls behind)."""
+        yield from self.collect(wait=len(self.pending) > MAX_PENDING)
 
     def finish(self):
         """Every figure still outstanding, waiting for the pool."""
