@@ -99,12 +99,20 @@ def table_columns(text):
     return tables
 
 
+def methods_on(manifest):
+    """Whether Grad-CAM, LIME and Integrated Gradients run (the schema's defaults where the manifest is silent)."""
+    explainers = manifest.get("explainers", {})
+    return (
+        explainers.get("gradcam", {}).get("enabled", True),
+        explainers.get("lime", {}).get("enabled", True),
+        explainers.get("integrated_gradients", {}).get("enabled", False),
+    )
+
+
 def switched_off_words(manifest):
     """Words that must appear on no generated page: each names a method or a metric that did not run."""
-    explainers, metrics = manifest.get("explainers", {}), manifest.get("metrics", {})
-    gradcam = explainers.get("gradcam", {}).get("enabled", True)
-    lime = explainers.get("lime", {}).get("enabled", True)
-    ig = explainers.get("integrated_gradients", {}).get("enabled", False)
+    metrics = manifest.get("metrics", {})
+    gradcam, lime, ig = methods_on(manifest)
     words = []
     if not gradcam:
         words += ["Grad-CAM", "Grad\\-CAM"]
@@ -127,10 +135,8 @@ def switched_off_words(manifest):
 
 def expected_overview_sections(manifest):
     """The overview's worst-case headings that must appear: each one whose measurement ran."""
-    explainers, metrics = manifest.get("explainers", {}), manifest.get("metrics", {})
-    gradcam = explainers.get("gradcam", {}).get("enabled", True)
-    lime = explainers.get("lime", {}).get("enabled", True)
-    ig = explainers.get("integrated_gradients", {}).get("enabled", False)
+    metrics = manifest.get("metrics", {})
+    gradcam, lime, ig = methods_on(manifest)
     sections = []
     if len(manifest["models"]) > 1:
         sections.append("## Where the models disagree most")

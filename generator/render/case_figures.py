@@ -56,7 +56,7 @@ def faithfulness_curve_list(case, models_by_key):
     """Curves of each model's top-1 explanation, plus the first model's random-map baseline."""
     curves = []
     for key, result in case.models.items():
-        target_metrics = result.metrics.get(result.top1.index)
+        target_metrics = result.own_metrics
         if target_metrics is None:
             continue
         label = models_by_key[key].label

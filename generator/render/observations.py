@@ -19,7 +19,7 @@ def case_observations(case, models_by_key, categories, k=5):
     sentences += concentration_sentences(results, models_by_key, categories)
     for r in results:
         name = models_by_key[r.model_key].label
-        own = r.metrics.get(r.top1.index)
+        own = r.own_metrics
         if own is None:
             continue
         sentences += faithfulness_sentences(name, own)
@@ -70,7 +70,7 @@ def prediction_sentence(name, result, categories, label):
 
 def concentration_sentences(results, models_by_key, categories):
     """Per method with a concentration, which model's map of its own top-1 class is the most focused."""
-    own = [(models_by_key[r.model_key].label, r.metrics[r.top1.index]) for r in results if r.top1.index in r.metrics]
+    own = [(models_by_key[r.model_key].label, r.own_metrics) for r in results if r.own_metrics is not None]
     methods = dict.fromkeys(method for _, m in own for method in m.concentration)
     out = []
     for method in methods:

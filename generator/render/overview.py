@@ -41,7 +41,7 @@ class OverviewTable:
 def overview_table(cases, case_pages, model_count, k):
     """The rows of every case (CaseResult) and its page (CasePage, same order), with a column per measurement."""
     own = [
-        (page, column, own_top1(case, column.key))
+        (page, column, case.models[column.key].own_metrics)
         for case, page in zip(cases, case_pages, strict=True)
         for column in page.columns
     ]
@@ -63,12 +63,6 @@ def overview_table(cases, case_pages, model_count, k):
     )
     labelled = any(page.label_name for page in case_pages)
     return OverviewTable(compared, labelled, tuple(c.header for c in columns), rows)
-
-
-def own_top1(case, model_key):
-    """The model's measurements of its own top-1 class on the case, or None."""
-    result = case.models[model_key]
-    return result.metrics.get(result.top1.index)
 
 
 def metric_cell(column, metrics):

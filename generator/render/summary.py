@@ -53,7 +53,7 @@ def own_top1_metrics(cases, models):
     out = []
     for model in models:
         results = [case.models[model.key] for case in cases if model.key in case.models]
-        own = [r.metrics[r.top1.index] for r in results if r.top1.index in r.metrics]
+        own = [r.own_metrics for r in results if r.own_metrics is not None]
         if own:
             out.append((model.label, own))
     return out
@@ -65,7 +65,7 @@ def largest_disagreements(cases, models_by_key, categories, limit=5):
     for case in cases:
         title = case.spec.title or case.case_id
         for key, result in case.models.items():
-            own = result.metrics.get(result.top1.index)
+            own = result.own_metrics
             for pair, agreement in (own.methods_agreement if own is not None else {}).items():
                 methods = " vs ".join(method_title(method) for method in agreement_pair(pair))
                 what = f"{models_by_key[key].label}: {methods} · {categories[result.top1.index]}"

@@ -105,8 +105,8 @@ def own_top1_measurements(cases, models):
     for case in cases:
         for model in models:
             result = case.models.get(model.key)
-            if result is not None and result.top1.index in result.metrics:
-                yield case, model, result.metrics[result.top1.index]
+            if result is not None and result.own_metrics is not None:
+                yield case, model, result.own_metrics
 
 
 def model_disagreements(cases, models, limit):

@@ -33,6 +33,11 @@ class ModelResult:
     def top1(self):
         return self.top_k[0]
 
+    @property
+    def own_metrics(self):
+        """The measurements of the explanations of the model's own top-1 class (None when not measured)."""
+        return self.metrics.get(self.top1.index)
+
     def explained(self, method, target):
         """The explainer's result for `target`, or None when it did not explain it (or is off)."""
         return self.explanations.get(method, {}).get(target)
