@@ -5,7 +5,7 @@
 Per case and model, the build's own LIME explainer runs twice on the labels a case page shows (every model's
 top-1 and the case's targets) and lime's other top labels: with `num_samples: auto` and with the fixed 1000.
 Reported: the images each used, and the share of the shown labels whose top superpixels end stable by the
-adaptive rule (mean bootstrap Jaccard of at least 0.9 over 4 refits).
+adaptive rule (mean Jaccard of at least 0.9 between the bootstrap refits of `bootstrap_stability`).
 """
 
 import sys

@@ -136,13 +136,16 @@ def report(args, models, rows, seconds):
     ]
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv, extra=None, description=__doc__):
+    """The options every agreement benchmark shares; `extra(parser)` adds a script's own."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", default="content/manifest.yaml")
     parser.add_argument("--models", default="", help="comma-separated builder names instead of the manifest's models")
     parser.add_argument("--samples", type=int, help="LIME samples (default: the manifest's)")
     parser.add_argument("--cases", default="", help="comma-separated case ids (default: every case)")
     parser.add_argument("--out", help="also write the Markdown report here")
+    if extra:
+        extra(parser)
     args = parser.parse_args(argv)
     args.argv = argv
     return args

@@ -11,7 +11,8 @@ machine falls on all of them alike:
 
 - `on`: the manifest as it is (every default measurement);
 - `off`: `metrics: {faithfulness: false, sanity: false, stability_seeds: 1}`;
-- `bootstrap`: `on` with `metrics.stability: bootstrap` (stability from the build's own LIME images).
+- `bootstrap`: `on` with `metrics.stability: bootstrap` (stability from the build's own LIME images);
+- `reruns`: `on` with `metrics.stability: reruns` (two more LIME runs per model and case).
 
 After the first `on` build, the same project is rebuilt with nothing changed (the no-op rebuild).
 `--old COMMIT` also builds the first `--old-cases` cases with that commit's code (checked out into a
@@ -57,6 +58,7 @@ VARIANTS = {
     "on": lambda metrics: metrics,
     "off": lambda metrics: {**metrics, **METRICS_OFF},
     "bootstrap": lambda metrics: {**metrics, "stability": "bootstrap"},
+    "reruns": lambda metrics: {**metrics, "stability": "reruns"},
 }
 ISSUE_START = "061e104"  # the code the speed issue (13) starts from
 

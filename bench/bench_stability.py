@@ -1,17 +1,26 @@
-"""LIME stability by bootstrap against true re-runs, on every case of a manifest. Not a test.
+"""LIME's seed stability: the bootstrap estimate and the build's re-runs, against many re-runs. Not a test.
 
     python bench/bench_stability.py --models efficientnet_lite0 --out bench/stability.md      # default cases
     python bench/bench_stability.py --manifest examples/offline/manifest.yaml --out bench/stability-offline.md
 
-For each case and model, the build's own LIME run (generator.explain.lime.Lime) explains the labels the case
-page shows; generator.measure.measurer.Measurer then estimates their stability both ways, with the manifest's
-`stability_seeds`: "reruns" (LIME again with further seeds: new perturbed images, classified) and "bootstrap"
-(the surrogate refitted on resamples of the images already classified). The speed issue's rule for making
-bootstrap the default: the unstable flags agree on at least 90% of the explained targets, and the two mean
-Jaccard figures correlate (Pearson) at least 0.8. The re-runs are measured a second time from other seeds,
-which says how far re-runs agree with themselves: the ceiling any estimate of them can reach.
+What a stability figure estimates: how far LIME's top-k superpixels move between two runs with different
+seeds, the expected Jaccard of two independent runs. This script measures that quantity directly: LIME runs
+`--runs` times (default 10) per case and model on the build's segments, with the seeds a build would use
+(run 0 is the build's own, run r the r-th re-run), and the mean Jaccard over all pairs of runs is the
+reference. Both estimates a build can make are then computed once for every run r as the build's own, and
+each is compared with the reference from the runs it did not use:
+
+- `bootstrap`: `generator.explain.lime.bootstrap_stability` on run r alone (no model runs);
+- `re-runs`: the build's re-run figure, runs r .. r + stability_seeds - 1 (`seed_stability`).
+
+The speed issue's rule for making bootstrap the default: its unstable flags agree with the reference's on at
+least 90% of the explained targets, and its Jaccard figures correlate (Pearson) at least 0.8 with the
+reference. Every estimate is taken over all (target, own run) pairs, so a lucky own run cannot decide it;
+the table's figures are run 0's. `--store DIR` keeps the classified runs (one .npz per case and model) and
+reuses them, so the analysis can be repeated without running the models.
 """
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -21,114 +30,188 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_bf16_agreement import collect_rows, write_report  # noqa: E402
+from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
 
 MIN_FLAG_AGREEMENT = 0.9
 MIN_PEARSON = 0.8
-REPLICATE_SEED_OFFSET = 100  # the replicate re-runs use seeds far from the build's (seed, seed + 1, ...)
 
 
-def classifier(manifest, model):
-    from generator.run.inference import batch_classifier
-
-    return batch_classifier(model.module, manifest.preprocess, manifest.metrics.batch_size)
+def stored_name(case_id, model_label):
+    return re.sub(r"[^\w-]+", "_", f"{case_id}--{model_label}") + ".npz"
 
 
-def compare_case(model, manifest, inputs, targets):
-    from generator.explain.lime import Lime
+def classified_runs(model, manifest, inputs, runs, store):
+    """(data, labels, seconds per run) of `runs` LIME perturbation sets (seeds seed, seed + 1, ...): rows and
+    probabilities, and how long classifying one set took (as measured when they were first classified)."""
+    from generator.explain.lime import Lime, classify_perturbations, perturbation_set
 
-    lime = Lime(manifest.explainers.lime, seed=manifest.seed)
-    results = {r.target: r for r in lime.explain(model, inputs, targets) if r.target in targets}
-    timings, found = {}, {}
-    for method in ("reruns", "bootstrap"):
-        settings = manifest.metrics.model_copy(update={"stability": method})
-        started = time.perf_counter()
-        found[method] = lime.stability(classifier(manifest, model), inputs, results, settings)
-        timings[method] = time.perf_counter() - started
-    found["replicate"] = replicate_reruns(model, manifest, inputs, targets)
+    path = store / stored_name(inputs.case_id, model.label) if store else None
+    if path and path.exists():
+        saved = np.load(path)
+        if len(saved["data"]) >= runs and saved["data"].shape[1] == manifest.explainers.lime.num_samples:
+            return saved["data"][:runs], saved["labels"][:runs], float(saved.get("seconds", np.nan))
+    settings = manifest.explainers.lime
+    lime = Lime(settings, seed=manifest.seed)
+    lime.prepare_case(inputs, lambda kind, parts, compute: compute())
+    classifier = lime.classifier(model, inputs)
+    image, segments = inputs.image.crop_array, inputs.segments
+    datas, labels, started = [], [], time.perf_counter()
+    for offset in range(runs):
+        random_state = np.random.RandomState(manifest.seed + offset)
+        data = perturbation_set(int(segments.max()) + 1, settings.num_samples, random_state)
+        datas.append(data)
+        labels.append(classify_perturbations(classifier, image, segments, data, settings.hide_color))
+    datas, labels = np.array(datas), np.array(labels, dtype=np.float32)
+    seconds = (time.perf_counter() - started) / runs
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, data=datas, labels=labels, seconds=seconds)
+    return datas, labels, seconds
+
+
+def target_runs(datas, labels, target, seed):
+    """The target's LimeResult in every run (lime's surrogate on that run's rows)."""
+    from generator.explain.lime import fit_surrogates
+
     return [
-        {
-            "case": inputs.case_id,
-            "model": model.label,
-            "label": model.categories[target],
-            "reruns": found["reruns"][target],
-            "bootstrap": found["bootstrap"][target],
-            "replicate": found["replicate"][target],
-            "seconds": timings,
-        }
-        for target in targets
+        fit_surrogates(data, label.astype(np.float64), (target,), np.random.RandomState(seed + r))[0]
+        for r, (data, label) in enumerate(zip(datas, labels))
     ]
 
 
-def replicate_reruns(model, manifest, inputs, targets):
-    """The re-run figures once more from other seeds: how well re-runs agree with themselves (the ceiling)."""
-    from generator.explain.lime import Lime
+def mean_jaccard(weight_runs, k):
+    from generator.explain.base import seed_stability
 
-    lime = Lime(manifest.explainers.lime, seed=manifest.seed + REPLICATE_SEED_OFFSET)
-    results = {r.target: r for r in lime.explain(model, inputs, targets) if r.target in targets}
-    settings = manifest.metrics.model_copy(update={"stability": "reruns"})
-    return lime.stability(classifier(manifest, model), inputs, results, settings)
+    return seed_stability(weight_runs, k=k).mean_jaccard
 
 
-def agreement(rows, a, b):
-    """Share of rows whose unstable flags agree, and the Pearson correlation of the mean Jaccard figures."""
-    first = np.array([r[a].mean_jaccard for r in rows])
-    second = np.array([r[b].mean_jaccard for r in rows])
-    flags = float(np.mean([r[a].stable == r[b].stable for r in rows]))
-    spread = first.std() > 0 and second.std() > 0
-    return flags, float(np.corrcoef(first, second)[0, 1]) if spread else float("nan")
+def leave_out_reference(results, used, k):
+    """The mean pairwise Jaccard of the runs not in `used`: the quantity, measured without the estimate's runs."""
+    return mean_jaccard([r.weights for i, r in enumerate(results) if i not in used], k)
 
 
-def report(args, models, rows, seconds):
-    import torch
+def estimates(results, datas, seed, seeds, k):
+    """For every own run r: (bootstrap, its reference), (re-runs, its reference)."""
+    from generator.explain.lime import bootstrap_stability
 
-    reruns = np.array([r["reruns"].mean_jaccard for r in rows])
-    bootstrap = np.array([r["bootstrap"].mean_jaccard for r in rows])
-    flags, pearson = agreement(rows, "reruns", "bootstrap")
-    ceiling_flags, ceiling_pearson = agreement(rows, "reruns", "replicate")
-    passes = flags >= MIN_FLAG_AGREEMENT and pearson >= MIN_PEARSON
-    lines = [
-        "# LIME stability: bootstrap against re-runs",
-        "",
-        f"- command: `{' '.join(['python bench/bench_stability.py', *args.argv])}`",
-        f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}",
-        f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {seconds:.0f} s",
-        "",
-        "| case | model | label | Jaccard (re-runs) | Jaccard (bootstrap) | Jaccard (re-runs, other seeds) "
-        "| unstable (re-runs) | unstable (bootstrap) | unstable (re-runs, other seeds) |",
-        "|---|---|---|---:|---:|---:|---|---|---|",
-        *(
-            f"| {r['case']} | {r['model']} | {r['label']} | {r['reruns'].mean_jaccard:.2f} | "
-            f"{r['bootstrap'].mean_jaccard:.2f} | {r['replicate'].mean_jaccard:.2f} | "
-            + " | ".join("yes" if not r[k].stable else "no" for k in ("reruns", "bootstrap", "replicate"))
-            + " |"
-            for r in rows
-        ),
-        "",
-        f"Explained targets: {len(rows)}. Unstable flags agree on {flags:.0%} (rule: at least "
-        f"{MIN_FLAG_AGREEMENT:.0%}); Pearson of the Jaccard figures {pearson:.2f} (rule: at least {MIN_PEARSON}).",
-        f"Mean Jaccard: re-runs {reruns.mean():.2f}, bootstrap {bootstrap.mean():.2f}. "
-        f"Time per model and case: re-runs {np.mean([r['seconds']['reruns'] for r in rows]):.2f} s, "
-        f"bootstrap {np.mean([r['seconds']['bootstrap'] for r in rows]):.2f} s.",
-        f"Verdict: {'passes' if passes else 'does not pass'} the rule.",
-        "",
-        f"The ceiling: re-runs against re-runs from other seeds ({REPLICATE_SEED_OFFSET} on) agree on "
-        f"{ceiling_flags:.0%} of the flags, Pearson {ceiling_pearson:.2f}. No estimate can follow the re-run "
-        "figures more closely than they follow themselves.",
-    ]
-    return lines
-
-
-def compare_and_print(model, manifest, inputs, targets):
-    rows = compare_case(model, manifest, inputs, targets)
-    pairs = (f"{r['label']} {r['reruns'].mean_jaccard:.2f}/{r['bootstrap'].mean_jaccard:.2f}" for r in rows)
-    print(f"{inputs.case_id} {model.label}: {', '.join(pairs)}", flush=True)
+    count = len(results)
+    rows = []
+    for r, result in enumerate(results):
+        rerun_ids = [(r + i) % count for i in range(seeds)]
+        bootstrap = bootstrap_stability(datas[r], result, k, seed + r + 1).mean_jaccard
+        reruns = mean_jaccard([results[i].weights for i in rerun_ids], k)
+        rows.append(
+            {
+                "bootstrap": (bootstrap, leave_out_reference(results, {r}, k)),
+                "reruns": (reruns, leave_out_reference(results, set(rerun_ids), k)),
+            }
+        )
     return rows
 
 
+def compare_case(model, manifest, inputs, targets, args):
+    datas, labels, run_seconds = classified_runs(model, manifest, inputs, args.runs, args.store)
+    k, seed = manifest.explainers.lime.num_features, manifest.seed
+    rows = []
+    for target in targets:
+        results = target_runs(datas, labels, target, seed)
+        started = time.perf_counter()
+        per_run = estimates(results, datas, seed, manifest.metrics.stability_seeds, k)
+        rows.append(
+            {
+                "case": inputs.case_id,
+                "model": model.label,
+                "label": model.categories[target],
+                "reference": mean_jaccard([r.weights for r in results], k),
+                "per_run": per_run,
+                "seconds": {"run": run_seconds, "estimates": (time.perf_counter() - started) / args.runs},
+            }
+        )
+    return rows
+
+
+def agreement(rows, method, threshold):
+    """Over every (target, own run): share of agreeing unstable flags, and Pearson of estimate and reference."""
+    pairs = np.array([run[method] for row in rows for run in row["per_run"]])
+    estimate, reference = pairs[:, 0], pairs[:, 1]
+    flags = float(np.mean((estimate >= threshold) == (reference >= threshold)))
+    spread = estimate.std() > 0 and reference.std() > 0
+    return flags, float(np.corrcoef(estimate, reference)[0, 1]) if spread else float("nan"), len(pairs)
+
+
+def flag(value, threshold):
+    return "yes" if value < threshold else "no"
+
+
+def report(args, manifest, models, rows, seconds):
+    import torch
+
+    from generator.explain.base import STABILITY_THRESHOLD as limit
+
+    seeds = manifest.metrics.stability_seeds
+    found = {method: agreement(rows, method, limit) for method in ("bootstrap", "reruns")}
+    flags, pearson, pairs = found["bootstrap"]
+    passes = flags >= MIN_FLAG_AGREEMENT and pearson >= MIN_PEARSON
+    bias = {m: np.mean([run[m][0] - run[m][1] for row in rows for run in row["per_run"]]) for m in found}
+    per_run = {m: np.nanmean([row["seconds"][m] for row in rows]) for m in ("run", "estimates")}
+    return [
+        "# LIME stability: the bootstrap estimate and the build's re-runs, against many re-runs",
+        "",
+        f"- command: `{' '.join(['python bench/bench_stability.py', *args.argv])}`",
+        f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}; "
+        f"LIME {manifest.explainers.lime.num_samples} samples, top {manifest.explainers.lime.num_features}",
+        f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {seconds:.0f} s",
+        "",
+        f"Reference: the mean pairwise Jaccard of {args.runs} LIME runs per case and model (seeds "
+        f"{manifest.seed} to {manifest.seed + args.runs - 1}). Run 0's estimates, flagged unstable below {limit}:",
+        "",
+        f"| case | model | label | reference ({args.runs} runs) | bootstrap | re-runs ({seeds} runs) "
+        "| unstable (reference) | unstable (bootstrap) | unstable (re-runs) |",
+        "|---|---|---|---:|---:|---:|---|---|---|",
+        *(
+            f"| {r['case']} | {r['model']} | {r['label']} | {r['reference']:.2f} | "
+            f"{r['per_run'][0]['bootstrap'][0]:.2f} | {r['per_run'][0]['reruns'][0]:.2f} | "
+            f"{flag(r['reference'], limit)} | {flag(r['per_run'][0]['bootstrap'][0], limit)} | "
+            f"{flag(r['per_run'][0]['reruns'][0], limit)} |"
+            for r in rows
+        ),
+        "",
+        f"Over every explained target ({len(rows)}) and every run as the build's own ({pairs} estimates each), "
+        "against the reference from the runs the estimate did not use:",
+        "",
+        "| estimate | unstable flags agree | Pearson | mean bias |",
+        "|---|--:|--:|--:|",
+        *(
+            f"| {name} | {found[method][0]:.0%} | {found[method][1]:.2f} | {bias[method]:+.3f} |"
+            for method, name in (("bootstrap", "bootstrap (one run)"), ("reruns", f"re-runs ({seeds} runs)"))
+        ),
+        "",
+        f"Rule for bootstrap: flags agree on at least {MIN_FLAG_AGREEMENT:.0%}, Pearson at least {MIN_PEARSON}. "
+        f"Verdict: **{'passes' if passes else 'does not pass'}** ({flags:.0%}, {pearson:.2f}).",
+        f"Time per model and case: one LIME run classified {per_run['run']:.1f} s (re-runs: "
+        f"{seeds - 1} more), the bootstrap estimate {per_run['estimates']:.2f} s per target.",
+    ]
+
+
 def main(argv=None):
-    args, models, rows, seconds = collect_rows(argv, compare_and_print)
-    write_report(args, report(args, models, rows, seconds))
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv, extra=add_options, description=__doc__)
+    manifest, models = load_inputs(args)
+    started, rows = time.perf_counter(), []
+    for inputs, targets, model in cases_and_models(args, manifest, models):
+        case_rows = compare_case(model, manifest, inputs, targets, args)
+        print(
+            f"{inputs.case_id} {model.label}: "
+            + ", ".join(f"{r['label']} {r['reference']:.2f}/{r['per_run'][0]['bootstrap'][0]:.2f}" for r in case_rows),
+            flush=True,
+        )
+        rows += case_rows
+    write_report(args, report(args, manifest, models, rows, time.perf_counter() - started))
+
+
+def add_options(parser):
+    parser.add_argument("--runs", type=int, default=10, help="LIME runs per case and model (the reference)")
+    parser.add_argument("--store", type=Path, help="keep the classified runs here and reuse them")
 
 
 if __name__ == "__main__":

@@ -99,9 +99,19 @@ def test_lime_setting_recomputes_lime_and_metrics_only(project):
     assert counts(build_report(options)) == (6, 4)
 
 
-def test_stability_method_recomputes_the_metrics_only_and_runs_no_lime(project, monkeypatch):
+def test_stability_method_recomputes_the_metrics_only(project):
     path, manifest, options = project
-    manifest["metrics"]["stability"] = "bootstrap"
+    manifest["metrics"]["stability"] = "reruns"
+    path.write_text(yaml.safe_dump(manifest))
+    # per case: probabilities, segments, Grad-CAM, LIME hit; the metrics recomputed (with LIME's re-runs)
+    assert counts(build_report(options)) == (8, 2)
+
+
+def test_bootstrap_stability_runs_no_lime_again(project, monkeypatch):
+    """The default estimate refits on the images the cached LIME run classified: no LIME, no classifier."""
+    path, manifest, options = project
+    assert "stability" not in manifest["metrics"]  # the default: bootstrap
+    manifest["metrics"]["stability_seeds"] = 3  # a metrics setting: the metrics are computed again
     path.write_text(yaml.safe_dump(manifest))
     import generator.explain.lime as lime
 
@@ -109,7 +119,6 @@ def test_stability_method_recomputes_the_metrics_only_and_runs_no_lime(project, 
         raise AssertionError("bootstrap stability ran LIME again")
 
     monkeypatch.setattr(lime, "explain_with_lime", forbidden)
-    # per case: probabilities, segments, Grad-CAM, LIME hit; the metrics recomputed
     assert counts(build_report(options)) == (8, 2)
 
 

@@ -109,10 +109,14 @@ def methods_page(manifest_extra, inference):
 def test_methods_page_records_device_precision_and_what_runs_batched():
     fp32 = methods_page({}, ("cpu", "fp32"))
     assert (
-        "LIME's 1000 perturbed images per model, the deletion and insertion curves and the LIME stability re-runs "
+        "LIME's 1000 perturbed images per model and the deletion and insertion curves "
         "run in batches of 8 (`batch_size: auto`) on the CPU, through the network traced and frozen by TorchScript"
         in fp32
     )
+    assert "30 bootstrap resamples" in fp32 and "`metrics.stability: bootstrap`" in fp32  # the default: no re-runs
+    reruns = methods_page({"metrics": {"stability": "reruns"}}, ("cpu", "fp32"))
+    assert "the deletion and insertion curves and the LIME stability re-runs run in batches of 8" in reruns
+    assert "LIME re-run with 3 seeds" in reruns and "bootstrap" not in reruns.split("## Inference")[0]
     assert "in float32 (`--precision fp32`, the default)." in fp32 and "bfloat16" not in fp32
 
     bf16 = methods_page({"explainers": {"lime": {"num_samples": 300}}}, ("cuda", "bf16"))

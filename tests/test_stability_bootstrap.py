@@ -8,6 +8,8 @@ from generator.explain.base import seed_stability, top_k_positive
 from generator.explain.lime import (
     ADAPTIVE_CAP,
     ADAPTIVE_ROUND,
+    BOOTSTRAP_RESAMPLES,
+    bootstrap_stability,
     bootstrap_weights,
     fit_surrogates,
     perturbation_set,
@@ -28,10 +30,10 @@ def data():
     return perturbation_set(SEGMENTS, SAMPLES, np.random.RandomState(0))
 
 
-def stability(data, labels, k, resamples=8):
+def stability(data, labels, k):
+    """The build's estimate (`metrics.stability: bootstrap`) for class 1."""
     (result,) = fit_surrogates(data, labels, [1], np.random.RandomState(0))
-    runs = [result.weights] + bootstrap_weights(data, result.neighbourhood, resamples, seed=1)
-    return result, seed_stability(runs, k=k)
+    return result, bootstrap_stability(data, result, k, seed=1)
 
 
 def test_classifier_of_one_superpixel_is_stable(data):
@@ -45,6 +47,17 @@ def test_classifier_driven_by_noise_is_unstable(data):
     labels = labels_for(data, np.random.RandomState(3).uniform(0.3, 0.7, len(data)))
     _, found = stability(data, labels, k=3)
     assert found.mean_jaccard < 0.6 and not found.stable and found.weight_spread > 0.5
+
+
+def test_the_estimate_compares_refits_with_each_other_not_with_the_run():
+    """Two refits differ as two runs do; a refit against the run it resamples would read stabler."""
+    rows = perturbation_set(SEGMENTS, SAMPLES, np.random.RandomState(1))
+    near_ties = 0.3 + 0.05 * rows[:, :4].sum(axis=1) + np.random.RandomState(2).normal(0, 0.05, SAMPLES)
+    (result,) = fit_surrogates(rows, labels_for(rows, near_ties), [1], np.random.RandomState(0))
+    refits = bootstrap_weights(rows, result.neighbourhood, BOOTSTRAP_RESAMPLES, seed=1)
+    found = bootstrap_stability(rows, result, k=2, seed=1)
+    assert found == seed_stability(refits, k=2)
+    assert found != seed_stability([result.weights] + refits, k=2)
 
 
 def test_bootstrap_keeps_the_original_first_and_reuses_the_neighbourhood(data):

@@ -22,7 +22,9 @@ KERNEL_WIDTH = 0.25
 ADAPTIVE_ROUND = 250
 ADAPTIVE_CAP = 2000
 ADAPTIVE_JACCARD = 0.9
-ADAPTIVE_RESAMPLES = 4
+BOOTSTRAP_RESAMPLES = (
+    30  # metrics.stability: bootstrap refits per target; more do not follow re-runs closer (bench/stability.md)
+)
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
 
 
@@ -150,6 +152,16 @@ def bootstrap_weights(data, neighbourhood, resamples, seed):
     return runs
 
 
+def bootstrap_stability(data, result, k, seed, resamples=BOOTSTRAP_RESAMPLES):
+    """LIME's seed stability estimated from one run: `Stability` over `resamples` bootstrap refits.
+
+    The pairs are refit against refit, never refit against the run itself: two refits differ as two runs
+    with different seeds do, while a refit sits closer to the run it resamples (its Jaccard with it runs
+    about 0.05 high). The expected Jaccard of two independent runs is what the re-runs estimate too.
+    """
+    return seed_stability(bootstrap_weights(data, result.neighbourhood, resamples, seed), k=k)
+
+
 def explain_with_lime(classifier, image, segments, targets, settings, seed):
     """Results for `targets` (in order), then for the model's other top `top_labels` classes.
 
@@ -190,9 +202,8 @@ def all_stable(data, results, k, seed):
 
 
 def stable_under_bootstrap(data, result, k, seed):
-    """num_samples: auto's rule: mean Jaccard of the top-k superpixels over ADAPTIVE_RESAMPLES refits >= 0.9."""
-    runs = [result.weights] + bootstrap_weights(data, result.neighbourhood, ADAPTIVE_RESAMPLES, seed + 1)
-    return seed_stability(runs, k=k).mean_jaccard >= ADAPTIVE_JACCARD
+    """num_samples: auto's rule: the bootstrap estimate of the top-k superpixels' stability is >= 0.9."""
+    return bootstrap_stability(data, result, k, seed + 1).mean_jaccard >= ADAPTIVE_JACCARD
 
 
 @register
@@ -214,7 +225,8 @@ class Lime(Explainer):
         "ratio={{ settings.ratio }}, seed {{ manifest.seed }}) is computed once per case and shared by every model; "
         '{% if settings.num_samples == "auto" %}perturbed images classified in rounds of 250 until the top '
         "{{ settings.num_features }} superpixels of every class the pages show are stable under the bootstrap "
-        "(mean Jaccard of at least 0.9 over 4 refits on resamples of the images already classified), at most 2000 "
+        f"(mean Jaccard of at least 0.9 between {BOOTSTRAP_RESAMPLES} refits on resamples of the images already "
+        "classified, the estimate `metrics.stability: bootstrap` uses), at most 2000 "
         "(`num_samples: auto`; each case page gives the number each model needed; seed {{ manifest.seed }}, the "
         "same sequence for every model){% else %}{{ settings.num_samples }} perturbed images (seed "
         "{{ manifest.seed }}, the same set for every model){% endif %} with hidden superpixels painted "
@@ -277,32 +289,31 @@ class Lime(Explainer):
         return next((r.samples for r in results.values()), None)
 
     def stability(self, classify, inputs, results, metrics_settings):
-        """LIME's weights in `stability_seeds` runs per target (the build's own first), as Stability figures.
+        """Each target's seed stability, as Stability figures.
 
-        "reruns" runs LIME again with further seeds on the same segments (new perturbed images, classified);
-        "bootstrap" refits the surrogate on resamples of the images the build's own run classified.
+        "bootstrap" refits the surrogate on BOOTSTRAP_RESAMPLES resamples of the images the build's own run
+        classified (`bootstrap_stability`); "reruns" runs LIME again with `stability_seeds - 1` further seeds
+        on the same segments (new perturbed images, classified) and compares those runs with the build's own.
         """
         runs = metrics_settings.stability_seeds
         if not results or runs < 2:
             return {}
-        weights = {target: [result.weights] for target, result in results.items()}
+        k = self.settings.num_features
         if metrics_settings.stability == "bootstrap":
             first = next(iter(results.values()))
             data = perturbation_set(len(first.weights), first.samples, np.random.RandomState(self.seed))
-            for target in weights:
-                weights[target] += bootstrap_weights(data, results[target].neighbourhood, runs - 1, self.seed + 1)
-        else:
-            for offset in range(1, runs):
-                rerun = explain_with_lime(
-                    classify,
-                    inputs.image.crop_array,
-                    inputs.segments,
-                    tuple(weights),
-                    self.settings,
-                    self.seed + offset,
-                )
-                for lime_result in rerun:
-                    if lime_result.target in weights:
-                        weights[lime_result.target].append(lime_result.weights)
-        k = self.settings.num_features
+            return {target: bootstrap_stability(data, result, k, self.seed + 1) for target, result in results.items()}
+        weights = {target: [result.weights] for target, result in results.items()}
+        for offset in range(1, runs):
+            rerun = explain_with_lime(
+                classify,
+                inputs.image.crop_array,
+                inputs.segments,
+                tuple(weights),
+                self.settings,
+                self.seed + offset,
+            )
+            for lime_result in rerun:
+                if lime_result.target in weights:
+                    weights[lime_result.target].append(lime_result.weights)
         return {target: seed_stability(w, k=k) for target, w in weights.items()}
