@@ -82,23 +82,25 @@ def score(curve):
 
 
 def verdict_flips(rows, first, other):
-    """How often a map's verdict against the random baseline, and the order of two methods, flip."""
+    """The verdicts that flip between two step counts: a map against the random baseline, and two methods'
+    order; returns (flipped lines, maps compared, method pairs compared)."""
     by_label = {}
     for row in rows:
         by_label.setdefault((row["case"], row["model"], row["label"]), {})[row["map"]] = row["auc"]
-    beats, beats_flipped, orders, orders_flipped = 0, 0, 0, 0
-    for maps in by_label.values():
+    flipped, beats, orders = [], 0, 0
+    for (case, model, label), maps in by_label.items():
         methods = [name for name in maps if name != "random"]
-        for name in methods:
-            beats += 1
-            wins = [score(maps[name][s]) > score(maps["random"][s]) for s in (first, other)]
-            beats_flipped += wins[0] != wins[1]
-        for i, a in enumerate(methods):
-            for b in methods[i + 1 :]:
-                orders += 1
-                higher = [score(maps[a][s]) > score(maps[b][s]) for s in (first, other)]
-                orders_flipped += higher[0] != higher[1]
-    return beats_flipped, beats, orders_flipped, orders
+        pairs = [(name, "random") for name in methods]
+        pairs += [(a, b) for i, a in enumerate(methods) for b in methods[i + 1 :]]
+        for a, b in pairs:
+            beats, orders = beats + (b == "random"), orders + (b != "random")
+            margins = [score(maps[a][s]) - score(maps[b][s]) for s in (first, other)]
+            if (margins[0] > 0) != (margins[1] > 0):
+                flipped.append(
+                    f"- {case}, {model}, {label}: {a} minus {b} (insertion minus deletion) "
+                    f"{margins[0]:+.4f} at {first} steps, {margins[1]:+.4f} at {other}"
+                )
+    return flipped, beats, orders
 
 
 def report(args, models, rows, seconds, steps_list, elapsed):
@@ -133,11 +135,14 @@ def report(args, models, rows, seconds, steps_list, elapsed):
         cells = " | ".join(f"{c.mean():.4f} / {c.max():.4f}" for c in changes.values())
         lines.append(f"| {steps} | {cells} | {sum(s[steps] for s in seconds):.1f} |")
     for steps in steps_list[1:]:
-        beats_flipped, beats, orders_flipped, orders = verdict_flips(rows, first, steps)
-        lines.append(
-            f"\nWith {steps} steps: a map's verdict against the random baseline flips for {beats_flipped} of {beats} "
-            f"maps; the order of two methods flips for {orders_flipped} of {orders} labels."
-        )
+        flipped, beats, orders = verdict_flips(rows, first, steps)
+        lines += [
+            "",
+            f"With {steps} steps, {len(flipped)} of {beats} verdicts of a map against the random baseline and of "
+            f"{orders} orders of two methods flip:",
+            "",
+            *(flipped or ["- none"]),
+        ]
     return lines
 
 
