@@ -22,9 +22,8 @@ KERNEL_WIDTH = 0.25
 ADAPTIVE_ROUND = 250
 ADAPTIVE_CAP = 2000
 ADAPTIVE_JACCARD = 0.9
-BOOTSTRAP_RESAMPLES = (
-    30  # metrics.stability: bootstrap refits per target; more do not follow re-runs closer (bench/stability.md)
-)
+# metrics.stability: bootstrap's refits per target; 60 or 150 follow true re-runs no closer (bench/stability.md)
+BOOTSTRAP_RESAMPLES = 30
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
 
 

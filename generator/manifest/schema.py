@@ -130,7 +130,7 @@ class MetricsSpec(Strict):
     )
     stability: Literal["bootstrap", "reruns"] = Field(
         "bootstrap",
-        description="How LIME's seed stability is estimated: its surrogate refitted on 30 bootstrap resamples of the "
+        description="How LIME's seed stability is estimated: its surrogate refitted on bootstrap resamples of the "
         "images it already classified (no model runs; follows many true re-runs at least as closely as 3 re-runs "
         "do: bench/stability.md), or LIME re-run with further seeds (new perturbed images, classified).",
     )
