@@ -105,6 +105,7 @@ class Explainer:
     figure_width = 300
     section = ""  # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
     method_text = ""  # Jinja source, the methods page's paragraph (context: manifest, settings, models)
+    stability_rows = ""  # Jinja source, the methods page's metric rows of `stability` (with STABILITY; same context)
 
     def __init__(self, settings, seed=0, precision="fp32", device="cpu"):
         self.settings = settings

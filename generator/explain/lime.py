@@ -234,6 +234,19 @@ class Lime(Explainer):
         "colour scale per case, shared by its models (the largest |weight| rounded up to a round number)."
     )
 
+    stability_rows = (
+        '{% set m = manifest.metrics %}| LIME stability | {% if m.stability == "bootstrap" %}How far LIME\'s top '
+        "{{ settings.num_features }} positive superpixels move between runs with different seeds, estimated without "
+        "running the model again: LIME's surrogate refitted on "
+        f"{BOOTSTRAP_RESAMPLES} bootstrap resamples of the perturbed images it already classified, mean Jaccard over "
+        "every pair of refits (`metrics.stability: bootstrap`){% else %}LIME re-run with {{ m.stability_seeds }} "
+        "seeds on the same superpixels (new perturbed images), mean pairwise Jaccard of the top "
+        "{{ settings.num_features }} positive superpixels (`metrics.stability: reruns`){% endif %}. Below 0.6 the "
+        "page warns. | higher |\n"
+        "| LIME weight spread | Mean over superpixels of the weights' standard deviation across the "
+        '{{ "refits" if m.stability == "bootstrap" else "runs" }}, divided by the mean absolute weight. | lower |'
+    )
+
     def key_parts(self):
         return {"settings": self.settings, "precision": self.precision}
 

@@ -12,7 +12,6 @@ from markupsafe import Markup
 from generator import __version__
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD
-from generator.explain.lime import BOOTSTRAP_RESAMPLES
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.render.case_figures import (
     crop_path,
@@ -239,7 +238,9 @@ class PageRenderer:
             batched_steps=batched_steps(self.manifest, self.explainers),
             unbatched_steps=unbatched_steps(self.manifest, self.explainers),
             measured=measured_metrics(self.manifest, self.explainers, len(self.models)),
-            bootstrap_resamples=BOOTSTRAP_RESAMPLES,
+            stability_rows=[
+                self.explainer_text(e, e.stability_rows) for e in self.explainers if STABILITY in e.measures
+            ],
         )
 
     def pages(self, cases, failures, kept=()):
