@@ -13,8 +13,11 @@ from torch import nn
 import generator.explain.lime as project_lime
 from generator.compute import compute_case
 from generator.explain import CaseInputs, Lime, enabled_explainers
+from generator.explain.base import Stability, seed_stability, top_k_positive
 from generator.explain.lime import (
+    bootstrap_stability,
     explain_with_lime,
+    is_constant,
     normalised_perturbations,
     perturbation_set,
     perturbed_images,
@@ -141,6 +144,40 @@ def test_score_and_intercept_of_an_extra_target_equal_lime_package(crop, segment
     assert ours[0].intercept == pytest.approx(reference.intercept[target], rel=1e-5, abs=1e-8)
     assert ours[0].score == pytest.approx(reference.score, rel=1e-5)
     assert ours[0].local_pred == pytest.approx(float(np.ravel(reference.local_pred)[0]), rel=1e-5)
+
+
+class ConstantLogits(nn.Module):
+    """A model that ignores its input, as a randomly initialised network can: every class about equally likely,
+    up to `jitter` (the size of float32's differences between batches) times the image's mean."""
+
+    def __init__(self, jitter):
+        super().__init__()
+        self.jitter = jitter
+
+    def forward(self, images):
+        return torch.zeros(len(images), 10) + self.jitter * images.mean(dim=(1, 2, 3))[:, None]
+
+
+def test_constant_means_within_float32_jitter_of_the_largest_probability():
+    assert is_constant(np.full(5, 0.1)) and is_constant(np.zeros(3))
+    assert is_constant(np.array([0.001, 0.001 + 1.2e-10]))  # one float32 step apart (the random Lite0's)
+    assert not is_constant(np.array([0.001, 0.00101]))  # 1% apart
+    assert not is_constant(np.array([0.0, 1e-12]))  # tiny, but all of its value
+
+
+@pytest.mark.parametrize("jitter", [0.0, 1e-7])
+def test_a_model_that_ignores_its_input_gets_zero_weights_not_roundoff(crop, segments, jitter):
+    classifier = classifier_for(ConstantLogits(jitter))
+    ours = explain_with_lime(classifier, crop, segments, (1,), settings(), SEED)
+    reference = lime_reference(classifier, crop, segments, NUM_SAMPLES, SEED, labels=(1,), top_labels=None)
+    lime_weights = weight_vector(reference.local_exp[1], int(segments.max()) + 1)
+    assert np.abs(lime_weights).max() < 1e-6  # lime's: the jitter (or roundoff) fitted
+    assert not ours[0].weights.any()  # ours: the exact slopes of a constant response
+    assert ours[0].intercept == pytest.approx(reference.intercept[1], rel=1e-5)
+    assert top_k_positive(ours[0].weights, 5) == set()
+    assert seed_stability([r[0].weights for r in (ours, ours)], k=5) == Stability(1.0, 0.0, True)
+    data = perturbation_set(int(segments.max()) + 1, NUM_SAMPLES, np.random.RandomState(SEED))  # the rows it used
+    assert bootstrap_stability(data, ours[0], 5, SEED) == Stability(1.0, 0.0, True)
 
 
 def test_perturbed_images_equal_lime_data_labels(crop, segments):

@@ -24,6 +24,9 @@ ADAPTIVE_CAP = 2000
 ADAPTIVE_JACCARD = 0.9
 # metrics.stability: bootstrap's refits per target; 60 or 150 follow true re-runs no closer (bench/stability.md)
 BOOTSTRAP_RESAMPLES = 30
+# a probability that moves less than this (relative) over the perturbed images is constant: float32's
+# jitter between batches is about 1e-7, a trained model's targets move by most of their value
+CONSTANT_RESPONSE = 1e-5
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
 
 
@@ -113,14 +116,26 @@ def cosine_distances(data):
     return sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
 
 
+def is_constant(probabilities):
+    """Whether a target's probabilities differ by less than CONSTANT_RESPONSE of their largest value."""
+    return np.ptp(probabilities) <= CONSTANT_RESPONSE * np.max(np.abs(probabilities))
+
+
 def fit_surrogate(base, data, labels, distances, column):
-    """lime's weighted ridge surrogate for one label column: (weights per superpixel, intercept, R^2, local pred)."""
+    """lime's weighted ridge surrogate for one label column: (weights per superpixel, intercept, R^2, local pred).
+
+    A target whose probability is the same on every perturbed image (a model that ignores its input) gets
+    weights of exactly zero, the ridge slopes of a constant response. lime fits the float32 arithmetic's
+    jitter instead (one unit in the last place on some images, weights of about 1e-34), and figures,
+    rankings and stability would otherwise be computed from that roundoff.
+    """
     intercept, local_exp, score, local_pred = base.explain_instance_with_data(
         data, labels, distances, column, ALL_FEATURES, feature_selection="auto"
     )
     weights = np.zeros(data.shape[1])
-    for segment, weight in local_exp:
-        weights[segment] = weight
+    if not is_constant(labels[:, column]):
+        for segment, weight in local_exp:
+            weights[segment] = weight
     return weights, float(intercept), float(score), float(np.ravel(local_pred)[0])
 
 

@@ -197,13 +197,17 @@ def top_k(scores, k):
 def agreement(a, b, k=5):
     """Spearman and top-k overlap of two per-superpixel score vectors (e.g. Grad-CAM means vs LIME weights).
 
-    k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1].
+    k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1]. A
+    constant vector has no top k (its order would be the index order), so the overlap is NaN, as the
+    Spearman is.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
+    spearman = safe_spearman(a, b)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return Agreement(spearman, float("nan"))
     k = min(k, np.size(a))
-    shared = np.intersect1d(top_k(a, k), top_k(b, k)).size
-    return Agreement(safe_spearman(a, b), shared / k if k else 0.0)
+    return Agreement(spearman, np.intersect1d(top_k(a, k), top_k(b, k)).size / k)
 
 
 # --- concentration ------------------------------------------------------------------------------------------

@@ -77,17 +77,19 @@ def focus_columns(k, records):
     ]
     for pair in sorted({key for m in records for key in m.methods_agreement}):
         a, b = (method_title(name) for name in agreement_pair(pair))
+        flat = f"undefined: {a} or {b} gives every region the same score (a map zero everywhere)"
         columns += [
             MetricColumn(
                 f"{a} vs {b} ρ ↑",
                 per_method("methods_agreement", pair, "spearman"),
                 lambda v: num(v, 2),
-                undefined=f"undefined: {a} or {b} gives every region the same score (a map zero everywhere)",
+                undefined=flat,
             ),
             MetricColumn(
                 f"{a} vs {b} top-{k} overlap ↑",
                 per_method("methods_agreement", pair, "top_k_overlap"),
                 lambda v: pct(v, 0),
+                undefined=flat,
                 in_overview=False,
             ),
         ]

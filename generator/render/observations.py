@@ -147,7 +147,8 @@ def overlap_findings(cases, labels, k):
     for case in cases:
         for pair in case.comparisons:
             key = (pair.method, labels[pair.model_a], labels[pair.model_b])
-            pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement.top_k_overlap)
+            if is_number(pair.agreement.top_k_overlap):  # a map zero everywhere has no top regions
+                pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement.top_k_overlap)
     sentences = []
     for (method, a, b), per_case in pairs.items():
         shared = sum(max(overlaps) >= 0.5 for overlaps in per_case.values())

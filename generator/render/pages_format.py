@@ -13,7 +13,7 @@ NOT_COMPUTED = "—"
 UNDEFINED = "n/a"
 WHY = {
     NOT_COMPUTED: "not computed for this row",
-    UNDEFINED: "undefined: a rank correlation needs two rankings that vary, and one map or ranking is constant",
+    UNDEFINED: "undefined: one map or ranking is constant, so it ranks nothing (no rank correlation, no top regions)",
 }
 
 
