@@ -70,6 +70,25 @@ def test_bootstrap_keeps_the_original_first_and_reuses_the_neighbourhood(data):
     assert not np.array_equal(first[0], first[1])  # resamples differ
 
 
+def original_stands_apart(rows, seed):
+    """Class 1 is likely only on the untouched image; on perturbed ones it follows superpixel 4, with noise."""
+    noise = np.random.RandomState(seed).normal(0, 0.02, len(rows))
+    return labels_for(rows, np.where(rows.all(axis=1), 0.9, 0.1 + 0.05 * rows[:, 4] + noise))
+
+
+def test_refits_spread_as_far_as_runs_with_other_seeds_when_the_original_stands_apart():
+    """Every run has the original once; resampling it like the other rows would add a spread runs never have."""
+    runs = []
+    for seed in range(20):
+        rows = perturbation_set(SEGMENTS, SAMPLES, np.random.RandomState(100 + seed))
+        (result,) = fit_surrogates(rows, original_stands_apart(rows, seed), [1], np.random.RandomState(0))
+        runs.append((rows, result))
+    between_runs = np.std([result.weights for _, result in runs], axis=0, ddof=1)
+    rows, result = runs[0]
+    refits = np.std(bootstrap_weights(rows, result.neighbourhood, 200, seed=1), axis=0, ddof=1)
+    assert 0.75 < np.median(refits / between_runs) < 1.33
+
+
 # --- num_samples: auto ----------------------------------------------------------------------------------
 
 SIDE, CELL = 32, 8  # a 4 x 4 grid of superpixels on a bright 32 x 32 image
