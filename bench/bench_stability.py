@@ -15,9 +15,21 @@ each is compared with the reference from the runs it did not use:
 
 The speed issue's rule for making bootstrap the default: its unstable flags agree with the reference's on at
 least 90% of the explained targets, and its Jaccard figures correlate (Pearson) at least 0.8 with the
-reference. Every estimate is taken over all (target, own run) pairs, so a lucky own run cannot decide it;
+reference. The explained targets (`--targets explained`, the default) are every class the build's LIME fits:
+the classes the pages show and the model's other top `top_labels`; `--targets shown` takes the first only. Every estimate is taken over all (target, own run) pairs, so a lucky own run cannot decide it;
 the table's figures are run 0's. `--store DIR` keeps the classified runs (one .npz per case and model) and
 reuses them, so the analysis can be repeated without running the models.
+
+Targets whose probability does not move over the perturbed images (`generator.explain.lime.is_constant`: a
+model that ignores its input, like the offline example's random twin) are left out and listed: every run gives
+them zero weights, so the reference and both estimates are exactly 1.0 and would agree by construction.
+
+What limits the agreement: each figure is measured from a few runs, so each carries noise of its own. The
+script measures how far two estimates of the same target from disjoint runs agree (their reliability), how far
+two references of half the runs agree, and the Pearson of each estimate with a half-size reference from runs
+it did not use. Divided by the square root of both reliabilities (Spearman's correction for attenuation), that
+Pearson says how closely the estimate follows the quantity itself: near 1, the estimate measures what the
+re-runs measure, and only its noise (how much one run can say) keeps the plain Pearson lower.
 """
 
 import re
@@ -34,6 +46,8 @@ from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, writ
 
 MIN_FLAG_AGREEMENT = 0.9
 MIN_PEARSON = 0.8
+HALF_DRAWS = 20  # random half-size references per target (reliability) and per own run (Pearson)
+TARGET_RESAMPLES = 1000  # bootstrap over targets: the 95% intervals of the pooled figures
 
 
 def stored_name(case_id, model_label):
@@ -109,22 +123,53 @@ def estimates(results, datas, seed, seeds, k):
     return rows
 
 
+def noise(results, per_run, seeds, k, random_state):
+    """The figures that say how noisy each estimate and the reference are (see the module's docstring)."""
+    count, half = len(results), len(results) // 2
+    weights = np.array([r.weights for r in results])
+    retest = {
+        "bootstrap": [(per_run[r]["bootstrap"][0], per_run[r + half]["bootstrap"][0]) for r in range(half)],
+        "reruns": [(per_run[r]["reruns"][0], per_run[(r + seeds) % count]["reruns"][0]) for r in range(count)],
+    }
+    halves = []
+    for _ in range(HALF_DRAWS):
+        order = random_state.permutation(count)
+        halves.append((mean_jaccard(weights[order[:half]], k), mean_jaccard(weights[order[half:]], k)))
+    against_half = {"bootstrap": [], "reruns": []}
+    for r in range(count):
+        for method, used in (("bootstrap", {r}), ("reruns", {(r + i) % count for i in range(seeds)})):
+            others = [i for i in range(count) if i not in used]
+            for _ in range(HALF_DRAWS // 5):
+                reference = mean_jaccard(weights[random_state.choice(others, half, replace=False)], k)
+                against_half[method].append((per_run[r][method][0], reference))
+    return {"retest": retest, "halves": halves, "against_half": against_half}
+
+
 def compare_case(model, manifest, inputs, targets, args):
+    from generator.explain.lime import is_constant
+
     datas, labels, run_seconds = classified_runs(model, manifest, inputs, args.runs, args.store)
-    k, seed = manifest.explainers.lime.num_features, manifest.seed
+    k, seed, seeds = manifest.explainers.lime.num_features, manifest.seed, manifest.metrics.stability_seeds
     rows = []
+    if args.targets == "explained":  # lime's other top labels too, as the build's LIME fits them
+        top = np.argsort(-labels[0][0], kind="stable")[: manifest.explainers.lime.top_labels]
+        targets = list(dict.fromkeys([*targets, *(int(t) for t in top)]))
     for target in targets:
+        row = {"case": inputs.case_id, "model": model.label, "label": model.categories[target]}
+        if all(is_constant(run[:, target]) for run in labels):
+            rows.append({**row, "constant": True})
+            continue
         results = target_runs(datas, labels, target, seed)
         started = time.perf_counter()
-        per_run = estimates(results, datas, seed, manifest.metrics.stability_seeds, k)
+        per_run = estimates(results, datas, seed, seeds, k)
+        seconds = (time.perf_counter() - started) / args.runs
         rows.append(
             {
-                "case": inputs.case_id,
-                "model": model.label,
-                "label": model.categories[target],
+                **row,
                 "reference": mean_jaccard([r.weights for r in results], k),
                 "per_run": per_run,
-                "seconds": {"run": run_seconds, "estimates": (time.perf_counter() - started) / args.runs},
+                "noise": noise(results, per_run, seeds, k, np.random.RandomState(target)),
+                "seconds": {"run": run_seconds, "estimates": seconds},
             }
         )
     return rows
@@ -139,6 +184,75 @@ def agreement(rows, method, threshold):
     return flags, float(np.corrcoef(estimate, reference)[0, 1]) if spread else float("nan"), len(pairs)
 
 
+def over_targets(rows, figure):
+    """The 95% interval of figure(rows) when the targets are resampled with replacement (a few targets make
+    a wide one)."""
+    random_state = np.random.RandomState(0)
+    values = [figure([rows[i] for i in random_state.randint(0, len(rows), len(rows))]) for _ in range(TARGET_RESAMPLES)]
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return f"[{low:.2f}, {high:.2f}]"
+
+
+def pair_pearson(pairs):
+    pairs = np.asarray(pairs)
+    return float(np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1])
+
+
+def noise_figures(rows, method):
+    """(reliability of the estimate, of a half-size reference, Pearson with one, that Pearson corrected)."""
+    estimate = pair_pearson([pair for row in rows for pair in row["noise"]["retest"][method]])
+    reference = pair_pearson([pair for row in rows for pair in row["noise"]["halves"]])
+    plain = pair_pearson([pair for row in rows for pair in row["noise"]["against_half"][method]])
+    corrected = plain / np.sqrt(estimate * reference) if estimate > 0 and reference > 0 else float("nan")
+    return estimate, reference, plain, corrected
+
+
+def flags_agree(pairs, threshold):
+    pairs = np.asarray(pairs)
+    return float(np.mean((pairs[:, 0] >= threshold) == (pairs[:, 1] >= threshold)))
+
+
+def noise_lines(rows, runs, seeds, threshold):
+    found = {method: noise_figures(rows, method) for method in ("bootstrap", "reruns")}
+    half = runs // 2
+    half_flags = flags_agree([pair for row in rows for pair in row["noise"]["halves"]], threshold)
+    flags = {
+        method: flags_agree([pair for row in rows for pair in row["noise"]["against_half"][method]], threshold)
+        for method in found
+    }
+    return [
+        "What limits the agreement: the noise of each figure, the references' too. Each estimate against a "
+        f"{half}-run reference from runs it did not use, beside a second {half}-run reference from the other "
+        "runs; reliability is the Pearson of two estimates of the same target from disjoint runs; the last "
+        "columns correct the Pearson for the noise of both figures (Spearman's correction for attenuation):",
+        "",
+        f"| estimate | flags agree with a {half}-run reference | reliability | Pearson with a {half}-run reference "
+        "| corrected for both figures' noise | 95% interval (targets resampled) |",
+        "|---|--:|--:|--:|--:|--:|",
+        f"| another {half}-run reference | {half_flags:.0%} | {found['bootstrap'][1]:.2f} | {found['bootstrap'][1]:.2f} "
+        "| 1 by definition | |",
+        *(
+            f"| {name} | {flags[method]:.0%} | {found[method][0]:.2f} | {found[method][2]:.2f} | {found[method][3]:.2f} "
+            f"| {over_targets(rows, lambda some, m=method: noise_figures(some, m)[3])} |"
+            for method, name in (("bootstrap", "bootstrap (one run)"), ("reruns", f"re-runs ({seeds} runs)"))
+        ),
+        "",
+        "A corrected Pearson near 1 says the estimate follows the same quantity as the reference; the plain "
+        "Pearson is then as high as the estimate's and the reference's reliability allow.",
+    ]
+
+
+def constant_lines(rows):
+    if not rows:
+        return []
+    names = ", ".join(f"{r['case']} {r['model']} {r['label']}" for r in rows)
+    return [
+        "",
+        f"Left out ({len(rows)}): targets whose probability is the same on every perturbed image, so every run "
+        f"gives zero weights and every figure is exactly 1.0: {names}.",
+    ]
+
+
 def flag(value, threshold):
     return "yes" if value < threshold else "no"
 
@@ -149,6 +263,8 @@ def report(args, manifest, models, rows, seconds):
     from generator.explain.base import STABILITY_THRESHOLD as limit
 
     seeds = manifest.metrics.stability_seeds
+    constant = [row for row in rows if row.get("constant")]
+    rows = [row for row in rows if not row.get("constant")]
     found = {method: agreement(rows, method, limit) for method in ("bootstrap", "reruns")}
     flags, pearson, pairs = found["bootstrap"]
     passes = flags >= MIN_FLAG_AGREEMENT and pearson >= MIN_PEARSON
@@ -175,19 +291,24 @@ def report(args, manifest, models, rows, seconds):
             f"{flag(r['per_run'][0]['reruns'][0], limit)} |"
             for r in rows
         ),
+        *constant_lines(constant),
         "",
-        f"Over every explained target ({len(rows)}) and every run as the build's own ({pairs} estimates each), "
+        f"Over every {args.targets} label ({len(rows)}) and every run as the build's own ({pairs} estimates each), "
         "against the reference from the runs the estimate did not use:",
         "",
-        "| estimate | unstable flags agree | Pearson | mean bias |",
-        "|---|--:|--:|--:|",
+        "| estimate | unstable flags agree | Pearson | 95% interval (targets resampled) | mean bias |",
+        "|---|--:|--:|--:|--:|",
         *(
-            f"| {name} | {found[method][0]:.0%} | {found[method][1]:.2f} | {bias[method]:+.3f} |"
+            f"| {name} | {found[method][0]:.0%} | {found[method][1]:.2f} "
+            f"| {over_targets(rows, lambda some, m=method: agreement(some, m, limit)[1])} | {bias[method]:+.3f} |"
             for method, name in (("bootstrap", "bootstrap (one run)"), ("reruns", f"re-runs ({seeds} runs)"))
         ),
         "",
         f"Rule for bootstrap: flags agree on at least {MIN_FLAG_AGREEMENT:.0%}, Pearson at least {MIN_PEARSON}. "
         f"Verdict: **{'passes' if passes else 'does not pass'}** ({flags:.0%}, {pearson:.2f}).",
+        "",
+        *noise_lines(rows, args.runs, seeds, limit),
+        "",
         f"Time per model and case: one LIME run classified {per_run['run']:.1f} s (re-runs: "
         f"{seeds - 1} more), the bootstrap estimate {per_run['estimates']:.2f} s per target.",
     ]
@@ -202,7 +323,12 @@ def main(argv=None):
         case_rows = compare_case(model, manifest, inputs, targets, args)
         print(
             f"{inputs.case_id} {model.label}: "
-            + ", ".join(f"{r['label']} {r['reference']:.2f}/{r['per_run'][0]['bootstrap'][0]:.2f}" for r in case_rows),
+            + ", ".join(
+                f"{r['label']} constant"
+                if r.get("constant")
+                else f"{r['label']} {r['reference']:.2f}/{r['per_run'][0]['bootstrap'][0]:.2f}"
+                for r in case_rows
+            ),
             flush=True,
         )
         rows += case_rows
@@ -212,6 +338,12 @@ def main(argv=None):
 def add_options(parser):
     parser.add_argument("--runs", type=int, default=10, help="LIME runs per case and model (the reference)")
     parser.add_argument("--store", type=Path, help="keep the classified runs here and reuse them")
+    parser.add_argument(
+        "--targets",
+        choices=("shown", "explained"),
+        default="explained",
+        help="the classes the pages show, or every class LIME explains (those and the model's top labels)",
+    )
 
 
 if __name__ == "__main__":

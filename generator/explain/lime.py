@@ -254,8 +254,9 @@ class Lime(Explainer):
         '{% set m = manifest.metrics %}| LIME stability | {% if m.stability == "bootstrap" %}How far LIME\'s top '
         "{{ settings.num_features }} positive superpixels move between runs with different seeds, estimated without "
         "running the model again: LIME's surrogate refitted on "
-        f"{BOOTSTRAP_RESAMPLES} bootstrap resamples of the perturbed images it already classified, mean Jaccard over "
-        "every pair of refits (`metrics.stability: bootstrap`){% else %}LIME re-run with {{ m.stability_seeds }} "
+        f"{BOOTSTRAP_RESAMPLES} bootstrap resamples of the perturbed images it already classified (the original "
+        "image once in each, as in every run), mean Jaccard over every pair of refits (`metrics.stability: "
+        "bootstrap`){% else %}LIME re-run with {{ m.stability_seeds }} "
         "seeds on the same superpixels (new perturbed images), mean pairwise Jaccard of the top "
         "{{ settings.num_features }} positive superpixels (`metrics.stability: reruns`){% endif %}. Below 0.6 the "
         "page warns. | higher |\n"
