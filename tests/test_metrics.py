@@ -106,6 +106,7 @@ def test_agreement_is_nan_safe_and_counts_partial_overlap():
     flat = metrics.agreement(np.ones(6), np.arange(6.0))
     assert np.isnan(flat.spearman) and np.isnan(flat.top_k_overlap)  # undefined, not "no agreement"
     assert np.isnan(metrics.agreement(np.arange(6.0), np.zeros(6)).top_k_overlap)  # a map zero everywhere
+    assert np.isnan(metrics.agreement(np.zeros(0), np.zeros(0)).top_k_overlap)  # no regions at all
     a = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
     b = np.array([5.0, 0.0, 3.0, 2.0, 1.0, 4.0])  # top-2: {0, 1} vs {0, 5}
     assert metrics.agreement(a, b, k=2).top_k_overlap == 0.5

@@ -204,7 +204,7 @@ def agreement(a, b, k=5):
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     spearman = safe_spearman(a, b)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
+    if np.size(a) == 0 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return Agreement(spearman, float("nan"))
     k = min(k, np.size(a))
     return Agreement(spearman, np.intersect1d(top_k(a, k), top_k(b, k)).size / k)
