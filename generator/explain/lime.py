@@ -24,9 +24,9 @@ ADAPTIVE_CAP = 2000
 ADAPTIVE_JACCARD = 0.9
 # metrics.stability: bootstrap's refits per target; 60 or 150 follow true re-runs no closer (bench/stability.md)
 BOOTSTRAP_RESAMPLES = 30
-# a probability that moves less than this (relative) over the perturbed images is constant: float32's
-# jitter between batches is about 1e-7, a trained model's targets move by most of their value
-CONSTANT_RESPONSE = 1e-5
+# a target's probability that moves by at most this many float32 steps (of its largest value) over the
+# perturbed images is constant: that is the arithmetic's jitter between batches, not the model's answer
+CONSTANT_ULPS = 4
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
 
 
@@ -117,8 +117,13 @@ def cosine_distances(data):
 
 
 def is_constant(probabilities):
-    """Whether a target's probabilities differ by less than CONSTANT_RESPONSE of their largest value."""
-    return np.ptp(probabilities) <= CONSTANT_RESPONSE * np.max(np.abs(probabilities))
+    """Whether a target's probabilities differ by at most CONSTANT_ULPS float32 steps of their largest value.
+
+    Steps, not a share of the value: a saturated probability that moves between 0.99999 and 1.0 is
+    about 170 steps of real change."""
+    probabilities = np.asarray(probabilities)
+    step = np.spacing(np.float32(np.max(np.abs(probabilities))))
+    return bool(np.ptp(probabilities) <= CONSTANT_ULPS * step)
 
 
 def fit_surrogate(base, data, labels, distances, column):
