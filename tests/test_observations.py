@@ -2,8 +2,13 @@
 
 from types import SimpleNamespace
 
+import numpy as np
+
+from generator.explain.lime import LimeResult
 from generator.measure.metrics import Agreement
-from generator.render.observations import overlap_findings
+from generator.render.observations import blank_sentences, overlap_findings
+from generator.run.inference import Prediction
+from generator.run.results import ModelResult
 
 
 def comparison(overlap):
@@ -18,3 +23,15 @@ def test_overlap_findings_leave_out_cases_where_a_map_is_zero_everywhere():
     ]
     (sentence,) = overlap_findings(cases, {"a": "A", "b": "B"}, 5)
     assert sentence == "A and B share at least half of their top 5 LIME regions for the same class on 1 of 2 cases."
+
+
+def model_result(lime_weights):
+    top = Prediction(index=3, name="tabby", probability=0.1)
+    lime = {3: LimeResult(3, np.asarray(lime_weights, dtype=np.float64), 0.1, 0.0, 0.1)}
+    return ModelResult("m", (top,), (3,), explanations={"lime": lime})
+
+
+def test_an_explanation_zero_everywhere_is_said_and_a_real_one_is_not():
+    (sentence,) = blank_sentences("Random twin", model_result(np.zeros(6)))
+    assert sentence.startswith("Random twin's LIME explanation of tabby is zero everywhere")
+    assert blank_sentences("Trained", model_result([0.0, 0.2, -0.1, 0.0, 0.0, 0.0])) == []

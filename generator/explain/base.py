@@ -161,6 +161,11 @@ class Explainer:
         """How many model evaluations the explanation used, when the method decides (None otherwise)."""
         return None
 
+    @staticmethod
+    def is_blank(result):
+        """Whether a result marks no region at all, as far as the pages' numbers tell (LIME: every weight zero)."""
+        return False
+
 
 def method_title(name):
     """The title of an explainer (Grad-CAM, LIME) or of another map a page shows (the random baseline)."""

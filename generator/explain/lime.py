@@ -315,6 +315,10 @@ class Lime(Explainer):
             "lime-weights": (figures.lime_weight_map, (crop, segments, result.weights, scale)),
         }
 
+    @staticmethod
+    def is_blank(result):
+        return not np.any(result.weights)
+
     def batched_work(self):
         count = "" if self.settings.num_samples == "auto" else f"{self.settings.num_samples} "
         return f"LIME's {count}perturbed images per model"

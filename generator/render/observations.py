@@ -1,6 +1,6 @@
 """Short factual sentences generated from the results, regenerated on every build."""
 
-from generator.explain import method_title
+from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
 from generator.render.pages_format import is_number, mean, pct
 from generator.render.summary import own_top1_metrics
@@ -23,6 +23,7 @@ def case_observations(case, models_by_key, categories, k=5):
         if own is None:
             continue
         sentences += faithfulness_sentences(name, own)
+        sentences += blank_sentences(name, r)
         sentences += agreement_sentences(name, own, k, case.segmented)
         for method in own.unstable:
             sentences.append(
@@ -85,6 +86,17 @@ def concentration_sentences(results, models_by_key, categories):
                 f"against {pct(large)} for {large_name}."
             )
     return out
+
+
+def blank_sentences(name, result):
+    """The explanations of the model's own top-1 class that mark nothing (a probability that did not move)."""
+    top = result.top1
+    return [
+        f"{name}'s {method_title(method)} explanation of {top.name} is zero everywhere: the model's probability "
+        "for it did not change when parts of the image were hidden, so it marks no region."
+        for method, found in result.explanations.items()
+        if method in EXPLAINERS and top.index in found and EXPLAINERS[method].is_blank(found[top.index])
+    ]
 
 
 def faithfulness_sentences(name, target_metrics):
