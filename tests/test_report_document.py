@@ -53,12 +53,28 @@ def test_author_texts_appear_on_their_pages(browser, document):
     assert INTRO_TEXT not in visible_text(browser, (site / "cases" / "chelsea.html").as_uri())
 
 
+def print_sections(browser, url):
+    """(id, visible text) of every page of the print page, in document order."""
+    page = browser.new_page()
+    try:
+        page.goto(url, wait_until="load")
+        return page.locator("section.print-page").evaluate_all("sections => sections.map(s => [s.id, s.innerText])")
+    finally:
+        page.close()
+
+
 def test_print_page_holds_every_case_in_manifest_order(browser, document, built_site):
-    text = visible_text(browser, (document / "site" / "print_page.html").as_uri())
-    titles = [built_site.case_titles[case_id] for case_id in built_site.case_ids]
-    positions = [text.find(title) for title in titles]
-    assert -1 not in positions and positions == sorted(positions)
-    assert text.index(titles[-1]) < text.rindex("Comparison") and "Methods" in text
+    """Each case's own page, in manifest order, between the overview and the comparison and methods pages (the
+    overview's ranked lists name cases too, in their own order)."""
+    sections = print_sections(browser, (document / "site" / "print_page.html").as_uri())
+    ids = [section_id for section_id, _ in sections]
+    cases = [
+        (section_id.removeprefix("cases-"), text) for section_id, text in sections if section_id.startswith("cases-")
+    ]
+    assert [case_id for case_id, _ in cases] == list(built_site.case_ids)
+    assert all(built_site.case_titles[case_id] in text for case_id, text in cases)
+    first, last = ids.index(f"cases-{cases[0][0]}"), ids.index(f"cases-{cases[-1][0]}")
+    assert ids.index("index") < first and last < ids.index("comparison") and "methods" in ids
 
 
 def pdf_pages_and_text(path):
