@@ -178,10 +178,8 @@ def compare_case(model, manifest, inputs, targets, args):
 def agreement(rows, method, threshold):
     """Over every (target, own run): share of agreeing unstable flags, and Pearson of estimate and reference."""
     pairs = np.array([run[method] for row in rows for run in row["per_run"]])
-    estimate, reference = pairs[:, 0], pairs[:, 1]
-    flags = float(np.mean((estimate >= threshold) == (reference >= threshold)))
-    spread = estimate.std() > 0 and reference.std() > 0
-    return flags, float(np.corrcoef(estimate, reference)[0, 1]) if spread else float("nan"), len(pairs)
+    spread = pairs[:, 0].std() > 0 and pairs[:, 1].std() > 0
+    return flags_agree(pairs, threshold), pair_pearson(pairs) if spread else float("nan"), len(pairs)
 
 
 def over_targets(rows, figure):
