@@ -197,14 +197,14 @@ def top_k(scores, k):
 def agreement(a, b, k=5):
     """Spearman and top-k overlap of two per-superpixel score vectors (e.g. Grad-CAM means vs LIME weights).
 
-    k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1]. A
-    constant vector has no top k (its order would be the index order), so the overlap is NaN, as the
-    Spearman is.
+    k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1]. Both
+    are undefined (NaN) together: a constant vector ranks nothing, so it has no top k either (its order would
+    be the index order).
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     spearman = safe_spearman(a, b)
-    if np.size(a) == 0 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    if np.isnan(spearman):
         return Agreement(spearman, float("nan"))
     k = min(k, np.size(a))
     return Agreement(spearman, np.intersect1d(top_k(a, k), top_k(b, k)).size / k)
