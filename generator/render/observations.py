@@ -95,7 +95,7 @@ def blank_sentences(name, result):
         f"{name}'s {method_title(method)} explanation of {top.name} is zero everywhere: the model's probability "
         "for it did not change when parts of the image were hidden, so it marks no region."
         for method, found in result.explanations.items()
-        if method in EXPLAINERS and top.index in found and EXPLAINERS[method].is_blank(found[top.index])
+        if top.index in found and EXPLAINERS[method].is_blank(found[top.index])
     ]
 
 
