@@ -104,22 +104,23 @@ def leave_out_reference(results, used, k):
     return mean_jaccard([r.weights for i, r in enumerate(results) if i not in used], k)
 
 
+def used_runs(r, count, seeds):
+    """The runs each estimate reads when run r is the build's own: {method: set of run indices}."""
+    return {"bootstrap": {r}, "reruns": {(r + i) % count for i in range(seeds)}}
+
+
 def estimates(results, datas, seed, seeds, k):
     """For every own run r: (bootstrap, its reference), (re-runs, its reference)."""
     from generator.explain.lime import bootstrap_stability
 
-    count = len(results)
     rows = []
     for r, result in enumerate(results):
-        rerun_ids = [(r + i) % count for i in range(seeds)]
-        bootstrap = bootstrap_stability(datas[r], result, k, seed + r + 1).mean_jaccard
-        reruns = mean_jaccard([results[i].weights for i in rerun_ids], k)
-        rows.append(
-            {
-                "bootstrap": (bootstrap, leave_out_reference(results, {r}, k)),
-                "reruns": (reruns, leave_out_reference(results, set(rerun_ids), k)),
-            }
-        )
+        used = used_runs(r, len(results), seeds)
+        figures = {
+            "bootstrap": bootstrap_stability(datas[r], result, k, seed + r + 1).mean_jaccard,
+            "reruns": mean_jaccard([results[i].weights for i in sorted(used["reruns"])], k),
+        }
+        rows.append({method: (figures[method], leave_out_reference(results, used[method], k)) for method in figures})
     return rows
 
 
@@ -137,7 +138,7 @@ def noise(results, per_run, seeds, k, random_state):
         halves.append((mean_jaccard(weights[order[:half]], k), mean_jaccard(weights[order[half:]], k)))
     against_half = {"bootstrap": [], "reruns": []}
     for r in range(count):
-        for method, used in (("bootstrap", {r}), ("reruns", {(r + i) % count for i in range(seeds)})):
+        for method, used in used_runs(r, count, seeds).items():
             others = [i for i in range(count) if i not in used]
             for _ in range(HALF_DRAWS // 5):
                 reference = mean_jaccard(weights[random_state.choice(others, half, replace=False)], k)
@@ -196,11 +197,16 @@ def pair_pearson(pairs):
     return float(np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1])
 
 
+def pooled(rows, figure, method=None):
+    """Every target's (estimate, reference) pairs of one noise figure, in one list."""
+    return [pair for row in rows for pair in (row["noise"][figure] if method is None else row["noise"][figure][method])]
+
+
 def noise_figures(rows, method):
     """(reliability of the estimate, of a half-size reference, Pearson with one, that Pearson corrected)."""
-    estimate = pair_pearson([pair for row in rows for pair in row["noise"]["retest"][method]])
-    reference = pair_pearson([pair for row in rows for pair in row["noise"]["halves"]])
-    plain = pair_pearson([pair for row in rows for pair in row["noise"]["against_half"][method]])
+    estimate = pair_pearson(pooled(rows, "retest", method))
+    reference = pair_pearson(pooled(rows, "halves"))
+    plain = pair_pearson(pooled(rows, "against_half", method))
     corrected = plain / np.sqrt(estimate * reference) if estimate > 0 and reference > 0 else float("nan")
     return estimate, reference, plain, corrected
 
@@ -213,11 +219,8 @@ def flags_agree(pairs, threshold):
 def noise_lines(rows, runs, seeds, threshold):
     found = {method: noise_figures(rows, method) for method in ("bootstrap", "reruns")}
     half = runs // 2
-    half_flags = flags_agree([pair for row in rows for pair in row["noise"]["halves"]], threshold)
-    flags = {
-        method: flags_agree([pair for row in rows for pair in row["noise"]["against_half"][method]], threshold)
-        for method in found
-    }
+    half_flags = flags_agree(pooled(rows, "halves"), threshold)
+    flags = {method: flags_agree(pooled(rows, "against_half", method), threshold) for method in found}
     return [
         "What limits the agreement: the noise of each figure, the references' too. Each estimate against a "
         f"{half}-run reference from runs it did not use, beside a second {half}-run reference from the other "
