@@ -7,12 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
-
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
-from generator.cache.store import ResultCache
-from generator.compute import case_computers, compute_case
 from generator.manifest.author_files import author_stubs, ensure_stubs, orphaned_author_files
 from generator.manifest.loader import load_manifest
 from generator.publish.mkdocs_site import (
@@ -25,8 +21,8 @@ from generator.publish.pdf import check_pdf_prerequisites, write_pdf
 from generator.render.figure_drawer import FigureDrawer, FigureStream, StagedFigures, default_workers
 from generator.render.pages import PageRenderer
 from generator.run.devices import Inference, batch_size_for, check_device
-from generator.run.models import load_models
 from generator.run.results import CaseFailure
+from generator.session import BuildSession
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import CaseError, ReportError, UsageError
 from generator.utils.lock import build_lock
@@ -95,17 +91,17 @@ def build_report(options):
 
 def run_phases(manifest, content_dir, options, started):
     selected = select_cases(manifest, options.only)
-    with timed("models"):
-        models = load_models(manifest, content_dir, options.device)
-    cache = ResultCache(options.cache_dir) if options.cache_dir else None
+    session = BuildSession.open(options, manifest)
+    models, cache = session.models, session.cache
     if precompute(manifest, selected, options):
-        options = replace(options, force=False)  # computed (with --force) by the workers: read back, not again
-    renderer = PageRenderer(manifest, models, inference_of(manifest, options))  # its explainers draw the figures
+        # computed (with --force) by the workers: read back, not again
+        session = session.with_options(replace(options, force=False))
+    renderer = PageRenderer(manifest, models, inference_of(manifest, options), session.explainers)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
     workers = default_workers(len(manifest.cases)) if options.figure_workers is None else options.figure_workers
     with FigureDrawer(figure_cache, workers) as drawer, StagedFigures(content_dir) as staged:
         stream = FigureStream(drawer, staged, models, renderer.explainers)
-        gathered = gather_results(manifest, content_dir, selected, models, options, cache, keep=stream.add)
+        gathered = gather_results(session, selected, keep=stream.add)
         stream.finish()
         outputs = render_pages(manifest, renderer, gathered)
         summary = BuildSummary(written=staged.publish())
@@ -144,13 +140,12 @@ class Gathered:
     kept: list  # CaseSpec
 
 
-def gather_results(manifest, content_dir, selected, models, options, cache, keep=None):
+def gather_results(session, selected, keep=None):
     """Every case's results, each passed through `keep` (the build draws its figures and keeps what pages read)."""
-    rebuilt, failures, _ = compute_results(manifest, content_dir, selected, models, options, cache, keep=keep)
+    manifest, content_dir = session.manifest, session.content_dir
+    rebuilt, failures, _ = compute_results(session, selected, keep=keep)
     others = [spec for spec in manifest.cases if spec not in selected]
-    from_cache, _, uncached = compute_results(
-        manifest, content_dir, others, models, options, cache, cached_only=True, keep=keep
-    )
+    from_cache, _, uncached = compute_results(session, others, cached_only=True, keep=keep)
     return Gathered(
         results=in_manifest_order(manifest, rebuilt + from_cache),
         rebuilt=[r.case_id for r in rebuilt],
@@ -226,14 +221,10 @@ def compute_shard(manifest, content_dir, options, started):
     """`build --shard K/N`: the results of every N-th case from the K-th into the cache; no figure, page or site."""
     k, n = options.shard
     cases = shard_cases(select_cases(manifest, options.only), k, n)
-    with timed("models"):
-        models = load_models(manifest, content_dir, options.device)
-    cache = ResultCache(options.cache_dir)
+    session = BuildSession.open(options, manifest)
     precompute(manifest, cases, options)
-    computed, failures, _ = compute_results(
-        manifest, content_dir, cases, models, options, cache, keep=lambda result: result.case_id
-    )
-    return finished(BuildSummary(cases=len(computed), failures=failures, rebuilt=computed), cache, started)
+    computed, failures, _ = compute_results(session, cases, keep=lambda result: result.case_id)
+    return finished(BuildSummary(cases=len(computed), failures=failures, rebuilt=computed), session.cache, started)
 
 
 def shard_cases(cases, k, n):
@@ -259,18 +250,15 @@ def precompute(manifest, cases, options):
     return True
 
 
-def compute_results(manifest, content_dir, cases, models, options, cache, cached_only=False, keep=None):
+def compute_results(session, cases, cached_only=False, keep=None):
     """Results (each passed through `keep`), failures and (with `cached_only`) the cases not all in the cache."""
-    explainers, measurer = case_computers(manifest, options)
+    options = session.options
     results, failures, uncached = [], [], []
-    torch.manual_seed(manifest.seed)
     show = options.show_progress and not cached_only and bool(cases)
-    with progress(total=len(cases) * len(models), unit="model", enabled=show) as bar:
+    with progress(total=len(cases) * len(session.models), unit="model", enabled=show) as bar:
         for spec in cases:
             try:
-                result = compute_case(
-                    manifest, content_dir, spec, models, explainers, measurer, cache, options, bar, cached_only
-                )
+                result = session.compute(spec, bar, cached_only)
                 results.append(keep(result) if keep else result)
             except NotCached:
                 uncached.append(spec)

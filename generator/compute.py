@@ -43,7 +43,6 @@ def case_computers(manifest, options):
         manifest.seed,
         options.device,
         options.precision,
-        manifest.explainers.lime.num_features,
     )
     return explainers, measurer
 
@@ -115,7 +114,7 @@ def compute_case(
     case = CaseResult(
         spec=spec, original=original, crop_array=prepared.crop_array, segments=inputs.segments, models=model_results
     )
-    return case.with_comparisons(compare_models(case, explainers, manifest.explainers.lime.num_features))
+    return case.with_comparisons(compare_models(case, explainers, manifest.metrics.top_k))
 
 
 @contextmanager

@@ -43,37 +43,15 @@ class CaseWorker:
     def __init__(self, options):
         import torch
 
-        from generator.cache.store import ResultCache
-        from generator.compute import case_computers
-        from generator.manifest.loader import load_manifest
-        from generator.run.models import load_models
+        from generator.session import BuildSession
 
         torch.set_num_threads(CPUS_PER_WORKER)
-        self.options = options
-        self.manifest = load_manifest(options.manifest)
-        self.content_dir = Path(options.manifest).parent
-        self.models = load_models(self.manifest, self.content_dir, options.device)
-        self.explainers, self.measurer = case_computers(self.manifest, options)
-        self.cache = ResultCache(options.cache_dir)
-        self.specs = {spec.case_id: spec for spec in self.manifest.cases}
+        self.session = BuildSession.open(options)
+        self.specs = {spec.case_id: spec for spec in self.session.manifest.cases}
 
     def compute(self, case_id):
-        import torch
-
-        from generator.compute import compute_case
-
-        torch.manual_seed(self.manifest.seed)
         try:
-            compute_case(
-                self.manifest,
-                self.content_dir,
-                self.specs[case_id],
-                self.models,
-                self.explainers,
-                self.measurer,
-                self.cache,
-                self.options,
-            )
+            self.session.compute(self.specs[case_id])
         except ReportError as error:
             return str(error)
         return None

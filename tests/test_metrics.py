@@ -96,20 +96,28 @@ def test_superpixel_saliency_and_means_round_trip():
 
 def test_agreement_with_self_and_negation():
     scores = np.array([0.3, -0.1, 0.9, 0.0, 0.5, 0.2, -0.4, 0.7])
-    same = metrics.agreement(scores, scores, k=3)
+    same = metrics.agreement(scores, scores, 3, metrics.PIXELS)
     assert same.spearman == pytest.approx(1.0) and same.top_k_overlap == 1.0
-    assert metrics.agreement(scores, -scores, k=3).spearman == pytest.approx(-1.0)
-    assert metrics.agreement(scores, -scores, k=3).top_k_overlap == 0.0
+    assert (same.k, same.unit) == (3, "pixels")
+    assert metrics.agreement(scores, -scores, 3, metrics.PIXELS).spearman == pytest.approx(-1.0)
+    assert metrics.agreement(scores, -scores, 3, metrics.PIXELS).top_k_overlap == 0.0
+
+
+def test_agreement_carries_the_k_it_counted_capped_at_the_vector_length():
+    scores = np.array([0.3, -0.1, 0.9, 0.0])
+    capped = metrics.agreement(scores, scores[::-1], 10, metrics.SUPERPIXELS)
+    assert (capped.k, capped.unit) == (4, "superpixels")
+    assert capped.top_k_overlap == 1.0  # all 4 of 4 in common
 
 
 def test_agreement_is_nan_safe_and_counts_partial_overlap():
-    flat = metrics.agreement(np.ones(6), np.arange(6.0))
+    flat = metrics.agreement(np.ones(6), np.arange(6.0), 5, metrics.PIXELS)
     assert np.isnan(flat.spearman) and np.isnan(flat.top_k_overlap)  # undefined, not "no agreement"
-    assert np.isnan(metrics.agreement(np.arange(6.0), np.zeros(6)).top_k_overlap)  # a map zero everywhere
-    assert np.isnan(metrics.agreement(np.zeros(0), np.zeros(0)).top_k_overlap)  # no regions at all
+    assert np.isnan(metrics.agreement(np.arange(6.0), np.zeros(6), 5, metrics.PIXELS).top_k_overlap)  # zero map
+    assert np.isnan(metrics.agreement(np.zeros(0), np.zeros(0), 5, metrics.PIXELS).top_k_overlap)  # no regions
     a = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
     b = np.array([5.0, 0.0, 3.0, 2.0, 1.0, 4.0])  # top-2: {0, 1} vs {0, 5}
-    assert metrics.agreement(a, b, k=2).top_k_overlap == 0.5
+    assert metrics.agreement(a, b, 2, metrics.PIXELS).top_k_overlap == 0.5
 
 
 def test_concentration_extremes():

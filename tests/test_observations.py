@@ -11,8 +11,9 @@ from generator.run.inference import Prediction
 from generator.run.results import ModelResult
 
 
-def comparison(overlap):
-    return SimpleNamespace(method="lime", model_a="a", model_b="b", agreement=Agreement(float("nan"), overlap))
+def comparison(overlap, k=5):
+    agreement = Agreement(float("nan"), overlap, k, "superpixels")
+    return SimpleNamespace(method="lime", model_a="a", model_b="b", agreement=agreement)
 
 
 def test_overlap_findings_leave_out_cases_where_a_map_is_zero_everywhere():
@@ -21,8 +22,17 @@ def test_overlap_findings_leave_out_cases_where_a_map_is_zero_everywhere():
         SimpleNamespace(case_id="cup", comparisons=(comparison(0.2), comparison(float("nan")))),
         SimpleNamespace(case_id="blank", comparisons=(comparison(float("nan")),)),
     ]
-    (sentence,) = overlap_findings(cases, {"a": "A", "b": "B"}, 5)
+    (sentence,) = overlap_findings(cases, {"a": "A", "b": "B"})
     assert sentence == "A and B share at least half of their top 5 LIME regions for the same class on 1 of 2 cases."
+
+
+def test_overlap_findings_name_the_k_the_overlaps_counted_and_say_k_when_they_differ():
+    cases = [SimpleNamespace(case_id="cat", comparisons=(comparison(0.5, k=4),))]
+    (sentence,) = overlap_findings(cases, {"a": "A", "b": "B"})
+    assert "their top 4 LIME regions" in sentence
+    cases.append(SimpleNamespace(case_id="cup", comparisons=(comparison(0.5, k=3),)))
+    (sentence,) = overlap_findings(cases, {"a": "A", "b": "B"})
+    assert "their top k LIME regions" in sentence and sentence.endswith("on 2 of 2 cases.")
 
 
 def model_result(lime_weights):

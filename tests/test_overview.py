@@ -205,13 +205,13 @@ def page_of(case_result, models, label=None):
 
 def test_case_table_has_a_row_per_case_and_model_with_headline_numbers_as_data_values():
     faithfulness = {"gradcam": curves(0.25, 0.5), "random": curves(0.1, 0.1)}
-    agreement = {"gradcam|lime": Agreement(0.5, 0.4)}
+    agreement = {"gradcam|lime": Agreement(0.5, 0.4, 5, "superpixels")}
     first = case(
         "a",
         result("r18", (1, 2), measured(1, faithfulness, {"lime": stability(0.3, 0.7)}, methods_agreement=agreement)),
         result("r50", (2, 1)),  # nothing measured: its cells say so
     )
-    table = overview_table([first], [page_of(first, (R18, R50), label=1)], 2, k=5)
+    table = overview_table([first], [page_of(first, (R18, R50), label=1)], 2)
     assert table.compared and table.metric_headers == (
         "Grad-CAM deletion AUC ↓",
         "Grad-CAM insertion AUC ↑",
@@ -238,8 +238,8 @@ def test_one_model_and_no_ground_truth_leave_no_marker_attribute_for_them():
 
 
 def test_overview_columns_follow_what_was_measured():
-    assert overview_columns([measured(1)], 5) == []
-    headers = [c.header for c in overview_columns([measured(1, stability={"lime": stability(1.0)})], 5)]
+    assert overview_columns([measured(1)]) == []
+    headers = [c.header for c in overview_columns([measured(1, stability={"lime": stability(1.0)})])]
     assert headers == ["LIME stability (Jaccard) ↑"]
 
 

@@ -102,6 +102,7 @@ class Explainer:
     title = ""
     measures = ()  # measurements that apply: CONCENTRATION, SANITY, STABILITY (then implement `stability`)
     uses_target_layer = False  # reads the model's target layer (the methods page then lists the layers)
+    segments_case = False  # its `prepare_case` sets CaseInputs.segments: every map is then compared per superpixel
     figure_width = 300
     section = ""  # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
     method_text = ""  # Jinja source, the methods page's paragraph (context: manifest, settings, models)

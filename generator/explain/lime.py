@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from generator.explain.base import STABILITY, Explainer, FigureKind, register, seed_stability
+from generator.explain.base import STABILITY, STABILITY_THRESHOLD, Explainer, FigureKind, register, seed_stability
 from generator.run.inference import batch_classifier
 from generator.run.results import result_type
 from generator.utils import figures
@@ -229,6 +229,7 @@ def stable_under_bootstrap(data, result, k, seed):
 @register
 class Lime(Explainer):
     name = "lime"
+    segments_case = True
     title = "LIME"
     measures = (STABILITY,)
     figure_width = 280
@@ -236,21 +237,25 @@ class Lime(Explainer):
         "The superpixels whose presence raises (or lowers) the target's probability, from "
         '{% if settings.num_samples == "auto" %}the perturbed images each model used ('
         "{% for column in page.columns %}{{ column.label | md }}: {{ column.samples[name] }}"
-        '{{ ", " if not loop.last }}{% endfor %}; `num_samples: auto`: rounds of 250 until its top superpixels '
-        "are stable, at most 2000){% else %}{{ settings.num_samples }} perturbed images shared by every model"
+        '{{ ", " if not loop.last }}{% endfor %}; `num_samples: auto`: rounds of '
+        f"{ADAPTIVE_ROUND} until its top superpixels are stable, at most {ADAPTIVE_CAP})"
+        "{% else %}{{ settings.num_samples }} perturbed images shared by every model"
         "{% endif %}. The weight maps of a case share one colour scale."
     )
     method_text = (
         "lime's quickshift segmentation (kernel_size={{ settings.kernel_size }}, max_dist={{ settings.max_dist }}, "
         "ratio={{ settings.ratio }}, seed {{ manifest.seed }}) is computed once per case and shared by every model; "
-        '{% if settings.num_samples == "auto" %}perturbed images classified in rounds of 250 until the top '
+        '{% if settings.num_samples == "auto" %}perturbed images classified in rounds of '
+        f"{ADAPTIVE_ROUND} until the top "
         "{{ settings.num_features }} superpixels of every class the pages show are stable under the bootstrap "
-        f"(mean Jaccard of at least 0.9 between {BOOTSTRAP_RESAMPLES} refits on resamples of the images already "
-        "classified, the estimate `metrics.stability: bootstrap` uses), at most 2000 "
+        f"(mean Jaccard of at least {ADAPTIVE_JACCARD} between {BOOTSTRAP_RESAMPLES} refits on resamples of the "
+        "images already classified, the estimate `metrics.stability: bootstrap` uses), at most "
+        f"{ADAPTIVE_CAP} "
         "(`num_samples: auto`; each case page gives the number each model needed; seed {{ manifest.seed }}, the "
         "same sequence for every model){% else %}{{ settings.num_samples }} perturbed images (seed "
         "{{ manifest.seed }}, the same set for every model){% endif %} with hidden superpixels painted "
-        "{{ settings.hide_color }}; lime's weighted ridge surrogate (cosine distance, kernel width 0.25) over all "
+        "{{ settings.hide_color }}; lime's weighted ridge surrogate (cosine distance, "
+        f"kernel width {KERNEL_WIDTH}) over all "
         "superpixels. The figures show the top {{ settings.num_features }} superpixels; the weight map uses one "
         "colour scale per case, shared by its models (the largest |weight| rounded up to a round number)."
     )
@@ -263,8 +268,8 @@ class Lime(Explainer):
         "image once in each, as in every run), mean Jaccard over every pair of refits (`metrics.stability: "
         "bootstrap`){% else %}LIME re-run with {{ m.stability_seeds }} "
         "seeds on the same superpixels (new perturbed images), mean pairwise Jaccard of the top "
-        "{{ settings.num_features }} positive superpixels (`metrics.stability: reruns`){% endif %}. Below 0.6 the "
-        "page warns. | higher |\n"
+        "{{ settings.num_features }} positive superpixels (`metrics.stability: reruns`){% endif %}. "
+        f"Below {STABILITY_THRESHOLD} the page warns. | higher |\n"
         "| LIME weight spread | Mean over superpixels of the weights' standard deviation across the "
         '{{ "refits" if m.stability == "bootstrap" else "runs" }}, divided by the mean absolute weight. | lower |'
     )

@@ -82,16 +82,17 @@ class LimeSpec(Strict):
     enabled: bool = True
     num_samples: Union[Literal["auto"], Annotated[int, Field(ge=10, le=100_000)]] = Field(
         1000,
-        description="Perturbed images per model and case; auto: rounds of 250 until the top superpixels of every "
-        "class a page shows are stable under the bootstrap (Jaccard 0.9), at most 2000.",
+        description="Perturbed images per model and case; auto: classified in rounds until the top superpixels of "
+        "every class a page shows are stable under the bootstrap, up to a cap (the methods page states the round, "
+        "the threshold and the cap).",
     )
     hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
     top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")
     num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")
     batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
         "auto",
-        description="Images per batched forward pass of LIME's perturbed images; auto: 8 on a CPU "
-        "(fastest measured on 2 cores), 250 on a GPU (fastest measured on an H100).",
+        description="Images per batched forward pass of LIME's perturbed images; auto: the fastest batch measured "
+        "on the device's kind (CPU or GPU; the methods page gives the size used).",
     )
     kernel_size: float = Field(4, gt=0, description="Quickshift kernel size.")
     max_dist: float = Field(200, gt=0, description="Quickshift maximum distance.")
@@ -140,9 +141,16 @@ class MetricsSpec(Strict):
     hide_color: int = Field(
         0, ge=0, le=255, description="Grey level that deleted pixels are painted with in the deletion curves."
     )
+    top_k: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="The k of every top-k overlap between two maps (methods against each other, models against "
+        "each other): the share of their k highest-ranked superpixels, or pixels without superpixels, in common.",
+    )
     batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
         "auto",
-        description="Images per forward pass of the curves and the stability re-runs (auto: 8 on a CPU, 250 on a GPU).",
+        description="Images per forward pass of the curves and the stability re-runs (auto: as LIME's `batch_size`).",
     )
 
 

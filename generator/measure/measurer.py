@@ -25,7 +25,7 @@ class TargetMetrics:
     faithfulness: dict  # method name | "random" -> FaithfulnessResult
     concentration: dict  # method -> share of pixels holding half the map's positive mass (lower: more focused)
     methods_agreement: dict  # agreement_key(a, b) -> Agreement of two methods' maps (per superpixel when segmented)
-    stability: dict  # method -> Stability across seeds (LIME)
+    stability: dict  # method -> Stability across seeds (a seed-dependent method's own measure)
     sanity: dict  # method -> rank correlation with the map of the randomised-layer model
 
     def sanity_flagged(self, method):
@@ -49,14 +49,13 @@ class PairAgreement:
 class Measurer:
     """Measures the explanations of the enabled explainers; one randomised copy per model for the sanity check."""
 
-    def __init__(self, settings, explainers, preprocess, seed, device="cpu", precision="fp32", num_features=5):
+    def __init__(self, settings, explainers, preprocess, seed, device="cpu", precision="fp32"):
         self.settings = settings
         self.explainers = explainers
         self.preprocess = preprocess
         self.seed = seed
         self.device = device
         self.precision = precision
-        self.num_features = num_features
         self.randomised = {}
 
     def code_modules(self):
@@ -83,7 +82,7 @@ class Measurer:
                 target=target,
                 faithfulness=curves.get(target, {}),
                 concentration=self.concentration(maps[target]),
-                methods_agreement=methods_agreement(maps[target], inputs.segments, self.num_features),
+                methods_agreement=methods_agreement(maps[target], inputs.segments, self.settings.top_k),
                 stability=stability.get(target, {}),
                 sanity=self.sanity(model, inputs, result, target, maps[target]),
             )
@@ -126,7 +125,7 @@ class Measurer:
         return out
 
     def sanity(self, model, inputs, result, target, maps):
-        """{method: rank correlation of its map with the map of the model whose Grad-CAM layer is redrawn}."""
+        """{method: rank correlation of its map with the map of the model whose target layer is redrawn}."""
         if not self.settings.sanity:
             return {}
         out = {}
@@ -140,28 +139,40 @@ class Measurer:
         return out
 
     def randomised_model(self, model):
-        """The model with its Grad-CAM layer's weights redrawn (one copy per model, kept for every case)."""
+        """The model with its target layer's weights redrawn (one copy per model, kept for every case)."""
         if model.key not in self.randomised:
             module = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
             self.randomised[model.key] = replace(model, module=module)
         return self.randomised[model.key]
 
 
+RANDOM_MAP_GRID = 7  # the random baseline's coarse grid, as coarse as a ResNet's last block
+
+COMPARED = {metrics.SUPERPIXELS: "averaged per superpixel", metrics.PIXELS: "pixel by pixel"}
+
+
+def agreement_unit(explainers):
+    """The unit every agreement of a build is computed over: superpixels when an explainer segments the case."""
+    return metrics.SUPERPIXELS if any(e.segments_case for e in explainers) else metrics.PIXELS
+
+
 def methods_agreement(maps, segments, k):
     """Every pair of methods' maps of one target, compared per superpixel (per pixel without superpixels)."""
     return {
-        agreement_key(a, b): metrics.agreement(comparable(maps[a], segments), comparable(maps[b], segments), k=k)
-        for a, b in itertools.combinations(maps, 2)
+        agreement_key(a, b): compare_maps(maps[a], maps[b], segments, k) for a, b in itertools.combinations(maps, 2)
     }
 
 
-def comparable(saliency, segments):
-    """A map as the vector two explanations are compared on: superpixel means, or every pixel."""
-    return metrics.superpixel_means(saliency, segments) if segments is not None else saliency.ravel()
+def compare_maps(map_a, map_b, segments, k):
+    """The Agreement of two maps of one case, over its superpixels' means (or every pixel without superpixels)."""
+    if segments is None:
+        return metrics.agreement(map_a.ravel(), map_b.ravel(), k, metrics.PIXELS)
+    means = [metrics.superpixel_means(m, segments) for m in (map_a, map_b)]
+    return metrics.agreement(*means, k, metrics.SUPERPIXELS)
 
 
-def random_smooth_map(shape, seed, grid=7):
-    """A seeded random map as smooth as a ResNet Grad-CAM (7x7 upsampled bilinearly).
+def random_smooth_map(shape, seed, grid=RANDOM_MAP_GRID):
+    """A seeded random map as smooth as a ResNet's last-block map (7x7 upsampled bilinearly).
 
     A per-pixel random order scatters hidden pixels all over the image, which destroys any photo for a
     CNN within a few steps and makes the deletion baseline unbeatable; a map of the same spatial scale as
@@ -183,7 +194,7 @@ def compare_models(case, explainers, k):
                 found = [r.explained(explainer.name, target) for r in (a, b)]
                 if None in found:
                     continue
-                scores = [comparable(explainer.saliency(f, inputs), case.segments) for f in found]
-                agreement = metrics.agreement(*scores, k=k)
+                maps = [explainer.saliency(f, inputs) for f in found]
+                agreement = compare_maps(*maps, case.segments, k)
                 pairs.append(PairAgreement(explainer.name, target, key_a, key_b, agreement))
     return pairs

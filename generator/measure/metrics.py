@@ -1,6 +1,6 @@
 """Measuring explanations: faithfulness, agreement, concentration, stability and the sanity check.
 
-Every metric takes plain numpy maps (H x W saliency, per-superpixel vectors) so Grad-CAM and LIME are
+Every metric takes plain numpy maps (H x W saliency, per-superpixel vectors) so every method's maps are
 measured by the same code. Classifiers are `BatchClassifier`-like callables: uint8 N x H x W x 3 images
 in, float64 N x C softmax probabilities out.
 """
@@ -19,6 +19,8 @@ from generator.run.results import result_type
 BLUR_SIGMA = 5.0
 BLUR_TRUNCATE = 1.0
 SANITY_THRESHOLD = 0.5  # a randomised-model map correlating above this with the trained map "barely changes"
+SUPERPIXELS = "superpixels"  # the unit of an agreement between superpixel means (a case segmented by a method)
+PIXELS = "pixels"  # the unit of an agreement between maps compared pixel by pixel (no segmentation)
 
 
 @result_type
@@ -36,6 +38,8 @@ class FaithfulnessResult:
 class Agreement:
     spearman: float  # rank correlation of the two score vectors; NaN when either is constant
     top_k_overlap: float  # |topk(a) & topk(b)| / k, in [0, 1]
+    k: int  # the k the overlap counts (the requested one, capped at the vector's length)
+    unit: str  # what the vectors' entries are: SUPERPIXELS or PIXELS
 
 
 # --- faithfulness (RISE deletion / insertion) ---------------------------------------------------------------
@@ -159,7 +163,7 @@ def random_order_baseline(classify, image, target, hide_color=0, steps=32, seed=
 
 
 def superpixel_means(pixel_map, segments):
-    """Mean of a pixel map inside each superpixel (index = segment id): puts Grad-CAM on LIME's footing.
+    """Mean of a pixel map inside each superpixel (index = segment id): a pixel map on a per-superpixel footing.
 
     A segment id with no pixels (absent from `segments`) gets 0.0 instead of a division by zero.
     """
@@ -194,8 +198,8 @@ def top_k(scores, k):
     return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:k]
 
 
-def agreement(a, b, k=5):
-    """Spearman and top-k overlap of two per-superpixel score vectors (e.g. Grad-CAM means vs LIME weights).
+def agreement(a, b, k, unit):
+    """Spearman and top-k overlap of two score vectors over the same `unit`s (superpixel means, or pixels).
 
     k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1]. Both
     are undefined (NaN) together: a constant vector ranks nothing, so it has no top k either (its order would
@@ -204,10 +208,10 @@ def agreement(a, b, k=5):
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     spearman = safe_spearman(a, b)
-    if np.isnan(spearman):
-        return Agreement(spearman, float("nan"))
     k = min(k, np.size(a))
-    return Agreement(spearman, np.intersect1d(top_k(a, k), top_k(b, k)).size / k)
+    if np.isnan(spearman):
+        return Agreement(spearman, float("nan"), k, unit)
+    return Agreement(spearman, np.intersect1d(top_k(a, k), top_k(b, k)).size / k, k, unit)
 
 
 # --- concentration ------------------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ def agreement(a, b, k=5):
 def concentration(saliency_map):
     """Smallest share of pixels holding half of the map's mass: low = focused, 0.5 = flat.
 
-    Negative values are clipped to zero first (mass is positive evidence only; Grad-CAM is already ReLU'd).
+    Negative values are clipped to zero first (mass is positive evidence only; a ReLU'd map is unchanged).
     The share counts whole pixels, so one hot pixel gives 1 / num_pixels and a flat map of an even pixel count
     gives exactly 0.5. A map without positive mass has no half to hold: NaN.
     """

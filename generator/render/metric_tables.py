@@ -9,7 +9,7 @@ from typing import Callable
 
 from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
-from generator.render.pages_format import UNDEFINED, mean, num, pct, with_reason
+from generator.render.pages_format import UNDEFINED, mean, num, pct, shown_k, with_reason
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def per_method(field, method, attribute=None):
     return value
 
 
-def focus_columns(k, records):
+def focus_columns(records):
     columns = [
         MetricColumn(
             f"{method_title(method)} concentration ↓",
@@ -77,6 +77,7 @@ def focus_columns(k, records):
     ]
     for pair in sorted({key for m in records for key in m.methods_agreement}):
         a, b = (method_title(name) for name in agreement_pair(pair))
+        k = shown_k(m.methods_agreement[pair] for m in records if pair in m.methods_agreement)
         flat = f"undefined: {a} or {b} gives every region the same score (a map zero everywhere)"
         columns += [
             MetricColumn(
@@ -165,29 +166,29 @@ def per_target_table(label_header, rows, columns):
     )
 
 
-def case_tables(rows, k):
+def case_tables(rows):
     """The case page's faithfulness table and focus/agreement/stability/sanity table (each None when empty)."""
     records = [metrics for _, metrics in rows]
     faithfulness = per_target_table(("Model", "Target"), rows, faithfulness_columns(faithfulness_methods(records)))
-    focus = per_target_table(("Model", "Target"), rows, focus_columns(k, records))
+    focus = per_target_table(("Model", "Target"), rows, focus_columns(records))
     return faithfulness, focus
 
 
-def overview_columns(records, k):
+def overview_columns(records):
     """The headline columns of the overview's case table that have a value in `records` (no random baseline)."""
     methods = [name for name in faithfulness_methods(records) if name != "random"]
-    columns = faithfulness_columns(methods) + focus_columns(k, records)
+    columns = faithfulness_columns(methods) + focus_columns(records)
     return present([c for c in columns if c.in_overview], records)
 
 
-def means_tables(own_metrics, k):
+def means_tables(own_metrics):
     """Per model, the mean over cases of each measurement of its own top-1 explanation.
 
     `own_metrics` is [(model label cell, [TargetMetrics, ...])]; empty cells of a shown column read "—".
     """
     records = [m for _, group in own_metrics for m in group]
     tables = []
-    for columns in (faithfulness_columns(faithfulness_methods(records)), focus_columns(k, records)):
+    for columns in (faithfulness_columns(faithfulness_methods(records)), focus_columns(records)):
         shown = present(columns, records)
         if not shown:
             continue

@@ -2,11 +2,15 @@
 
 from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
-from generator.render.pages_format import is_number, mean, pct
+from generator.render.pages_format import is_number, mean, pct, shown_k
 from generator.render.summary import own_top1_metrics
 
+AGREE_RHO = 0.5  # two maps' Spearman at or above this: they agree
+PARTLY_RHO = 0.2  # at or above this (and below AGREE_RHO): they partly agree
+HALF = 0.5  # "at least half of their top regions"
 
-def case_observations(case, models_by_key, categories, k=5):
+
+def case_observations(case, models_by_key, categories):
     """Plain-text sentences about one case: predictions, agreement, and what the measurements say."""
     results = list(case.models.values())
     label = case.spec.label_index
@@ -24,11 +28,11 @@ def case_observations(case, models_by_key, categories, k=5):
             continue
         sentences += faithfulness_sentences(name, own)
         sentences += blank_sentences(name, r)
-        sentences += agreement_sentences(name, own, k, case.segmented)
+        sentences += agreement_sentences(name, own)
         for method in own.unstable:
             sentences.append(
                 f"{name}'s {method_title(method)} explanation is unstable across seeds "
-                f"(top superpixels' Jaccard {own.stability[method].mean_jaccard:.2f})."
+                f"(its top regions' Jaccard across runs {own.stability[method].mean_jaccard:.2f})."
             )
         for method, rho in own.sanity.items():
             if own.sanity_flagged(method):
@@ -39,19 +43,18 @@ def case_observations(case, models_by_key, categories, k=5):
     return sentences
 
 
-def agreement_sentences(name, own, k, segmented):
+def agreement_sentences(name, own):
     """How far each pair of methods agrees on the model's own top-1 class."""
-    unit = "superpixels" if segmented else "pixels"
     out = []
     for pair, a in own.methods_agreement.items():
         if not is_number(a.spearman):
             continue
         first, second = (method_title(method) for method in agreement_pair(pair))
-        verdict = "agree" if a.spearman >= 0.5 else "partly agree" if a.spearman >= 0.2 else "disagree"
-        shared = round(a.top_k_overlap * k)
+        verdict = "agree" if a.spearman >= AGREE_RHO else "partly agree" if a.spearman >= PARTLY_RHO else "disagree"
+        shared = round(a.top_k_overlap * a.k)
         out.append(
-            f"For {name}, {first} and {second} {verdict} (Spearman {a.spearman:.2f}; {shared} of the top {k} {unit} "
-            "shared)."
+            f"For {name}, {first} and {second} {verdict} (Spearman {a.spearman:.2f}; {shared} of the top {a.k} "
+            f"{a.unit} shared)."
         )
     return out
 
@@ -123,7 +126,7 @@ def faithfulness_sentences(name, target_metrics):
     return out
 
 
-def report_findings(cases, models, k=5):
+def report_findings(cases, models):
     """Cross-case sentences for the top of the overview, each backed by a number the report shows.
 
     Concentration means are those of the overview's table (the same own-top-1 metrics, the same mean);
@@ -134,7 +137,7 @@ def report_findings(cases, models, k=5):
     own = own_top1_metrics(cases, models)
     sentences = concentration_findings(own)
     if len(models) > 1:  # (top-1 agreement is in the summary below)
-        sentences += overlap_findings(cases, {model.key: model.label for model in models}, k)
+        sentences += overlap_findings(cases, {model.key: model.label for model in models})
     return sentences + methods_agreement_findings(own)
 
 
@@ -153,17 +156,18 @@ def concentration_findings(own):
     return sentences
 
 
-def overlap_findings(cases, labels, k):
+def overlap_findings(cases, labels):
     """Per method and pair of models: on how many cases their top-k regions for the same class overlap by half."""
     pairs = {}
     for case in cases:
         for pair in case.comparisons:
             key = (pair.method, labels[pair.model_a], labels[pair.model_b])
             if is_number(pair.agreement.top_k_overlap):  # a map zero everywhere has no top regions
-                pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement.top_k_overlap)
+                pairs.setdefault(key, {}).setdefault(case.case_id, []).append(pair.agreement)
     sentences = []
     for (method, a, b), per_case in pairs.items():
-        shared = sum(max(overlaps) >= 0.5 for overlaps in per_case.values())
+        shared = sum(max(found.top_k_overlap for found in agreements) >= HALF for agreements in per_case.values())
+        k = shown_k(found for agreements in per_case.values() for found in agreements)
         sentences.append(
             f"{a} and {b} share at least half of their top {k} {method_title(method)} regions for the same class on "
             f"{shared} of {len(per_case)} cases."
@@ -179,9 +183,9 @@ def methods_agreement_findings(own):
             rhos = [rho for rho in rhos if is_number(rho)]
             if rhos:
                 first, second = (method_title(method) for method in agreement_pair(pair))
-                agree = sum(rho >= 0.5 for rho in rhos)
+                agree = sum(rho >= AGREE_RHO for rho in rhos)
                 sentences.append(
-                    f"For {label}, {first} and {second} agree (Spearman ρ of at least 0.5) on {agree} of "
+                    f"For {label}, {first} and {second} agree (Spearman ρ of at least {AGREE_RHO}) on {agree} of "
                     f"{len(rhos)} cases."
                 )
     return sentences

@@ -38,14 +38,14 @@ class OverviewTable:
     rows: tuple  # OverviewRow, cases in manifest order, each case's models in manifest order
 
 
-def overview_table(cases, case_pages, model_count, k):
+def overview_table(cases, case_pages, model_count):
     """The rows of every case (CaseResult) and its page (CasePage, same order), with a column per measurement."""
     own = [
         (page, column, case.models[column.key].own_metrics)
         for case, page in zip(cases, case_pages, strict=True)
         for column in page.columns
     ]
-    columns = overview_columns([metrics for *_, metrics in own if metrics is not None], k)
+    columns = overview_columns([metrics for *_, metrics in own if metrics is not None])
     compared = model_count > 1
     rows = tuple(
         OverviewRow(

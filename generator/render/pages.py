@@ -13,6 +13,8 @@ from generator import __version__
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
+from generator.measure.measurer import COMPARED, RANDOM_MAP_GRID, agreement_unit
+from generator.measure.metrics import BLUR_SIGMA, SANITY_THRESHOLD
 from generator.render.case_figures import (
     crop_path,
     curves_path,
@@ -23,7 +25,7 @@ from generator.render.case_figures import (
 from generator.render.metric_tables import case_tables, focus_heading, means_tables
 from generator.render.observations import case_observations, report_findings
 from generator.render.overview import overview_table
-from generator.render.pages_format import num_cell, pct_cell
+from generator.render.pages_format import num_cell, pct_cell, shown_k
 from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
 from generator.render.worst_cases import worst_cases
 from generator.run.devices import Inference
@@ -115,6 +117,11 @@ class CasePage:
     has_curves: bool = False
 
     @property
+    def comparisons_k(self):
+        """The k of the model-against-model overlaps, as their column heading names it."""
+        return shown_k(c.agreement for c in self.comparisons)
+
+    @property
     def sanity_flags(self):
         """(model, target, method, rho) of every map that barely changed under the sanity check."""
         return [
@@ -147,11 +154,11 @@ def comparison_rows(case, models_by_key, categories):
     )
 
 
-def case_page(case, models_by_key, categories, k, explainers=(), section=None):
+def case_page(case, models_by_key, categories, explainers=(), section=None):
     spec = case.spec
     rows = metrics_rows(case, models_by_key, categories)
     faithfulness_table, focus_table = case_tables(
-        [((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows], k
+        [((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows]
     )
     label = spec.label_index
     columns = tuple(
@@ -180,18 +187,18 @@ def case_page(case, models_by_key, categories, k, explainers=(), section=None):
         faithfulness_table=faithfulness_table,
         focus_table=focus_table,
         comparisons=comparison_rows(case, models_by_key, categories),
-        observations=tuple(case_observations(case, models_by_key, categories, k)),
+        observations=tuple(case_observations(case, models_by_key, categories)),
         has_curves=bool(faithfulness_curve_list(case, models_by_key)),
     )
 
 
 class PageRenderer:
-    def __init__(self, manifest, models, inference=Inference(), templates_dir=TEMPLATES_DIR):
+    def __init__(self, manifest, models, inference=Inference(), explainers=None, templates_dir=TEMPLATES_DIR):
         self.manifest = manifest
         self.models = models
         self.inference = inference
         self.models_by_key = {m.key: m for m in models}
-        self.explainers = enabled_explainers(manifest.explainers, manifest.seed)
+        self.explainers = enabled_explainers(manifest.explainers, manifest.seed) if explainers is None else explainers
         self.env = template_environment(templates_dir)
         self.env.globals.update(
             figure=explanation_figure,
@@ -207,6 +214,9 @@ class PageRenderer:
             version=__version__,
             method_title=method_title,
             stable_threshold=STABILITY_THRESHOLD,
+            sanity_threshold=SANITY_THRESHOLD,
+            random_grid=RANDOM_MAP_GRID,
+            blur_sigma=f"{BLUR_SIGMA:g}",
         )
 
     def render(self, name, **context):
@@ -238,6 +248,10 @@ class PageRenderer:
             batched_steps=batched_steps(self.manifest, self.explainers),
             unbatched_steps=unbatched_steps(self.manifest, self.explainers),
             measured=measured_metrics(self.manifest, self.explainers, len(self.models)),
+            agreement=agreement_terms(self.manifest.metrics.top_k, self.explainers),
+            explainer_batch_setting=next(
+                (e.settings.batch_size for e in self.explainers if e.batched_work() is not None), None
+            ),
             stability_rows=[
                 self.explainer_text(e, e.stability_rows) for e in self.explainers if STABILITY in e.measures
             ],
@@ -245,11 +259,10 @@ class PageRenderer:
 
     def pages(self, cases, failures, kept=()):
         categories = self.models[0].categories
-        k = self.manifest.explainers.lime.num_features
         case_pages = [
-            self.with_intros(case_page(case, self.models_by_key, categories, k, self.explainers)) for case in cases
+            self.with_intros(case_page(case, self.models_by_key, categories, self.explainers)) for case in cases
         ]
-        means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)], k)
+        means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)])
         disagreements = largest_disagreements(cases, self.models_by_key, categories)
         out = {
             "index.md": self.render(
@@ -257,11 +270,11 @@ class PageRenderer:
                 cases=case_pages,
                 failures=failures,
                 summary=summarise(case_pages),
-                findings=report_findings(cases, self.models, k),
+                findings=report_findings(cases, self.models),
                 means=means,
                 disagreements=disagreements,
                 worst=worst_cases(cases, self.models),
-                overview=overview_table(cases, case_pages, len(self.models), k),
+                overview=overview_table(cases, case_pages, len(self.models)),
                 kept=kept,
             ),
             "comparison.md": self.render(
@@ -296,6 +309,12 @@ def measured_metrics(manifest, explainers, model_count):
         "sanity": [e.title for e in explainers if SANITY in e.measures] if settings.sanity else [],
     }
     return {name: methods for name, methods in wanted.items() if methods}
+
+
+def agreement_terms(k, explainers):
+    """How two maps are compared on this report's pages: {"k", "unit", "compared"} (see Measurer's compare_maps)."""
+    unit = agreement_unit(explainers)
+    return {"k": k, "unit": unit, "compared": COMPARED[unit]}
 
 
 def sentence_list(items):

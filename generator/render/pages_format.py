@@ -60,3 +60,9 @@ def pct_cell(value, digits=1):
 def is_number(value):
     """A measured value: not None and not NaN (the one number unequal to itself)."""
     return value is not None and value == value
+
+
+def shown_k(agreements):
+    """The k that a heading or sentence names for these Agreements: theirs when they share one, else "k"."""
+    ks = {agreement.k for agreement in agreements}
+    return str(ks.pop()) if len(ks) == 1 else "k"

@@ -18,8 +18,9 @@ class Summary:
 class Disagreement:
     case_id: str
     title: str
-    what: str  # e.g. "ResNet18: Grad-CAM vs LIME" or "Grad-CAM: ResNet18 vs ResNet50 · tabby"
+    what: str  # "<model>: <method> vs <method> · <class>" or "<method>: <model> vs <model> · <class>"
     spearman: float
+    unit: str  # what the two rankings rank (Agreement.unit)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def own_top1_metrics(cases, models):
 
 
 def largest_disagreements(cases, models_by_key, categories, limit=5):
-    """Where the methods (per model) or the models (per method) rank superpixels least alike."""
+    """Where the methods (per model) or the models (per method) rank the image's regions least alike."""
     rows = []
     for case in cases:
         title = case.spec.title or case.case_id
@@ -69,12 +70,12 @@ def largest_disagreements(cases, models_by_key, categories, limit=5):
             for pair, agreement in (own.methods_agreement if own is not None else {}).items():
                 methods = " vs ".join(method_title(method) for method in agreement_pair(pair))
                 what = f"{models_by_key[key].label}: {methods} · {categories[result.top1.index]}"
-                rows.append(Disagreement(case.case_id, title, what, agreement.spearman))
+                rows.append(Disagreement(case.case_id, title, what, agreement.spearman, agreement.unit))
         for pair in case.comparisons:
             method = method_title(pair.method)
             models = f"{models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label}"
             what = f"{method}: {models} · {categories[pair.target]}"
-            rows.append(Disagreement(case.case_id, title, what, pair.agreement.spearman))
+            rows.append(Disagreement(case.case_id, title, what, pair.agreement.spearman, pair.agreement.unit))
     rows = [r for r in rows if not math.isnan(r.spearman)]
     return sorted(rows, key=lambda r: r.spearman)[:limit]
 

@@ -1,0 +1,68 @@
+"""The build session: the one owner of a build's setup, shared by build, `--shard`, `check` and the Ray workers.
+
+Opening one loads the manifest and the models, opens the result cache and builds the enabled explainers and
+the measurer once; `compute` runs one case through them, seeded the same way wherever it runs, so that a
+case computed by a shard, a Ray worker or the build itself gives the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from generator.cache.store import ResultCache
+from generator.compute import case_computers, compute_case
+from generator.explain.base import Explainer
+from generator.manifest.loader import load_manifest
+from generator.manifest.schema import CaseSpec, Manifest
+from generator.measure.measurer import Measurer
+from generator.run.models import LoadedModel, load_models
+from generator.utils.phase_times import timed
+
+if TYPE_CHECKING:
+    from generator.build import BuildOptions
+
+
+@dataclass(frozen=True)
+class BuildSession:
+    options: BuildOptions
+    manifest: Manifest
+    content_dir: Path
+    models: list[LoadedModel]
+    cache: ResultCache | None
+    explainers: list[Explainer]
+    measurer: Measurer
+
+    @classmethod
+    def open(cls, options: BuildOptions, manifest: Manifest | None = None) -> BuildSession:
+        """The session of a manifest (read from `options.manifest` unless given): weights resolved, models built."""
+        manifest = manifest if manifest is not None else load_manifest(options.manifest)
+        content_dir = Path(options.manifest).parent
+        with timed("models"):
+            models = load_models(manifest, content_dir, options.device)
+        cache = ResultCache(options.cache_dir) if options.cache_dir else None
+        explainers, measurer = case_computers(manifest, options)
+        return cls(options, manifest, content_dir, models, cache, explainers, measurer)
+
+    def with_options(self, options: BuildOptions) -> BuildSession:
+        return replace(self, options=options)
+
+    def compute(self, spec: CaseSpec, bar: Any = None, cached_only: bool = False, dry_run: bool = False) -> Any:
+        """One case's results (see generator.compute.compute_case), the global RNG seeded per case."""
+        torch.manual_seed(self.manifest.seed)
+        return compute_case(
+            self.manifest,
+            self.content_dir,
+            spec,
+            self.models,
+            self.explainers,
+            self.measurer,
+            self.cache,
+            self.options,
+            bar,
+            cached_only,
+            dry_run,
+        )
