@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from generator import __version__
+from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
@@ -68,7 +69,7 @@ class ModelColumn:
     top_k: tuple
     targets: tuple  # (index, name)
     correct: bool | None
-    samples: dict = None  # explainer name -> model evaluations it used, where the method decides (LIME auto)
+    samples: dict = None  # explainer name -> model evaluations it used, where the method decides how many
 
 
 @dataclass(frozen=True)
@@ -346,16 +347,6 @@ def batched_steps(manifest, explainers):
 
 
 def library_versions():
-    from importlib.metadata import version
-
-    import torch
-    import torchvision
-
-    return {
-        "xai-report": __version__,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "lime": version("lime"),
-        "captum": version("captum"),
-        "scikit-image": version("scikit-image"),
-    }
+    """This package's version and those of the libraries every result depends on (the cache's own list)."""
+    installed = {name: found for name, found in result_library_versions().items() if found is not None}
+    return {"xai-report": __version__, **installed}
