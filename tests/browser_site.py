@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from generator.publish.pdf import CHROMIUM_ARGS
+from tests import requires
 from tests.helpers import build
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "offline"
 LIME_SAMPLES = 40
 # Settings that keep the build to seconds, as (path in the manifest, value). Each is applied only where
@@ -126,12 +126,11 @@ def reuse_site(root):
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium, headless, through Playwright (never `playwright install`)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    """The Chromium that --pdf prints with (Debian's), headless, through Playwright (never `playwright install`)."""
+    sync_api = requires.module("playwright.sync_api", "Playwright")
+    chromium = requires.chromium()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:

@@ -1,24 +1,103 @@
-"""Session fixtures shared by several test modules.
+"""Session fixtures shared by several test modules, the Hypothesis profiles, and CI's rule on skips.
 
 Registered here once: a session fixture imported into two modules would be two fixtures, built twice
 (the offline example's site) or started twice (Playwright refuses a second sync instance in one process).
 A fixture only runs when a test asks for it, so modules that need no browser pay nothing.
+
+Hypothesis: under CI=true the "ci" profile (20 examples per property test) and seed 0, so that every CI
+run draws the same examples; elsewhere the "dev" profile (6 examples) and a fresh seed. The seed is
+printed at the end of the run; `--hypothesis-seed=N` or XAI_REPORT_HYPOTHESIS_SEED=N replays it, and
+XAI_REPORT_HYPOTHESIS_EXAMPLES=N draws N examples in either profile.
+
+Skips: under CI=true a skip whose reason tests/allowed_skips.txt does not list makes the run fail.
 """
 
 import os
+import random
+import re
+from pathlib import Path
 
 import pytest
 from browser_site import browser, built_site, served_site  # noqa: F401
+from hypothesis import HealthCheck, settings
+
+from tests.requires import IN_CI
+
+ALLOWED_SKIPS = Path(__file__).with_name("allowed_skips.txt")
+EXAMPLES_ENV = "XAI_REPORT_HYPOTHESIS_EXAMPLES"
+SEED_ENV = "XAI_REPORT_HYPOTHESIS_SEED"
+CI_SEED = 0
 
 
-@pytest.fixture(autouse=True, scope="session")
-def session_result_cache(tmp_path_factory):
-    """Commands that name no --cache-dir use this session's own folder, never the checkout's .cache/."""
-    folder = tmp_path_factory.mktemp("results-cache")
-    previous = os.environ.get("XAI_REPORT_CACHE_DIR")
-    os.environ["XAI_REPORT_CACHE_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("XAI_REPORT_CACHE_DIR", None)
-    else:
-        os.environ["XAI_REPORT_CACHE_DIR"] = previous
+def register_hypothesis_profiles():
+    """No example database in either profile: a failure is replayed from the printed seed, then kept as @example."""
+    common = {"database": None, "deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+    examples = os.environ.get(EXAMPLES_ENV)
+    settings.register_profile("ci", max_examples=int(examples or 20), print_blob=True, **common)
+    settings.register_profile("dev", max_examples=int(examples or 6), **common)
+    settings.load_profile("ci" if IN_CI else "dev")
+
+
+register_hypothesis_profiles()
+
+
+SKIPS = []  # (node id, reason) of every skipped test and module of this run
+PROPERTY_TESTS = []  # the node ids of the Hypothesis tests collected
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """One seed for every Hypothesis test of the run, handed to Hypothesis' own --hypothesis-seed."""
+    if config.getoption("hypothesis_seed", None) is None:
+        chosen = os.environ.get(SEED_ENV) or (CI_SEED if IN_CI else random.SystemRandom().randrange(2**32))
+        config.option.hypothesis_seed = str(chosen)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    PROPERTY_TESTS.extend(item.nodeid for item in items if item.get_closest_marker("hypothesis"))
+
+
+def allowed_skip_patterns():
+    lines = ALLOWED_SKIPS.read_text(encoding="utf-8").splitlines()
+    return [re.compile(line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def record_skip(report):
+    """Keep the reason of a skipped test or module ("Skipped: " dropped); an xfail is no skip."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        SKIPS.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def pytest_runtest_logreport(report):
+    record_skip(report)
+
+
+def pytest_collectreport(report):
+    record_skip(report)
+
+
+def unlisted_skips():
+    patterns = allowed_skip_patterns()
+    return [(nodeid, reason) for nodeid, reason in SKIPS if not any(p.search(reason) for p in patterns)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI=true an unlisted skip fails a run that would otherwise pass (any other exit status stands)."""
+    if IN_CI and exitstatus == pytest.ExitCode.OK and unlisted_skips():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if PROPERTY_TESTS:
+        seed = config.getoption("hypothesis_seed")
+        terminalreporter.write_line(
+            f"hypothesis: profile {settings.get_current_profile_name()!r}, {settings.default.max_examples} examples "
+            f"per property test, seed {seed} (replay: {SEED_ENV}={seed}; more examples: {EXAMPLES_ENV}=N)"
+        )
+    unlisted = unlisted_skips()
+    if IN_CI and unlisted:
+        terminalreporter.write_sep("=", f"CI=true: {len(unlisted)} skip(s) that {ALLOWED_SKIPS.name} does not allow")
+        for nodeid, reason in unlisted:
+            terminalreporter.write_line(f"{nodeid}: {reason}")

@@ -30,24 +30,36 @@ def tiny_manifest(
     num_samples=12,
     model="resnet18",
     integrated_gradients=False,
+    models=None,
+    crop=None,
+    batch_size=None,
 ):
+    """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
+
+    `models` (builder names) replaces `model` and `two_models`; `crop` shrinks the images the models see
+    (resized to crop x crop); a `batch_size` (LIME's and the metrics') above every batch's length runs the
+    models eagerly, so that none is traced (fast_forward: seconds per model and batch shape)."""
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
         case["label"] = label
     if targets:
         case["targets"] = list(targets)
     cases = [case] + ([{"id": "coffee", "image": "images/coffee.png", "label": "espresso"}] if two_cases else [])
-    models = [{"name": model, "display_name": "R18" if model == "resnet18" else model, "weights": "random"}]
-    return {
+    if models is None:
+        models = [{"name": model, "display_name": "R18" if model == "resnet18" else model, "weights": "random"}]
+        models += [SECOND_MODEL] if two_models else []
+    else:
+        models = [{"name": name, "weights": "random"} for name in models]
+    manifest = {
         "title": "Switches",
-        "models": models + ([SECOND_MODEL] if two_models else []),
+        "models": models,
         "top_k": top_k,
         "explainers": {
             "gradcam": {"enabled": gradcam},
             "lime": {
                 "enabled": lime,
                 "num_samples": num_samples,
-                "batch_size": 12,
+                "batch_size": batch_size or 12,
                 "num_features": num_features,
                 "top_labels": top_labels,
             },
@@ -62,6 +74,11 @@ def tiny_manifest(
         },
         "cases": cases,
     }
+    if batch_size is not None:
+        manifest["metrics"]["batch_size"] = batch_size
+    if crop is not None:
+        manifest["preprocess"] = {"resize": [crop, crop], "crop": crop}
+    return manifest
 
 
 def build_tiny(manifest, folder=None, site=True):

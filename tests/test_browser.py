@@ -13,7 +13,9 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from browser_site import REPO_ROOT
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests import requires
+
+sync_api = requires.module("playwright.sync_api", "Playwright")
 
 pytestmark = pytest.mark.browser
 

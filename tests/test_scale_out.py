@@ -11,6 +11,7 @@ import pytest
 
 from generator.build import BuildOptions, build_report, shard_cases
 from generator.run.results import CaseResult, ModelResult, without_pixels
+from tests import requires
 from tests.helpers import MKDOCS_YML, REPO, make_project, random_resnet_manifest, run_cli
 
 IMAGES = ["chelsea.png", "coffee.png", "astronaut.png", "camera.png", "rocket.jpg"]
@@ -137,7 +138,7 @@ def test_pages_keep_numbers_not_pixels():
 
 @pytest.mark.slow
 def test_ray_executor_builds_the_serial_site(serial, tmp_path, monkeypatch):
-    ray = pytest.importorskip("ray")
+    ray = requires.module("ray", "Ray")
     folder = new_project(tmp_path)
     ray.init(num_cpus=2, include_dashboard=False)
     try:

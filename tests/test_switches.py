@@ -1,19 +1,23 @@
 """Every documented switch builds, alone and in combination, and the pages show only what was computed.
 
 The explicit cases are the switches of the manifest reference one at a time (and the combinations that once
-failed); the property-based test draws whole manifests from the same space. Each build uses a random ResNet18
-(and a random MobileNetV3-Small as second model), 12 LIME samples and 4-step curves, and runs MkDocs in strict
-mode. More examples: XAI_REPORT_HYPOTHESIS_EXAMPLES=200 pytest tests/test_switches.py.
+failed); each uses a random ResNet18 (and a random MobileNetV3-Small as second model), 12 LIME samples and
+4-step curves, and runs MkDocs in strict mode. The property-based tests draw whole manifests from the same
+space, with one or two of three model families, every explainer, 10-24 LIME samples and up to 3 stability
+seeds, on 64x64 images: a valid one must build, whatever fails inside (a TypeError in Grad-CAM becomes the
+case's CaseError, a ReportError: nothing here lets one through); an invalid choice, made on purpose and named,
+must stop the build with its own message. Examples, seed and profile: tests/conftest.py (20 under CI=true;
+more: XAI_REPORT_HYPOTHESIS_EXAMPLES=200 pytest tests/test_switches.py).
 """
 
-import os
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
-from generator.utils.errors import ReportError
+from generator.explain import EXPLAINERS, GradCam
+from generator.utils.errors import CaseError, ManifestError, WeightsError
 from tests.switches import build_tiny, check_pages, tiny_manifest
 
 SWITCHES = {
@@ -53,17 +57,19 @@ def test_switch_builds_and_pages_show_only_what_ran(tmp_path, switches):
     check_pages(content, manifest)
 
 
+EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients")  # tiny_manifest's switch of each explainer
+MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1")  # three small families, random weights
+CHEAP = {"crop": 64, "batch_size": 64}  # 64x64 images; no batch fills 64, so no model is traced
 MANIFEST_SPACE = st.fixed_dictionaries(
     {
-        "gradcam": st.booleans(),
-        "lime": st.booleans(),
-        "integrated_gradients": st.booleans(),
+        **{name: st.booleans() for name in EXPLAINER_SWITCHES},
         "faithfulness": st.booleans(),
         "sanity": st.booleans(),
-        "stability_seeds": st.sampled_from([1, 2]),
+        "stability_seeds": st.integers(1, 3),
         "stability": st.sampled_from(["reruns", "bootstrap"]),
-        "two_models": st.booleans(),
+        "models": st.lists(st.sampled_from(MODELS), min_size=1, max_size=2, unique=True),
         "two_cases": st.booleans(),
+        "num_samples": st.integers(10, 24),
         "top_k": st.integers(1, 10),
         "num_features": st.integers(1, 10),
         "top_labels": st.integers(1, 10),
@@ -71,27 +77,57 @@ MANIFEST_SPACE = st.fixed_dictionaries(
         "label": st.none() | st.sampled_from(["tabby", 281, "Egyptian cat"]),
     }
 )
-EXAMPLES = int(os.environ.get("XAI_REPORT_HYPOTHESIS_EXAMPLES", "6"))
+# The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
+INVALID_CHOICES = {
+    "unknown label": ({"label": "no such class"}, ManifestError, "cases[0].label: unknown ImageNet class"),
+    "target out of range": ({"targets": [1000]}, ManifestError, "cases[0].targets: class index 1000 is out of range"),
+    "too few LIME samples": ({"num_samples": 9}, ManifestError, "explainers.lime.num_samples"),
+    "no stability seed": ({"stability_seeds": 0}, ManifestError, "metrics.stability_seeds"),
+    "unknown model": ({"models": ["resnet_nope"]}, WeightsError, "model 'resnet_nope': unknown builder"),
+}
+
+
+def test_the_space_draws_every_explainer():
+    assert set(EXPLAINER_SWITCHES) == set(EXPLAINERS), "add the new explainer to tiny_manifest and EXPLAINER_SWITCHES"
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,  # no state carried from an earlier run; a failure prints its example to add below
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@settings(deadline=None)  # examples, seed and database: the profile (tests/conftest.py)
 # examples that once failed: every one stopped the build with a StrictUndefined TypeError in the templates
 @example({"faithfulness": False})
 @example({"gradcam": False})
 @example({"lime": False})
 @example({"gradcam": False, "lime": False, "two_models": True})
 @given(MANIFEST_SPACE)
-def test_any_manifest_builds_or_fails_with_a_report_error(switches):
-    manifest = tiny_manifest(**switches)
+def test_any_valid_manifest_builds_and_its_pages_show_only_what_ran(switches):
+    manifest = tiny_manifest(**CHEAP, **switches)
     with tempfile.TemporaryDirectory(prefix="xai-hypothesis-") as folder:
-        try:
-            content = build_tiny(manifest, folder)
-        except ReportError:  # a problem the user can fix, reported as such: allowed
-            return
+        content = build_tiny(manifest, folder)  # no error is expected: every drawn manifest is valid
         check_pages(content, manifest)
+
+
+@settings(deadline=None)
+@given(MANIFEST_SPACE, st.sampled_from(sorted(INVALID_CHOICES)))
+def test_each_invalid_choice_stops_the_build_with_its_own_error(switches, choice):
+    change, error, message = INVALID_CHOICES[choice]
+    manifest = tiny_manifest(**CHEAP, **{**switches, **change})
+    with tempfile.TemporaryDirectory(prefix="xai-hypothesis-") as folder:
+        with pytest.raises(error) as caught:
+            build_tiny(manifest, folder)
+    assert message in str(caught.value)
+
+
+@pytest.mark.slow
+def test_the_property_test_fails_on_a_fault_inside_an_explainer(monkeypatch):
+    """A TypeError in Grad-CAM, which the build reports as the case's CaseError, fails the property test."""
+
+    def broken_explain(self, model, inputs, targets):
+        raise TypeError("injected fault")
+
+    monkeypatch.setattr(GradCam, "explain", broken_explain)
+    with_gradcam = MANIFEST_SPACE.map(lambda switches: {**switches, "gradcam": True})
+    property_test = test_any_valid_manifest_builds_and_its_pages_show_only_what_ran.hypothesis.inner_test
+    once = settings(max_examples=1, phases=[Phase.generate], deadline=None)(given(with_gradcam)(property_test))
+    with pytest.raises(CaseError) as caught:
+        once()
+    assert isinstance(caught.value.__cause__, TypeError) and str(caught.value.__cause__) == "injected fault"
