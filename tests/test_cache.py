@@ -12,6 +12,7 @@ from generator.explain.lime import LimeResult
 from generator.manifest.schema import LimeSpec, PreprocessSpec
 from generator.run.inference import Prediction
 from generator.run.results import ModelResult
+from tests.payloads import array_from_payload, array_payload
 
 
 def model_result(seed=0):
@@ -80,14 +81,14 @@ def test_model_result_round_trips_exactly(store):
 
 def test_segments_and_plain_values_round_trip(store):
     segments = np.arange(224 * 224, dtype=np.int32).reshape(224, 224) % 61
-    payload = {"segments": cache.array_payload(segments), "none": cache.array_payload(None)}
+    payload = {"segments": array_payload(segments), "none": array_payload(None)}
     payload |= {"nested": {"t": (1, 2.5, "x", [np.float32(3)]), "flag": True, "nan": float("nan")}}
     key = cache.computation_key(case="chelsea")
     store.store(key, payload)
     loaded = store.load(key)
-    np.testing.assert_array_equal(cache.array_from_payload(loaded["segments"]), segments)
-    assert cache.array_from_payload(loaded["segments"]).dtype == np.int32
-    assert cache.array_from_payload(loaded["none"]) is None
+    np.testing.assert_array_equal(array_from_payload(loaded["segments"]), segments)
+    assert array_from_payload(loaded["segments"]).dtype == np.int32
+    assert array_from_payload(loaded["none"]) is None
     assert loaded["nested"]["t"] == (1, 2.5, "x", [3.0]) and loaded["nested"]["flag"] is True
     assert np.isnan(loaded["nested"]["nan"])
 

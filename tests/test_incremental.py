@@ -74,7 +74,7 @@ def test_noop_rebuild_renders_no_figure_and_writes_the_same_bytes(project, monke
     def forbidden(*args, **kwargs):
         raise AssertionError("a figure was rendered on a no-op rebuild")
 
-    monkeypatch.setattr("generator.utils.plots.figure_bytes", forbidden)
+    monkeypatch.setattr("generator.utils.plots.laid_out_figure", forbidden)  # the curves figure
     monkeypatch.setattr("generator.utils.figures.image_bytes", forbidden)
     summary = build_report(options)
     assert figure_files(path.parent) == before and summary.written == 0

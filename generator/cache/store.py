@@ -13,17 +13,24 @@ tree and every array's name, dtype, shape and bytes, so a truncated, corrupt or 
 detected, logged at warning level and reported as a miss.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import functools
 import hashlib
 import io
 import json
 import logging
+import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Final, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel
 
 from generator.run.results import RESULT_TYPES
 from generator.utils.atomic import write_bytes
@@ -35,21 +42,29 @@ DEFAULT_ROOT = Path(".cache/results")
 META = "__meta__"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
+Json: TypeAlias = "None | bool | int | float | str | list[Json] | dict[str, Json]"
+# what a cache entry holds: plain values, arrays, and tuples, lists and string-keyed dicts of them
+Payload: TypeAlias = (
+    "None | bool | int | float | str | NDArray[Any] | tuple[Payload, ...] | list[Payload] | dict[str, Payload]"
+)
+Arrays: TypeAlias = "dict[str, NDArray[Any]]"  # an entry's arrays by member name
+
 
 class CorruptEntry(Exception):
     """An entry file that cannot be trusted (the reason is the message)."""
 
 
-LIBRARIES = ("torch", "torchvision", "captum", "lime", "scikit-image", "numpy")
+# the distributions whose installed versions are part of every result's key
+RESULT_LIBRARIES: Final[tuple[str, ...]] = ("torch", "torchvision", "captum", "lime", "scikit-image", "numpy")
 
 
 @functools.cache
-def library_versions():
-    """The installed versions of the libraries results depend on (part of every result's key)."""
+def library_versions() -> dict[str, str | None]:
+    """The installed versions of RESULT_LIBRARIES (None: not installed), part of every result's key."""
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {}
-    for name in LIBRARIES:
+    found: dict[str, str | None] = {}
+    for name in RESULT_LIBRARIES:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -58,21 +73,24 @@ def library_versions():
 
 
 @functools.cache
-def module_digest(module_name):
+def module_digest(module_name: str) -> str:
     """sha256 of a module's source file (a change to the file, a comment included, changes it)."""
-    return file_digest(sys.modules[module_name].__file__)
+    path = sys.modules[module_name].__file__
+    if path is None:
+        raise ValueError(f"module {module_name} has no source file, so it cannot be part of a cache key")
+    return file_digest(path)
 
 
-def source_digest(*module_names):
+def source_digest(*module_names: str) -> str:
     """One digest of the source of these (imported) modules, in a stable order."""
     return bytes_digest("".join(f"{name}:{module_digest(name)};" for name in sorted(set(module_names))).encode())
 
 
-def bytes_digest(data):
+def bytes_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_digest(path, chunk=1 << 20):
+def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
@@ -80,9 +98,9 @@ def file_digest(path, chunk=1 << 20):
     return sha.hexdigest()
 
 
-def canonical(value):
+def canonical(value: object) -> Json:
     """JSON-ready form of a key part; refuses types whose text form is not a stable identity."""
-    if hasattr(value, "model_dump"):
+    if isinstance(value, BaseModel):
         return canonical(value.model_dump(mode="json"))
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
@@ -97,7 +115,7 @@ def canonical(value):
     raise TypeError(f"cannot use {type(value).__name__} in a computation key; pass a digest or plain values")
 
 
-def computation_key(**parts):
+def computation_key(**parts: object) -> str:
     """sha256 hex of the parts and the entry format (canonical JSON).
 
     The callers put everything a result depends on into the parts, the code that computes it included
@@ -108,7 +126,7 @@ def computation_key(**parts):
     return bytes_digest(text.encode("ascii"))
 
 
-def encode(value, arrays):
+def encode(value: object, arrays: Arrays) -> Json:
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             raise TypeError("object arrays cannot be cached")
@@ -130,22 +148,22 @@ def encode(value, arrays):
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
-def decode(node, arrays):
+def decode(node: Json, arrays: Mapping[str, NDArray[Any]]) -> Payload:
     if isinstance(node, list):
         return [decode(v, arrays) for v in node]
     if not isinstance(node, dict):
         return node
     ((tag, inner),) = node.items()
-    if tag == "__array__":
+    if tag == "__array__" and isinstance(inner, str):
         return arrays[inner]
-    if tag == "__tuple__":
+    if tag == "__tuple__" and isinstance(inner, list):
         return tuple(decode(v, arrays) for v in inner)
-    if tag == "__dict__":
+    if tag == "__dict__" and isinstance(inner, dict):
         return {k: decode(v, arrays) for k, v in inner.items()}
     raise CorruptEntry(f"unknown tag {tag!r}")
 
 
-def content_digest(tree, arrays):
+def content_digest(tree: Json, arrays: Mapping[str, NDArray[Any]]) -> str:
     sha = hashlib.sha256(json.dumps(tree, separators=(",", ":")).encode())  # key order is payload order
     for name in sorted(arrays):
         array = arrays[name]
@@ -154,8 +172,8 @@ def content_digest(tree, arrays):
     return sha.hexdigest()
 
 
-def pack(key, payload):
-    arrays = {}
+def pack(key: str, payload: Mapping[str, object]) -> bytes:
+    arrays: Arrays = {}
     tree = encode(payload, arrays)
     meta = {
         "format": FORMAT,
@@ -166,11 +184,12 @@ def pack(key, payload):
     }
     meta_bytes = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
-    np.savez(buffer, **{META: meta_bytes}, **arrays)
+    # numpy's stub lets **kwds fill savez's `allow_pickle`; these names are members (META, a0, a1, ...)
+    np.savez(buffer, **{META: meta_bytes}, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
-def unpack(key, path):
+def unpack(key: str, path: Path) -> dict[str, Payload]:
     """The payload stored in `path`; raise CorruptEntry unless it is whole and belongs to `key`."""
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -190,7 +209,10 @@ def unpack(key, path):
             raise CorruptEntry(f"array {name} has the wrong dtype or shape")
     if content_digest(meta["tree"], arrays) != meta["sha256"]:
         raise CorruptEntry("checksum mismatch")
-    return decode(meta["tree"], arrays)
+    payload = decode(meta["tree"], arrays)
+    if not isinstance(payload, dict):
+        raise CorruptEntry(f"the payload is a {type(payload).__name__}, not a dict")
+    return payload
 
 
 @dataclasses.dataclass
@@ -203,16 +225,16 @@ class CacheStats:
 class ResultCache:
     """load(key) -> payload dict or None; store(key, payload). Corrupt entries are misses."""
 
-    def __init__(self, root=DEFAULT_ROOT):
+    def __init__(self, root: str | os.PathLike[str] = DEFAULT_ROOT) -> None:
         self.root = Path(root)
         self.stats = CacheStats()
 
-    def path(self, key):
+    def path(self, key: str) -> Path:
         if not KEY_PATTERN.match(key):
             raise ValueError(f"not a computation key: {key!r}")
         return self.root / key[:2] / f"{key}.npz"
 
-    def load(self, key):
+    def load(self, key: str) -> dict[str, Payload] | None:
         path = self.path(key)
         if not path.is_file():
             self.stats.misses += 1
@@ -227,14 +249,17 @@ class ResultCache:
         self.stats.hits += 1
         return payload
 
-    def store(self, key, payload):
+    def store(self, key: str, payload: dict[str, object]) -> None:
         if not isinstance(payload, dict):
             raise TypeError("a cache payload is a dict")
         write_bytes(self.path(key), pack(key, payload))
 
 
-def to_payload(value):
-    """Result dataclasses -> plain payload trees (dataclasses tagged by type, dicts as key/value pairs)."""
+def to_payload(value: object) -> object:
+    """Result dataclasses -> plain payload trees (dataclasses tagged by type, dicts as key/value pairs).
+
+    Other values pass as they are: `encode` refuses what a cache entry cannot hold.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: to_payload(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"__type__": type(value).__name__, **fields}
@@ -247,7 +272,8 @@ def to_payload(value):
     return value
 
 
-def from_payload(node):
+def from_payload(node: object) -> object:
+    """The values `to_payload` was given: result dataclasses rebuilt from their registered types."""
     if isinstance(node, dict) and "__type__" in node:
         cls = RESULT_TYPES.get(node["__type__"])
         if cls is None:
@@ -262,12 +288,3 @@ def from_payload(node):
     if isinstance(node, list):
         return [from_payload(v) for v in node]
     return node
-
-
-def array_payload(array):
-    """Payload for one optional array (a case's LIME segments); None stays None."""
-    return {"array": array}
-
-
-def array_from_payload(payload):
-    return payload["array"]

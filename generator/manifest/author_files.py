@@ -4,7 +4,12 @@ The generator creates each one once, as a stub whose comment says what to write,
 deletes it. Pages include them with pymdownx.snippets, so `mkdocs serve` shows an edit at once.
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 from generator.utils.atomic import write_text
 
@@ -56,15 +61,24 @@ For example: its architecture and depth, what it was trained on, and what you ex
 """
 
 
-def case_discussion_path(case_id):
+class NotedModel(Protocol):
+    """A model the report has a note on (generator.run.models.LoadedModel, a later stage)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+
+
+def case_discussion_path(case_id: str) -> str:
     return f"{DISCUSSION_DIR}/{case_id}.md"
 
 
-def model_note_path(model_key):
+def model_note_path(model_key: str) -> str:
     return f"{REPORT_DIR}/models/{model_key}.md"
 
 
-def author_stubs(case_ids, models):
+def author_stubs(case_ids: Iterable[str], models: Iterable[NotedModel]) -> dict[str, str]:
     """{path relative to the content folder: stub text} of every author file the report includes."""
     stubs = {
         INTRODUCTION: INTRODUCTION_STUB.format(ownership=OWNERSHIP),
@@ -77,7 +91,7 @@ def author_stubs(case_ids, models):
     return stubs
 
 
-def ensure_stubs(content_dir, stubs):
+def ensure_stubs(content_dir: str | os.PathLike[str], stubs: Mapping[str, str]) -> list[Path]:
     """Create each stub whose file does not exist; never touch an existing file. Returns those created."""
     created = []
     for relative, text in stubs.items():
@@ -88,7 +102,9 @@ def ensure_stubs(content_dir, stubs):
     return created
 
 
-def orphaned_author_files(content_dir, case_ids, model_keys):
+def orphaned_author_files(
+    content_dir: str | os.PathLike[str], case_ids: Iterable[str], model_keys: Iterable[str]
+) -> list[Path]:
     """Discussions and model notes whose case or model left the manifest (kept, but worth a warning)."""
     content_dir = Path(content_dir)
     expected = {content_dir / case_discussion_path(c) for c in case_ids}

@@ -1,6 +1,10 @@
 """Read a manifest file: safe YAML, bounded size, and every schema problem reported with its key path."""
 
+from __future__ import annotations
+
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -13,7 +17,7 @@ MAX_MANIFEST_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 100_000
 
 
-def load_manifest(path):
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Load and validate a manifest; raise ManifestError listing every problem."""
     path = Path(path)
     if not path.is_file():
@@ -34,7 +38,7 @@ def load_manifest(path):
         raise ManifestError(path, format_validation_errors(error)) from None
 
 
-def parse_yaml(path, raw):
+def parse_yaml(path: Path, raw: bytes) -> object:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -61,11 +65,11 @@ def parse_yaml(path, raw):
         raise ManifestError(path, [f"YAML error: {error}"]) from None
 
 
-def count_expanded_nodes(root):
+def count_expanded_nodes(root: yaml.Node) -> int:
     """Size of the document once aliases are expanded, computed without expanding it (stops past the limit)."""
-    sizes = {}
+    sizes: dict[int, int] = {}
 
-    def size(node, depth=0):
+    def size(node: yaml.Node, depth: int = 0) -> int:
         if id(node) in sizes:
             return sizes[id(node)]
         if depth > 200:
@@ -87,7 +91,7 @@ def count_expanded_nodes(root):
     return size(root)
 
 
-def format_location(loc):
+def format_location(loc: Sequence[int | str]) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
@@ -97,7 +101,7 @@ def format_location(loc):
     return text or "(top level)"
 
 
-def format_validation_errors(error):
+def format_validation_errors(error: ValidationError) -> list[str]:
     problems = []
     items = error.errors(include_url=False)
     for item in items:
@@ -115,9 +119,9 @@ def format_validation_errors(error):
     return list(dict.fromkeys(problems))
 
 
-def is_inside(loc, parent):
+def is_inside(loc: Sequence[int | str], parent: Sequence[int | str]) -> bool:
     return len(loc) > len(parent) and tuple(loc[: len(parent)]) == tuple(parent)
 
 
-def manifest_json_schema():
+def manifest_json_schema() -> str:
     return json.dumps(Manifest.model_json_schema(), indent=2)

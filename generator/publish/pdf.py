@@ -5,6 +5,8 @@ a browser here. The PDF carries bookmarks for every heading (Chromium's document
 numbers its pages.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import tempfile
@@ -18,7 +20,7 @@ CHROMIUM_ENV = "XAI_REPORT_CHROMIUM"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def chromium_path():
+def chromium_path() -> str:
     """The browser that prints: $XAI_REPORT_CHROMIUM, else `chromium` on the PATH."""
     configured = os.environ.get(CHROMIUM_ENV)
     found = configured or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,7 +33,7 @@ def chromium_path():
     return found
 
 
-def check_pdf_prerequisites():
+def check_pdf_prerequisites() -> str:
     """Fail before any model runs when --pdf could not print: Playwright missing, or no Chromium."""
     try:
         import playwright.sync_api  # noqa: F401
@@ -40,7 +42,7 @@ def check_pdf_prerequisites():
     return chromium_path()
 
 
-def write_pdf(site_dir):
+def write_pdf(site_dir: str | os.PathLike[str]) -> Path:
     """Print site/print_page.html to site/report.pdf (written to a temporary file, then renamed)."""
     site_dir = Path(site_dir)
     print_page = site_dir / PRINT_PAGE

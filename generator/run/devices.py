@@ -1,6 +1,9 @@
 """Choose the torch device and check that the requested precision runs on it."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import torch
 
@@ -14,6 +17,20 @@ class DeviceError(UsageError):
     """The requested device or precision is not available on this machine."""
 
 
+class DeviceOptions(Protocol):
+    """Options of a command that runs models (generator.build.BuildOptions): a dataclass with these fields."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def precision(self) -> str: ...
+
+
+Options = TypeVar("Options", bound=DeviceOptions)
+
+
 @dataclasses.dataclass(frozen=True)
 class Inference:
     """How a build ran its batched forward passes (LIME, the metrics): recorded on the methods page."""
@@ -24,18 +41,18 @@ class Inference:
     measurement_batch_size: int = AUTO_BATCH_SIZE_CPU  # the curves' and the stability re-runs' (metrics.batch_size)
 
     @property
-    def processor(self):
+    def processor(self) -> str:
         return {"cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}.get(self.device, self.device)
 
 
-def batch_size_for(setting, device):
+def batch_size_for(setting: int | Literal["auto"], device: str | torch.device) -> int:
     """The batch size of the batched forward passes: the manifest's number, or "auto"'s rule for the device."""
     if setting != "auto":
         return int(setting)
     return AUTO_BATCH_SIZE.get(str(device).split(":")[0], AUTO_BATCH_SIZE["cpu"])
 
 
-def resolve_device(name):
+def resolve_device(name: str) -> str:
     if name == "auto":
         if torch.cuda.is_available():
             return "cuda"
@@ -49,7 +66,7 @@ def resolve_device(name):
     return name
 
 
-def bf16_supported(device):
+def bf16_supported(device: str) -> bool:
     if device == "cuda":
         return torch.cuda.is_bf16_supported()
     if device == "cpu":
@@ -57,7 +74,7 @@ def bf16_supported(device):
     return False
 
 
-def cpu_has_bf16():
+def cpu_has_bf16() -> bool:
     try:
         flags = open("/proc/cpuinfo", encoding="ascii", errors="ignore").read()
     except OSError:
@@ -65,7 +82,7 @@ def cpu_has_bf16():
     return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
 
 
-def check_device(options):
+def check_device(options: Options) -> Options:
     device = resolve_device(options.device)
     if options.precision == "bf16" and not bf16_supported(device):
         raise DeviceError(

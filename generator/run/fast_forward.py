@@ -12,11 +12,15 @@ that cannot be traced, or whose traced forward differs (data-dependent control f
 instead, with a warning. CUDA and MPS always run the eager module (autocast for bf16).
 """
 
+from __future__ import annotations
+
 import logging
 import warnings
 import weakref
+from collections.abc import Callable, Sequence
 
 import torch
+from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +31,12 @@ TOLERANCE = {"fp32": 1e-4, "bf16": 5e-2}
 # is 1); from the second call on, the fused plan gives bit-for-bit the same result every time.
 WARM_UP_CALLS = 2
 
-_fused = weakref.WeakKeyDictionary()  # module -> {(precision, device type, batch shape): ScriptModule or None}
+Forward = Callable[[torch.Tensor], torch.Tensor]  # a normalised batch -> logits
+FusedKey = tuple[str, str, tuple[int, ...]]  # precision, device type, batch shape
+_fused: weakref.WeakKeyDictionary[nn.Module, dict[FusedKey, Forward | None]] = weakref.WeakKeyDictionary()
 
 
-def forward_for(module, precision, device, batch_shape):
+def forward_for(module: nn.Module, precision: str, device: str | torch.device, batch_shape: Sequence[int]) -> Forward:
     """A callable: normalised channels_last batch of exactly `batch_shape` -> logits.
 
     Fused and checked once per module, precision, device and shape in a process. A traced graph is
@@ -47,15 +53,15 @@ def forward_for(module, precision, device, batch_shape):
     return eager_forward(module, precision, device) if fused is None else fused
 
 
-def eager_forward(module, precision, device):
-    def forward(batch):
+def eager_forward(module: nn.Module, precision: str, device: torch.device) -> Forward:
+    def forward(batch: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             return module(batch)
 
     return forward
 
 
-def _build(module, precision, device, batch_shape):
+def _build(module: nn.Module, precision: str, device: torch.device, batch_shape: tuple[int, ...]) -> Forward | None:
     """The fused forward, or None where the eager module must run."""
     if device.type != "cpu" or module.training:
         return None
@@ -82,13 +88,13 @@ def _build(module, precision, device, batch_shape):
     return fused
 
 
-def synthetic_batch(shape, seed):
+def synthetic_batch(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     """Values in [-2, 2], like a normalised image, in the memory format BatchClassifier produces."""
     generator = torch.Generator().manual_seed(seed)
     return (torch.rand(shape, generator=generator) * 4 - 2).contiguous(memory_format=torch.channels_last)
 
 
-def _trace_fused(module, precision, example):
+def _trace_fused(module: nn.Module, precision: str, example: torch.Tensor) -> torch.jit.ScriptModule:
     """TorchScript trace on `example`, frozen, with oneDNN Graph fusion."""
     torch.jit.enable_onednn_fusion(True)
     with warnings.catch_warnings():
@@ -97,11 +103,11 @@ def _trace_fused(module, precision, example):
             return torch.jit.freeze(torch.jit.trace(module, example, check_trace=False))
 
 
-def _relative_difference(fused_logits, eager_logits):
+def _relative_difference(fused_logits: torch.Tensor, eager_logits: torch.Tensor) -> float:
     fused_logits, eager_logits = fused_logits.float(), eager_logits.float()
     scale = eager_logits.abs().max().clamp(min=1.0)
     return float((fused_logits - eager_logits).abs().max() / scale)
 
 
-def _name(module):
+def _name(module: nn.Module) -> str:
     return type(module).__name__

@@ -1,14 +1,22 @@
 """Decode photos (any mode, EXIF orientation) and apply the manifest's preprocessing recipe."""
 
+from __future__ import annotations
+
+import os
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision import transforms
 
 from generator.utils.errors import CaseError
+
+if TYPE_CHECKING:
+    from generator.manifest.schema import PreprocessSpec
 
 MAX_IMAGE_PIXELS = 100_000_000
 
@@ -22,11 +30,13 @@ class PreparedImage:
     tensor: torch.Tensor  # 1x3xHxW, normalised
 
     @property
-    def crop_array(self):
+    def crop_array(self) -> NDArray[np.uint8]:
         return np.asarray(self.crop, dtype=np.uint8)
 
 
-def decode_image(path, case_id, background=(255, 255, 255)):
+def decode_image(
+    path: str | os.PathLike[str], case_id: str, background: tuple[int, int, int] = (255, 255, 255)
+) -> Image.Image:
     """Open any common photo as RGB with EXIF orientation applied; raise CaseError naming the file."""
     try:
         with warnings.catch_warnings():
@@ -46,14 +56,14 @@ def decode_image(path, case_id, background=(255, 255, 255)):
         raise CaseError(case_id, f"{path}: cannot decode image ({error}); re-export it as JPEG or PNG") from None
 
 
-def check_pixel_count(size):
+def check_pixel_count(size: tuple[int, int]) -> None:
     """Our own limit, without touching Pillow's process-wide MAX_IMAGE_PIXELS."""
     pixels = size[0] * size[1]
     if pixels > MAX_IMAGE_PIXELS:
         raise Image.DecompressionBombError(f"{size[0]}x{size[1]} = {pixels:,} pixels")
 
 
-def to_rgb(image, background):
+def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         span = max(values.max() - values.min(), 1e-12)
@@ -70,11 +80,11 @@ def to_rgb(image, background):
 class Preprocessor:
     """The manifest's recipe (reference: Resize((256, 256)), CenterCrop(224), ToTensor, Normalize)."""
 
-    def __init__(self, spec):
+    def __init__(self, spec: PreprocessSpec) -> None:
         self.spec = spec
         self.geometry = transforms.Compose([transforms.Resize(tuple(spec.resize)), transforms.CenterCrop(spec.crop)])
         self.normalise = transforms.Compose([transforms.ToTensor(), transforms.Normalize(spec.mean, spec.std)])
 
-    def prepare(self, image):
+    def prepare(self, image: Image.Image) -> PreparedImage:
         crop = self.geometry(image)
         return PreparedImage(original=image, crop=crop, tensor=self.normalise(crop).unsqueeze(0))

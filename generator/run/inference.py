@@ -1,12 +1,22 @@
 """Running a model: top-k predictions and the batched classifier LIME and the metrics call."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
+from torch import nn
 
-from generator.run.fast_forward import eager_forward, forward_for
+from generator.run.fast_forward import Forward, eager_forward, forward_for
 from generator.run.results import result_type
+
+if TYPE_CHECKING:
+    from generator.manifest.schema import PreprocessSpec
+    from generator.run.models import LoadedModel
 
 
 @result_type
@@ -17,7 +27,7 @@ class Prediction:
     probability: float
 
 
-def probabilities(model, tensor):
+def probabilities(model: LoadedModel, tensor: torch.Tensor) -> NDArray[np.float64]:
     """Softmax over the model's logits for a normalised 1x3xHxW tensor (float64 numpy)."""
     device = next(model.module.parameters()).device
     with torch.inference_mode():
@@ -25,7 +35,7 @@ def probabilities(model, tensor):
     return torch.softmax(logits.double(), dim=1)[0].cpu().numpy()
 
 
-def top_k(probs, categories, k):
+def top_k(probs: NDArray[np.float64], categories: Sequence[str], k: int) -> tuple[Prediction, ...]:
     order = np.argsort(-probs, kind="stable")[:k]
     return tuple(Prediction(int(i), categories[int(i)], float(probs[i])) for i in order)
 
@@ -37,7 +47,15 @@ class BatchClassifier:
     network runs through `generator.run.fast_forward` (fused on CPU, checked against the eager module).
     """
 
-    def __init__(self, module, mean, std, batch_size=64, device="cpu", precision="fp32"):
+    def __init__(
+        self,
+        module: nn.Module,
+        mean: Sequence[float],
+        std: Sequence[float],
+        batch_size: int = 64,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+    ) -> None:
         self.module = module
         self.batch_size = batch_size
         self.device = torch.device(device)
@@ -50,25 +68,25 @@ class BatchClassifier:
             .to(self.device)
         )
 
-    def to_tensor(self, images):
+    def to_tensor(self, images: ArrayLike) -> torch.Tensor:
         """uint8 NHWC numpy -> normalised float32 NCHW tensor (channels_last memory)."""
         batch = torch.tensor(np.asarray(images), dtype=torch.uint8, device=self.device)
         batch = batch.permute(0, 3, 1, 2).float()
         return (batch * self.scale - self.shift).contiguous(memory_format=torch.channels_last)
 
-    def network_for(self, batch):
+    def network_for(self, batch: torch.Tensor) -> Forward:
         """Full batches through the fused forward (always the same shape); the last, partial one eagerly."""
         if len(batch) == self.batch_size:
             return forward_for(self.module, self.precision, self.device, batch.shape)
         return eager_forward(self.module, self.precision, self.device)
 
-    def __call__(self, images):
+    def __call__(self, images: NDArray[np.uint8]) -> NDArray[np.float64]:
         """uint8 NxHxWx3 -> float64 N x classes probabilities."""
         return self.classify_batches(
             self.to_tensor(images[start : start + self.batch_size]) for start in range(0, len(images), self.batch_size)
         )
 
-    def classify_batches(self, batches):
+    def classify_batches(self, batches: Iterable[torch.Tensor]) -> NDArray[np.float64]:
         """Normalised channels_last batches (from `to_tensor`, at most `batch_size` each) -> probabilities."""
         outputs = []
         with torch.inference_mode():
@@ -78,7 +96,13 @@ class BatchClassifier:
         return np.concatenate(outputs).astype(np.float64)
 
 
-def batch_classifier(module, preprocess, batch_size, device="cpu", precision="fp32"):
+def batch_classifier(
+    module: nn.Module,
+    preprocess: PreprocessSpec,
+    batch_size: int | Literal["auto"],
+    device: str | torch.device = "cpu",
+    precision: str = "fp32",
+) -> BatchClassifier:
     """The one way the build makes a BatchClassifier: the manifest's normalisation, a batch size or "auto"."""
     from generator.run.devices import batch_size_for
 

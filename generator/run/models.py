@@ -1,14 +1,19 @@
 """Model registry: manifest name -> loaded, evaluated network with its class names and Grad-CAM layer."""
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torchvision
 from torch import nn
+from torchvision.models import WeightsEnum
 
 from generator.manifest.imagenet import imagenet_categories
 from generator.run.target_layers import (
@@ -19,6 +24,9 @@ from generator.run.target_layers import (
     probe_target_layer,
 )
 from generator.utils.errors import WeightsError
+
+if TYPE_CHECKING:
+    from generator.manifest.schema import Manifest, ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -32,52 +40,52 @@ class ResolvedWeights:
 
     kind: str  # "torchvision", "file", "random" or "package"
     description: str  # full provenance, for the methods page
-    state_dict: dict | None
+    state_dict: dict[str, torch.Tensor] | None
     digest: str
     short: str  # a few words, for case pages
-    enum: object = None  # the torchvision weights enum the architecture is built for (its builder settings)
+    enum: WeightsEnum | None = None  # the torchvision weights the architecture is built for (its builder settings)
 
 
 @dataclass
 class LoadedModel:
-    spec: object  # ModelSpec
+    spec: ModelSpec
     module: nn.Module
-    categories: tuple
+    categories: tuple[str, ...]
     weights: ResolvedWeights
     target_layer_name: str
     target_layer_probe: LayerProbe | None = None
 
     @property
-    def channels_last_grid(self):
+    def channels_last_grid(self) -> bool:
         """Whether a cube-shaped output of the Grad-CAM layer is N x h x w x C (Swin)."""
         return channels_last_hint(self.spec.name)
 
     @property
-    def key(self):
+    def key(self) -> str:
         return self.spec.key
 
     @property
-    def label(self):
+    def label(self) -> str:
         return self.spec.label
 
     @property
-    def is_random(self):
+    def is_random(self) -> bool:
         return self.weights.kind == "random"
 
     @property
-    def target_layer(self):
+    def target_layer(self) -> nn.Module:
         return find_module(self.module, self.target_layer_name)
 
 
-def available_builders():
+def available_builders() -> list[str]:
     return sorted(set(torchvision.models.list_models(module=torchvision.models)) | {LITE0})
 
 
-def checkpoint_dir():
+def checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def digest_state_dict(state_dict):
+def digest_state_dict(state_dict: Mapping[str, object]) -> str:
     sha = hashlib.sha256()
     for name in sorted(state_dict):
         tensor = state_dict[name]
@@ -87,7 +95,7 @@ def digest_state_dict(state_dict):
     return sha.hexdigest()[:16]
 
 
-def resolve_weights(spec, manifest_dir, seed):
+def resolve_weights(spec: ModelSpec, manifest_dir: str | os.PathLike[str], seed: int) -> ResolvedWeights:
     """Find (downloading through torchvision's cache if needed) the weights of one model."""
     if spec.name not in available_builders():
         raise WeightsError(
@@ -105,7 +113,7 @@ def resolve_weights(spec, manifest_dir, seed):
     return download_torchvision_weights(spec)
 
 
-def load_weights_file(spec, path):
+def load_weights_file(spec: ModelSpec, path: Path) -> ResolvedWeights:
     if not path.is_file():
         raise WeightsError(f"model '{spec.label}': weights file not found: {path}")
     try:
@@ -122,14 +130,14 @@ def load_weights_file(spec, path):
     )
 
 
-def enum_for_file(name, file_name):
+def enum_for_file(name: str, file_name: str) -> WeightsEnum | None:
     """The torchvision weights enum whose download has this file name (a copied checkpoint), if any."""
     if name not in torchvision.models.list_models(module=torchvision.models):
         return None
     return next((w for w in torchvision.models.get_model_weights(name) if os.path.basename(w.url) == file_name), None)
 
 
-def resolve_lite0_weights(spec):
+def resolve_lite0_weights(spec: ModelSpec) -> ResolvedWeights:
     if spec.weights not in ("IMAGENET1K_V1", "DEFAULT"):
         raise WeightsError(f"model '{spec.label}': {LITE0} offers weights IMAGENET1K_V1, 'random' or a .pth file")
     try:
@@ -149,7 +157,7 @@ def resolve_lite0_weights(spec):
     )
 
 
-def download_torchvision_weights(spec):
+def download_torchvision_weights(spec: ModelSpec) -> ResolvedWeights:
     try:
         enum = torchvision.models.get_model_weights(spec.name)[spec.weights]
     except KeyError:
@@ -172,7 +180,7 @@ def download_torchvision_weights(spec):
     )
 
 
-def missing_weights_message(spec, file_name, error):
+def missing_weights_message(spec: ModelSpec, file_name: str, error: Exception) -> str:
     return (
         f"model '{spec.label}': weights file {file_name} is not cached and could not be downloaded "
         f"({type(error).__name__}: {error}).\n"
@@ -182,7 +190,7 @@ def missing_weights_message(spec, file_name, error):
     )
 
 
-def build_module(spec, weights, seed):
+def build_module(spec: ModelSpec, weights: ResolvedWeights, seed: int) -> nn.Module:
     if spec.name == LITE0:
         try:
             from efficientnet_lite_pytorch import EfficientNet
@@ -196,7 +204,7 @@ def build_module(spec, weights, seed):
     return torchvision.models.get_model(spec.name, weights=None, **builder_overrides(spec.name, weights.enum))
 
 
-def builder_overrides(name, enum):
+def builder_overrides(name: str, enum: WeightsEnum | None) -> dict[str, object]:
     """The settings torchvision's builder applies when it is given `enum` (see torchvision/models/*.py).
 
     Built with weights=None, inception_v3 and googlenet would not normalise their input the way their ImageNet
@@ -204,7 +212,7 @@ def builder_overrides(name, enum):
     """
     if enum is None:  # torchvision's own initialisation, asked for explicitly (it warns when left implicit)
         return {"init_weights": True} if name in ("inception_v3", "googlenet") else {}
-    overrides = {"num_classes": len(enum.meta["categories"])}
+    overrides: dict[str, object] = {"num_classes": len(enum.meta["categories"])}
     if name in ("inception_v3", "googlenet"):
         overrides.update(transform_input=True, aux_logits=True, init_weights=False)
     if name.startswith("vit_"):
@@ -214,15 +222,17 @@ def builder_overrides(name, enum):
     return overrides
 
 
-def drop_auxiliary_heads(module):
+def drop_auxiliary_heads(module: nn.Module) -> None:
     """What torchvision's inception_v3 and googlenet builders do after loading: no auxiliary classifiers."""
+    # torch types Module.__setattr__ as taking a Tensor or Module, yet plain values and None are accepted
+    # (torchvision's own builders set these with the same ignore)
     if hasattr(module, "AuxLogits"):
-        module.aux_logits, module.AuxLogits = False, None
+        module.aux_logits, module.AuxLogits = False, None  # type: ignore[assignment]
     if hasattr(module, "aux1"):
-        module.aux_logits, module.aux1, module.aux2 = False, None, None
+        module.aux_logits, module.aux1, module.aux2 = False, None, None  # type: ignore[assignment]
 
 
-def redraw_zero_layers(module):
+def redraw_zero_layers(module: nn.Module) -> None:
     """Give random weights to linear layers that torchvision initialises to zero (a ViT's head).
 
     A zero head scores every class the same whatever the image, so a "random" ViT would have no gradient
@@ -234,7 +244,7 @@ def redraw_zero_layers(module):
             layer.reset_parameters()
 
 
-def load_model(spec, weights, seed, crop=224):
+def load_model(spec: ModelSpec, weights: ResolvedWeights, seed: int, crop: int = 224) -> LoadedModel:
     """Build the architecture and load the resolved weights; eval mode, gradients off for parameters.
 
     The Grad-CAM layer is checked with one forward pass on a blank `crop`: a layer that does not run or
@@ -270,9 +280,12 @@ def load_model(spec, weights, seed, crop=224):
     )
 
 
-def load_models(manifest, content_dir, device="cpu"):
+def load_models(
+    manifest: Manifest, content_dir: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> list[LoadedModel]:
     """Resolve every model's weights first (fail fast, before any heavy work), then build them."""
-    resolved, problems = [], []
+    resolved: list[tuple[ModelSpec, ResolvedWeights]] = []
+    problems: list[str] = []
     for spec in manifest.models:
         try:
             resolved.append((spec, resolve_weights(spec, content_dir, manifest.seed)))

@@ -4,14 +4,35 @@ Every type a cache entry may hold registers itself with `@result_type` where it 
 result in its own module), so the cache, which imports only this module, can read it back by name.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
 
-RESULT_TYPES = {}  # class name -> dataclass, for reading cache entries back
+if TYPE_CHECKING:
+    from generator.manifest.schema import CaseSpec
+    from generator.run.inference import Prediction
+
+# What later stages put into a result. This module may not import them, not even for the type checker
+# (tests/test_layout.py reads every import, TYPE_CHECKING blocks included), so they are named here only.
+ExplainerResult = (
+    Any  # an explainer's own result dataclass (explain.gradcam.GradCamResult, explain.lime.LimeResult, ...)
+)
+TargetMetrics = Any  # measure.measurer.TargetMetrics
+PairAgreement = Any  # measure.measurer.PairAgreement
+
+Registered = TypeVar("Registered", bound=type)
+Result = TypeVar("Result")
+
+RESULT_TYPES: dict[str, type] = {}  # class name -> dataclass, for reading cache entries back
 
 
-def result_type(cls):
+def result_type(cls: Registered) -> Registered:
     """Register a dataclass that results are made of (the cache stores it by its name and fields)."""
     RESULT_TYPES[cls.__name__] = cls
     return cls
@@ -23,29 +44,30 @@ class ModelResult:
     """One model on one case: predictions and explanations keyed by target class index."""
 
     model_key: str
-    top_k: tuple  # tuple[Prediction]
-    targets: tuple  # class indices explained and shown (top-1 first)
-    explanations: dict = field(default_factory=dict)  # explainer name -> {target: that explainer's result}
-    metrics: dict = field(default_factory=dict)  # target -> TargetMetrics
-    probabilities: np.ndarray | None = None  # softmax over every class
+    top_k: tuple[Prediction, ...]
+    targets: tuple[int, ...]  # class indices explained and shown (top-1 first)
+    # explainer name -> {target: that explainer's result}
+    explanations: dict[str, dict[int, ExplainerResult]] = field(default_factory=dict)
+    metrics: dict[int, TargetMetrics] = field(default_factory=dict)
+    probabilities: NDArray[np.float64] | None = None  # softmax over every class
 
     @property
-    def top1(self):
+    def top1(self) -> Prediction:
         return self.top_k[0]
 
     @property
-    def own_metrics(self):
+    def own_metrics(self) -> TargetMetrics | None:
         """The measurements of the explanations of the model's own top-1 class (None when not measured)."""
         return self.metrics.get(self.top1.index)
 
-    def explained(self, method, target):
+    def explained(self, method: str, target: int) -> ExplainerResult | None:
         """The explainer's result for `target`, or None when it did not explain it (or is off)."""
         return self.explanations.get(method, {}).get(target)
 
-    def with_metrics(self, metrics):
+    def with_metrics(self, metrics: dict[int, TargetMetrics]) -> ModelResult:
         return replace(self, metrics=metrics)
 
-    def for_pages(self):
+    def for_pages(self) -> ModelResult:
         """Without the explanations' pixel maps (drawn already): what pages and summaries read."""
         slim = {method: {t: without_pixels(r) for t, r in found.items()} for method, found in self.explanations.items()}
         return replace(self, explanations=slim)
@@ -53,26 +75,26 @@ class ModelResult:
 
 @dataclass(frozen=True)
 class CaseResult:
-    spec: object  # CaseSpec
-    original: object  # PIL image, RGB, orientation applied
-    crop_array: np.ndarray
-    segments: np.ndarray | None
-    models: dict  # model key -> ModelResult
-    comparisons: tuple = ()  # PairAgreement, model vs model per method and shared target
+    spec: CaseSpec
+    original: Image.Image | None  # RGB, orientation applied; None once the figures are drawn (for_pages)
+    crop_array: NDArray[np.uint8] | None  # None once the figures are drawn (for_pages)
+    segments: NDArray[np.integer] | None
+    models: dict[str, ModelResult]  # model key -> its result
+    comparisons: tuple[PairAgreement, ...] = ()  # model vs model per method and shared target
 
     @property
-    def case_id(self):
+    def case_id(self) -> str:
         return self.spec.case_id
 
     @property
-    def segmented(self):
+    def segmented(self) -> bool:
         """Whether the case was cut into superpixels (an explainer that needs them ran)."""
         return self.segments is not None
 
-    def with_comparisons(self, comparisons):
+    def with_comparisons(self, comparisons: Iterable[PairAgreement]) -> CaseResult:
         return replace(self, comparisons=tuple(comparisons))
 
-    def for_pages(self):
+    def for_pages(self) -> CaseResult:
         """The case once its figures are drawn: no photo, crop or maps, so that a build holds every case's
         numbers but only one case's pixels at a time. The superpixels become an empty array (still segmented)."""
         return replace(
@@ -84,23 +106,23 @@ class CaseResult:
         )
 
 
-def is_map(value):
+def is_map(value: object) -> bool:
     return isinstance(value, np.ndarray) and value.ndim >= 2
 
 
-def without_pixels(result):
+def without_pixels(result: Result) -> Result:
     """An explainer's result with every array of two or more dimensions (its maps) dropped."""
-    if not is_dataclass(result):
+    if not is_dataclass(result) or isinstance(result, type):
         return result
-    maps = {f.name: None for f in fields(result) if is_map(getattr(result, f.name))}
+    maps: Mapping[str, None] = {f.name: None for f in fields(result) if is_map(getattr(result, f.name))}
     return replace(result, **maps) if maps else result
 
 
 @dataclass(frozen=True)
 class CaseFailure:
-    spec: object
+    spec: CaseSpec
     message: str
 
     @property
-    def case_id(self):
+    def case_id(self) -> str:
         return self.spec.case_id

@@ -6,10 +6,13 @@ head reads the class token alone after the last block, so that block's own outpu
 gradient; the tokens entering it still decide the class token through attention (pytorch-grad-cam's choice).
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from generator.utils.errors import WeightsError
 
@@ -46,16 +49,16 @@ class NotSpatial(ValueError):
 class LayerProbe:
     """What one forward pass showed of a Grad-CAM layer: its output's shape and the grid it gives."""
 
-    output_shape: tuple
-    grid: tuple  # (h, w)
+    output_shape: tuple[int, ...]
+    grid: tuple[int, int]  # (h, w)
 
 
-def family_prefix(name):
+def family_prefix(name: str) -> str | None:
     matches = [prefix for prefix in FAMILY_LAYERS if name.startswith(prefix)]
     return max(matches, key=len) if matches else None
 
 
-def default_target_layer(name, module):
+def default_target_layer(name: str, module: nn.Module) -> str:
     """The family's layer (as a dotted path of the module); otherwise the last convolution."""
     prefix = family_prefix(name)
     if prefix is not None:
@@ -66,7 +69,7 @@ def default_target_layer(name, module):
     return convs[-1]
 
 
-def resolve_last_children(module, path):
+def resolve_last_children(module: nn.Module, path: str) -> str:
     """ "blocks[-1]" -> "blocks.3": a family's layer named by position, whatever the variant's depth."""
     parts = []
     for part in path.split("."):
@@ -77,11 +80,11 @@ def resolve_last_children(module, path):
     return ".".join(parts)
 
 
-def channels_last_hint(name):
+def channels_last_hint(name: str) -> bool:
     return name.startswith(CHANNELS_LAST_FAMILIES)
 
 
-def to_spatial(activation, channels_last=False):
+def to_spatial(activation: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
     """A layer's output as N x C x h x w.
 
     4-D outputs are NCHW, or NHWC where the last two sizes differ and the middle two match (Swin's stages);
@@ -101,10 +104,12 @@ def to_spatial(activation, channels_last=False):
     raise NotSpatial(f"its output of shape {tuple(activation.shape)} is not a spatial map")
 
 
-def probe_target_layer(module, layer_name, crop, label, channels_last=False):
+def probe_target_layer(
+    module: nn.Module, layer_name: str, crop: int, label: str, channels_last: bool = False
+) -> LayerProbe:
     """Run the network once on a blank crop; fail with the model's name if the layer gives no spatial map."""
     layer = find_module(module, layer_name, label)
-    seen = []
+    seen: list[object] = []
     handle = layer.register_forward_hook(lambda _module, _inputs, output: seen.append(output))
     try:
         parameter = next(module.parameters(), None)
@@ -127,18 +132,18 @@ def probe_target_layer(module, layer_name, crop, label, channels_last=False):
     try:
         if not isinstance(output, torch.Tensor):
             raise NotSpatial(f"its output is a {type(output).__name__}, not a tensor")
-        grid = tuple(to_spatial(output, channels_last).shape[-2:])
-        if grid[0] * grid[1] < 2:
+        height, width = to_spatial(output, channels_last).shape[-2:]
+        if height * width < 2:
             raise NotSpatial(f"its output of shape {tuple(output.shape)} is a single position, no map")
     except NotSpatial as error:
         raise WeightsError(
             f"model '{label}': target_layer '{layer_name}' cannot be used for Grad-CAM: {error}; "
             "choose a convolutional block or a transformer block"
         ) from None
-    return LayerProbe(tuple(output.shape), grid)
+    return LayerProbe(tuple(output.shape), (height, width))
 
 
-def find_module(module, dotted, label=None):
+def find_module(module: nn.Module, dotted: str, label: str | None = None) -> nn.Module:
     try:
         return module.get_submodule(dotted)
     except AttributeError:

@@ -1,11 +1,13 @@
 """Atomic file writes: a temp file in the same folder, fsync, then rename over the target."""
 
+from __future__ import annotations
+
 import os
 import tempfile
 from pathlib import Path
 
 
-def write_bytes(path, data):
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> bool:
     """Write `data` to `path` atomically; skip the write when the content is unchanged.
 
     Returns True when the file changed. Skipping unchanged files keeps `mkdocs serve` from
@@ -29,5 +31,5 @@ def write_bytes(path, data):
     return True
 
 
-def write_text(path, text):
+def write_text(path: str | os.PathLike[str], text: str) -> bool:
     return write_bytes(path, text.encode("utf-8"))

@@ -7,6 +7,11 @@ Exit codes (documented in the README):
   130 interrupted (Ctrl-C or SIGTERM); the previous site is intact
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
 EXIT_BUILD_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -15,7 +20,7 @@ EXIT_INTERRUPTED = 130
 class ReportError(Exception):
     """A problem the user can fix; its message says what, where and how."""
 
-    exit_code = EXIT_BUILD_FAILED
+    exit_code: int = EXIT_BUILD_FAILED
 
 
 class ManifestError(ReportError):
@@ -23,7 +28,7 @@ class ManifestError(ReportError):
 
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, manifest_path, problems):
+    def __init__(self, manifest_path: str | os.PathLike[str], problems: Iterable[str]) -> None:
         self.manifest_path = manifest_path
         self.problems = list(problems)
         lines = [f"{manifest_path}: {len(self.problems)} problem(s):"]
@@ -44,7 +49,7 @@ class WeightsError(ReportError):
 class CaseError(ReportError):
     """One case cannot be built (its image is unreadable, a model fails on it, ...)."""
 
-    def __init__(self, case_id, message, model=None):
+    def __init__(self, case_id: str, message: str, model: str | None = None) -> None:
         self.case_id = case_id
         self.model = model
         where = f"case '{case_id}'" + (f", model '{model}'" if model else "")

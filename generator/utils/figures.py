@@ -6,9 +6,14 @@ on high-DPI screens) and set beside a colour bar that is drawn once per scale (`
 Only the faithfulness curves need axes; they stay in `plots`.
 """
 
+from __future__ import annotations
+
 import io
+from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 from skimage.segmentation import mark_boundaries
 
@@ -19,12 +24,16 @@ GAP = 6  # white pixels between a picture and its colour bar
 WHITE = 255.0
 PNG_COMPRESSION = 1  # zlib level: 3x faster to write than Pillow's default 6, files about 15% larger
 
+Pixel = TypeVar("Pixel", bound=np.generic)
+RGB = NDArray[np.uint8]  # H x W x 3
+Segments = NDArray[np.integer]  # H x W superpixel ids
 
-def png_bytes(array):
+
+def png_bytes(array: ArrayLike) -> bytes:
     return image_bytes(Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)))
 
 
-def image_bytes(image, format="PNG", max_side=None):
+def image_bytes(image: Image.Image, format: str = "PNG", max_side: int | None = None) -> bytes:
     image = image.copy()
     if max_side:
         image.thumbnail((max_side, max_side))
@@ -33,15 +42,15 @@ def image_bytes(image, format="PNG", max_side=None):
     return buffer.getvalue()
 
 
-def enlarged(array):
+def enlarged(array: NDArray[Pixel]) -> NDArray[Pixel]:
     return np.repeat(np.repeat(array, SCALE, axis=0), SCALE, axis=1)
 
 
-def to_uint8(array):
+def to_uint8(array: NDArray[np.floating]) -> RGB:
     return np.clip(np.round(array), 0, 255).astype(np.uint8)
 
 
-def coloured(values, name, vmin, vmax):
+def coloured(values: ArrayLike, name: str, vmin: float, vmax: float) -> NDArray[np.float64]:
     """`values` (H x W) through the colormap `name` on [vmin, vmax], as matplotlib's Normalize + Colormap."""
     table = plots.colormap_table(name)
     scaled = (np.asarray(values, dtype=np.float64) - vmin) / (vmax - vmin) * len(table)
@@ -49,18 +58,18 @@ def coloured(values, name, vmin, vmax):
     return table[index].astype(np.float64)
 
 
-def over(top, bottom, alpha):
+def over(top: NDArray[np.float64], bottom: NDArray[np.float64] | float, alpha: float) -> NDArray[np.float64]:
     """`top` drawn over `bottom` with opacity `alpha` (both float RGB on 0..255)."""
     return alpha * top + (1.0 - alpha) * bottom
 
 
-def with_colour_bar(picture, name, vmin, vmax, label):
+def with_colour_bar(picture: RGB, name: str, vmin: float, vmax: float, label: str) -> RGB:
     bar = plots.colour_bar(name, float(vmin), float(vmax), label, picture.shape[0])
     gap = np.full((picture.shape[0], GAP, 3), 255, np.uint8)
     return np.concatenate([picture, gap, bar], axis=1)
 
 
-def picture(array):
+def picture(array: ArrayLike) -> bytes:
     """An RGB array (uint8, or float on 0..1) as an enlarged PNG."""
     array = np.asarray(array)
     if array.dtype != np.uint8:
@@ -68,18 +77,18 @@ def picture(array):
     return png_bytes(enlarged(array))
 
 
-def overlay_pixels(crop_array, heatmap):
+def overlay_pixels(crop_array: RGB, heatmap: NDArray[np.floating]) -> RGB:
     """The heatmap in jet at half opacity over the crop, at the crop's resolution (uint8 H x W x 3)."""
     return to_uint8(over(coloured(heatmap, "jet", 0.0, 1.0), crop_array.astype(np.float64), 0.5))
 
 
-def heatmap_overlay(crop_array, heatmap):
+def heatmap_overlay(crop_array: RGB, heatmap: NDArray[np.floating]) -> bytes:
     """The heatmap in jet over the crop, with a colour bar of the normalised importance."""
     picture = enlarged(overlay_pixels(crop_array, heatmap))
     return png_bytes(with_colour_bar(picture, "jet", 0.0, 1.0, "importance"))
 
 
-def weight_map_pixels(crop_array, segments, weights, scale):
+def weight_map_pixels(crop_array: RGB, segments: Segments, weights: NDArray[np.floating], scale: float) -> RGB:
     """Each superpixel in its weight's colour (RdBu_r on [-scale, scale]) over a faded crop, boundaries in grey."""
     faded = over(crop_array.astype(np.float64), WHITE, 0.35)
     painted = over(coloured(np.asarray(weights)[segments], "RdBu_r", -scale, scale), faded, 0.75)
@@ -87,18 +96,20 @@ def weight_map_pixels(crop_array, segments, weights, scale):
     return to_uint8(over(boundaries, painted, 0.15))
 
 
-def lime_weight_map(crop_array, segments, weights, scale):
+def lime_weight_map(crop_array: RGB, segments: Segments, weights: NDArray[np.floating], scale: float) -> bytes:
     """Each superpixel painted with its weight on a diverging scale shared by the case's models."""
     picture = enlarged(weight_map_pixels(crop_array, segments, weights, scale))
     return png_bytes(with_colour_bar(picture, "RdBu_r", -scale, scale, "LIME weight"))
 
 
-def lime_order(weights):
+def lime_order(weights: NDArray[np.floating]) -> list[int]:
     """Superpixel ids by decreasing |weight|, ties in id order: the order of lime's `local_exp`."""
     return sorted(range(len(weights)), key=lambda feature: -abs(weights[feature]))
 
 
-def lime_image_and_mask(crop_array, segments, weights, num_features, positive_only):
+def lime_image_and_mask(
+    crop_array: RGB, segments: Segments, weights: NDArray[np.floating], num_features: int, positive_only: bool
+) -> tuple[RGB, Segments]:
     """What lime's `ImageExplanation.get_image_and_mask(..., hide_rest=False)` returns, without lime.
 
     positive_only: the top `num_features` superpixels with positive weight, mask 1. Otherwise the top
@@ -117,30 +128,32 @@ def lime_image_and_mask(crop_array, segments, weights, num_features, positive_on
     return image, mask
 
 
-def lime_top_positive(crop_array, segments, weights, num_features):
+def lime_top_positive(crop_array: RGB, segments: Segments, weights: NDArray[np.floating], num_features: int) -> bytes:
     """As the reference: lime's top positive superpixels, outlined with mark_boundaries."""
     image, mask = lime_image_and_mask(crop_array, segments, weights, num_features, positive_only=True)
     return picture(mark_boundaries(image / 255.0, mask))
 
 
-def lime_positive_negative(crop_array, segments, weights, num_features):
+def lime_positive_negative(
+    crop_array: RGB, segments: Segments, weights: NDArray[np.floating], num_features: int
+) -> bytes:
     """lime's top superpixels by |weight|: green supports the class, red speaks against it."""
     image, mask = lime_image_and_mask(crop_array, segments, weights, num_features, positive_only=False)
     return picture(mark_boundaries(image / 255.0, mask))
 
 
-def thumbnail(image, size=160):
+def thumbnail(image: Image.Image, size: int = 160) -> bytes:
     return image_bytes(image.convert("RGB"), format="JPEG", max_side=size)
 
 
-def crop_png(crop):
+def crop_png(crop: Image.Image) -> bytes:
     return image_bytes(crop)
 
 
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
-def shared_weight_scale(weight_arrays):
+def shared_weight_scale(weight_arrays: Iterable[NDArray[np.floating]]) -> float:
     """The colour scale of a case's weight maps: its largest |weight|, rounded up to a round number.
 
     Round numbers (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten: at most 25% above the peak)
@@ -150,7 +163,7 @@ def shared_weight_scale(weight_arrays):
     return nice_ceiling(peak) if peak > 0 and np.isfinite(peak) else 1.0
 
 
-def nice_ceiling(value):
+def nice_ceiling(value: float) -> float:
     """The smallest NICE_STEPS number times a power of ten that is >= value (> 0)."""
     decade = 10.0 ** np.floor(np.log10(value))
     return float(next(step * decade for step in NICE_STEPS if step * decade >= value * (1 - 1e-12)))

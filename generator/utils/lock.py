@@ -1,7 +1,10 @@
 """One build at a time per project: an advisory lock the OS releases when the process dies."""
 
+from __future__ import annotations
+
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +18,7 @@ class BuildLockedError(ReportError):
 
 
 @contextmanager
-def build_lock(content_dir):
+def build_lock(content_dir: str | os.PathLike[str]) -> Iterator[Path]:
     path = Path(content_dir) / LOCK_NAME
     handle = open(path, "a+")
     try:

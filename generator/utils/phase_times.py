@@ -5,19 +5,22 @@ The build resets the clock at its start and reports the sums in its summary (`-v
 are timed where they do not nest: the explainers by name, the three measurements, figures, pages, MkDocs.
 """
 
+from __future__ import annotations
+
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-_seconds = defaultdict(float)
+_seconds: defaultdict[str, float] = defaultdict(float)
 
 
-def reset():
+def reset() -> None:
     _seconds.clear()
 
 
 @contextmanager
-def timed(phase):
+def timed(phase: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
@@ -25,6 +28,6 @@ def timed(phase):
         _seconds[phase] += time.perf_counter() - started
 
 
-def snapshot():
+def snapshot() -> dict[str, float]:
     """{phase: seconds} so far in this build, in the order the phases first ran."""
     return dict(_seconds)

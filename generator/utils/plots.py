@@ -4,38 +4,43 @@ matplotlib is imported on first use, so that a rebuild that renders nothing neve
 bars are drawn once per process for each scale and reused by every figure that shows the same one.
 """
 
+from __future__ import annotations
+
 import io
-from collections import namedtuple
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
 DPI = 160  # sharp on high-DPI screens and larger in the lightbox
 PNG_METADATA = {"Software": None}
 
-# one line of the curves figure: plain arrays, so that drawing it needs none of the measuring code
-Curve = namedtuple("Curve", "label fractions deletion insertion baseline")
+
+class Curve(NamedTuple):
+    """One line of the curves figure: plain arrays, so that drawing it needs none of the measuring code."""
+
+    label: str
+    fractions: NDArray[np.float64]
+    deletion: NDArray[np.float64]
+    insertion: NDArray[np.float64]
+    baseline: bool
 
 
-def pyplot():
+def use_agg() -> None:
+    """Draw into memory, never to a screen: set before pyplot is first imported."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def figure_bytes(fig):
-    plt = pyplot()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05, metadata=PNG_METADATA)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 @lru_cache(maxsize=None)
-def colormap_table(name):
+def colormap_table(name: str) -> NDArray[np.uint8]:
     """The colormap's 256 colours as a 256 x 3 uint8 table (matplotlib's own colours, looked up once)."""
     import matplotlib
 
@@ -43,10 +48,11 @@ def colormap_table(name):
 
 
 @lru_cache(maxsize=64)
-def colour_bar(name, vmin, vmax, label, height):
+def colour_bar(name: str, vmin: float, vmax: float, label: str, height: int) -> NDArray[np.uint8]:
     """A vertical colour bar with ticks and label, `height` pixels high, as an H x W x 3 uint8 array."""
-    plt = pyplot()
+    use_agg()
     import matplotlib
+    import matplotlib.pyplot as plt
 
     width = 0.78 if vmin < 0 else 0.66  # room for a minus sign
     fig = plt.figure(figsize=(width, height / DPI), dpi=DPI)
@@ -56,13 +62,14 @@ def colour_bar(name, vmin, vmax, label, height):
     colorbar.set_label(label, fontsize=7)
     colorbar.ax.tick_params(labelsize=6)
     fig.canvas.draw()
-    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    canvas = cast("FigureCanvasAgg", fig.canvas)  # use_agg() chose Agg, the canvas with pixels in memory
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
     pixels.setflags(write=False)
     return pixels
 
 
-def faithfulness_curves(curves, title=None):
+def faithfulness_curves(curves: Sequence[Curve], title: str | None = None) -> bytes:
     """Deletion and insertion curves side by side, as PNG bytes (see `faithfulness_figure`).
 
     The figure of one set of lines (labels, styles, title) is laid out once per process and kept: each
@@ -80,7 +87,7 @@ def faithfulness_curves(curves, title=None):
 
 
 @lru_cache(maxsize=8)
-def laid_out_figure(lines, title):
+def laid_out_figure(lines: tuple[tuple[str, bool], ...], title: str | None) -> Figure:
     """The curves figure for `lines` ((label, is_baseline), ...), drawn once so that its layout is fixed."""
     empty = np.zeros(0)
     fig = faithfulness_figure([Curve(label, empty, empty, empty, baseline) for label, baseline in lines], title)
@@ -89,13 +96,15 @@ def laid_out_figure(lines, title):
     return fig
 
 
-def faithfulness_figure(curves, title=None):
+def faithfulness_figure(curves: Sequence[Curve], title: str | None = None) -> Figure:
     """The curves' matplotlib figure; `curves` is [Curve] (a baseline is drawn dotted and grey).
 
     Constrained layout puts the legend below the axes, outside them and their labels, so that no text
     overlaps however many curves there are (tested on the drawn bounding boxes).
     """
-    plt = pyplot()
+    use_agg()
+    import matplotlib.pyplot as plt
+
     fig, (deletion, insertion) = plt.subplots(1, 2, figsize=(7.6, 3.2), sharey=True, layout="constrained")
     for curve in curves:
         style = {"linestyle": ":", "color": "0.45"} if curve.baseline else {}
