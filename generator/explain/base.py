@@ -8,15 +8,29 @@ section and methods-page paragraph (Jinja sources). The rest of the build iterat
 explainers and never names one.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pydantic import BaseModel
 
 from generator.run import fast_forward, images, inference, target_layers
 from generator.run.images import PreparedImage
 from generator.run.results import result_type
 
-EXPLAINERS = {}
+if TYPE_CHECKING:
+    import torch
+
+    from generator.manifest.schema import ExplainersSpec, MetricsSpec
+    from generator.run.inference import BatchClassifier
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
+
+EXPLAINERS: dict[str, type[AnyExplainer]] = {}  # manifest name -> explainer class, in registration order
 CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
 SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
 STABILITY = "stability"  # the method's own `stability` across seeds (a seed-dependent method: LIME)
@@ -35,19 +49,19 @@ class Stability:
     stable: bool  # mean_jaccard >= STABILITY_THRESHOLD
 
 
-def top_k_positive(weights, k):
+def top_k_positive(weights: ArrayLike, k: int) -> set[int]:
     """The (at most k) highest-weighted superpixels with a positive weight, as a set."""
     weights = np.asarray(weights, dtype=np.float64)
     return {int(i) for i in np.argsort(-weights, kind="stable")[:k] if weights[i] > 0}
 
 
-def jaccard(a, b):
+def jaccard(a: set[int], b: set[int]) -> float:
     """|a & b| / |a | b|; two empty sets agree (no positive evidence in either run), so 1.0."""
     union = a | b
     return len(a & b) / len(union) if union else 1.0
 
 
-def seed_stability(weight_runs, k=5):
+def seed_stability(weight_runs: ArrayLike, k: int = 5) -> Stability:
     """How much a seed-dependent method's answer (LIME's weights) moves between reruns with different seeds.
 
     weight_spread normalises the mean per-superpixel std by one global scale, the mean |weight| over all
@@ -69,7 +83,38 @@ def seed_stability(weight_runs, k=5):
 # --- the interface -----------------------------------------------------------------------------------------
 
 
-def register(cls):
+class ExplanationResult(Protocol):
+    """What every explainer's result (a frozen dataclass of its own module) has: the class it explains."""
+
+    @property
+    def target(self) -> int: ...
+
+
+Value = TypeVar("Value")
+Settings = TypeVar("Settings", bound=BaseModel)  # the explainer's manifest section (explainers.<name>)
+Result = TypeVar("Result", bound=ExplanationResult)  # the explainer's result dataclass
+Context = TypeVar("Context")  # what the figures of one case share (`figure_context`)
+
+Segments = NDArray[np.integer]  # H x W superpixel ids
+SaliencyMap = NDArray[np.float64]  # H x W (crop size)
+FigureJob = tuple[Callable[..., bytes], tuple[Any, ...]]  # a figure function of generator.utils.figures, its args
+
+
+class Fetch(Protocol):
+    """What `prepare_case` caches its per-case data with (the case cache's `shared`); None on a dry run."""
+
+    def __call__(self, kind: str, parts: dict[str, object], compute: Callable[[], Value]) -> Value | None: ...
+
+
+class SaliencyInputs(Protocol):
+    """What `saliency` reads of a case: a CaseInputs, or the CaseResult the model comparisons hold."""
+
+    @property
+    def segments(self) -> Segments | None: ...
+
+
+def register(cls: ExplainerClass) -> ExplainerClass:
+    """Add an explainer class to EXPLAINERS under its manifest name (the class decorator of every method)."""
     EXPLAINERS[cls.name] = cls
     return cls
 
@@ -80,8 +125,8 @@ class CaseInputs:
 
     case_id: str
     image: PreparedImage
-    segments: np.ndarray | None = None  # HxW int superpixels, when an explainer (LIME) segments the case
-    extras: dict = field(default_factory=dict)
+    segments: Segments | None = None  # HxW int superpixels, when an explainer (LIME) segments the case
+    extras: dict[str, Any] = field(default_factory=dict)  # "preprocess": the manifest's PreprocessSpec
 
 
 @dataclass(frozen=True)
@@ -90,7 +135,7 @@ class FigureKind:
     caption: str  # the tab (or column) title on the case page
 
 
-class Explainer:
+class Explainer(Generic[Settings, Result, Context]):
     """Explain one prepared image for one model and a set of target classes.
 
     Subclasses set `name` (the manifest key), `title`, and implement `explain`, which returns one result
@@ -98,23 +143,31 @@ class Explainer:
     because some methods (LIME) answer every target from one shared set of forward passes.
     """
 
-    name = ""
-    title = ""
-    measures = ()  # measurements that apply: CONCENTRATION, SANITY, STABILITY (then implement `stability`)
-    uses_target_layer = False  # reads the model's target layer (the methods page then lists the layers)
-    segments_case = False  # its `prepare_case` sets CaseInputs.segments: every map is then compared per superpixel
-    figure_width = 300
-    section = ""  # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
-    method_text = ""  # Jinja source, the methods page's paragraph (context: manifest, settings, models)
-    stability_rows = ""  # Jinja source, the methods page's metric rows of `stability` (with STABILITY; same context)
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    # measurements that apply: CONCENTRATION, SANITY, STABILITY (then implement `stability`)
+    measures: ClassVar[tuple[str, ...]] = ()
+    # reads the model's target layer (the methods page then lists the layers)
+    uses_target_layer: ClassVar[bool] = False
+    # its `prepare_case` sets CaseInputs.segments: every map is then compared per superpixel
+    segments_case: ClassVar[bool] = False
+    figure_width: ClassVar[int] = 300
+    # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
+    section: ClassVar[str] = ""
+    # Jinja source, the methods page's paragraph (context: manifest, settings, models)
+    method_text: ClassVar[str] = ""
+    # Jinja source, the methods page's metric rows of `stability` (with STABILITY; same context)
+    stability_rows: ClassVar[str] = ""
 
-    def __init__(self, settings, seed=0, precision="fp32", device="cpu"):
+    def __init__(
+        self, settings: Settings, seed: int = 0, precision: str = "fp32", device: str | torch.device = "cpu"
+    ) -> None:
         self.settings = settings
         self.seed = seed
         self.precision = precision
         self.device = device
 
-    def code_modules(self):
+    def code_modules(self) -> tuple[str, ...]:
         """The modules whose source computes this explainer's results (part of their cache keys)."""
         return (
             type(self).__module__,
@@ -125,55 +178,67 @@ class Explainer:
             images.__name__,
         )
 
-    def key_parts(self):
+    def key_parts(self) -> dict[str, object]:
         """What the results depend on besides the image, model, seed, targets and device."""
         return {"settings": self.settings, "precision": "fp32"}
 
-    def prepare_case(self, inputs, fetch):
+    def prepare_case(self, inputs: CaseInputs, fetch: Fetch) -> None:
         """Compute what all models share for this case, once: `fetch(kind, parts, compute)` caches it."""
 
-    def explain(self, model, inputs, targets):
+    def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> Sequence[Result]:
         raise NotImplementedError
 
-    def saliency(self, result, inputs):
+    def saliency(self, result: Result, inputs: SaliencyInputs) -> SaliencyMap:
         """The H x W map (crop size) the metrics measure: higher means more evidence for the target."""
         raise NotImplementedError
 
-    def figure_kinds(self):
+    def figure_kinds(self) -> tuple[FigureKind, ...]:
         return (FigureKind(self.name, self.title),)
 
-    def figure_context(self, case):
+    def figure_context(self, case: CaseResult) -> Context | None:
         """What the figures of one case share across its models (LIME: one colour scale)."""
         return None
 
-    def figures(self, case, result, context):
+    def figures(self, case: CaseResult, result: Result, context: Context | None) -> dict[str, FigureJob]:
         """{kind: (figure function of generator.utils.figures, args)} for one result."""
         raise NotImplementedError
 
-    def stability(self, classify, inputs, results, metrics_settings):
+    def stability(
+        self,
+        classify: BatchClassifier,
+        inputs: CaseInputs,
+        results: Mapping[int, Result],
+        metrics_settings: MetricsSpec,
+    ) -> dict[int, Stability]:
         """{target: Stability} of the results (a seed-dependent method); {} when it does not apply."""
         return {}
 
-    def batched_work(self):
+    def batched_work(self) -> str | None:
         """What of the method runs through the batched classifier, as a phrase (None: it runs unbatched)."""
         return None
 
-    def samples(self, results):
+    def samples(self, results: Mapping[int, Result]) -> int | None:
         """How many model evaluations the explanation used, when the method decides (None otherwise)."""
         return None
 
     @staticmethod
-    def is_blank(result):
+    def is_blank(result: Result) -> bool:
         """Whether a result marks no region at all, as far as the pages' numbers tell (LIME: every weight zero)."""
         return False
 
 
-def method_title(name):
+AnyExplainer = Explainer[Any, Any, Any]  # an enabled explainer of any method, as the build iterates them
+ExplainerClass = TypeVar("ExplainerClass", bound=type[AnyExplainer])
+
+
+def method_title(name: str) -> str:
     """The title of an explainer (Grad-CAM, LIME) or of another map a page shows (the random baseline)."""
     return EXPLAINERS[name].title if name in EXPLAINERS else name
 
 
-def enabled_explainers(explainers_spec, seed, precision="fp32", device="cpu"):
+def enabled_explainers(
+    explainers_spec: ExplainersSpec, seed: int, precision: str = "fp32", device: str | torch.device = "cpu"
+) -> list[AnyExplainer]:
     return [
         cls(getattr(explainers_spec, name), seed=seed, precision=precision, device=device)
         for name, cls in EXPLAINERS.items()
@@ -181,9 +246,9 @@ def enabled_explainers(explainers_spec, seed, precision="fp32", device="cpu"):
     ]
 
 
-def agreement_key(method_a, method_b):
+def agreement_key(method_a: str, method_b: str) -> str:
     return f"{method_a}|{method_b}"
 
 
-def agreement_pair(key):
+def agreement_pair(key: str) -> tuple[str, ...]:
     return tuple(key.split("|"))

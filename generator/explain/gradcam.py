@@ -1,31 +1,51 @@
 """Grad-CAM (Selvaraju et al., 2017) on any layer whose output is a grid: CNN blocks and transformer tokens."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import nn
 
-from generator.explain.base import CONCENTRATION, SANITY, Explainer, register
+from generator.explain.base import (
+    CONCENTRATION,
+    SANITY,
+    CaseInputs,
+    Explainer,
+    FigureJob,
+    SaliencyInputs,
+    SaliencyMap,
+    register,
+)
+from generator.manifest.schema import GradCamSpec
 from generator.run.results import result_type
 from generator.run.target_layers import to_spatial
 from generator.utils import figures
+
+if TYPE_CHECKING:
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
 
 
 @result_type
 @dataclass(frozen=True)
 class GradCamResult:
     target: int
-    layer_map: np.ndarray  # ReLU'd map at the layer's resolution, unnormalised
-    raw: np.ndarray  # upsampled to the input size, unnormalised
-    heatmap: np.ndarray  # raw / max, in [0, 1]
+    layer_map: NDArray[np.float64]  # ReLU'd map at the layer's resolution, unnormalised
+    raw: NDArray[np.float64]  # upsampled to the input size, unnormalised
+    heatmap: NDArray[np.float64]  # raw / max, in [0, 1]
 
 
 @contextmanager
-def captured_output(layer):
+def captured_output(layer: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
     """The layer's output of the next forward pass, under "output"; the hook is removed on exit."""
-    saved = {}
+    saved: dict[str, torch.Tensor] = {}
     handle = layer.register_forward_hook(lambda _module, _inputs, output: saved.__setitem__("output", output))
     try:
         yield saved
@@ -33,7 +53,9 @@ def captured_output(layer):
         handle.remove()
 
 
-def grad_cam(module, layer, tensor, target, channels_last=False):
+def grad_cam(
+    module: nn.Module, layer: nn.Module, tensor: torch.Tensor, target: int, channels_last: bool = False
+) -> GradCamResult:
     """Grad-CAM of `target` on `layer`: GAP of the gradients as channel weights, weighted sum, ReLU, upsampled.
 
     Activations and gradients are read as N x C x h x w grids (`to_spatial`: token outputs of a ViT or a
@@ -65,7 +87,7 @@ def grad_cam(module, layer, tensor, target, channels_last=False):
 
 
 @register
-class GradCam(Explainer):
+class GradCam(Explainer[GradCamSpec, GradCamResult, None]):
     name = "gradcam"
     title = "Grad-CAM"
     measures = (CONCENTRATION, SANITY)
@@ -83,14 +105,14 @@ class GradCam(Explainer):
         "kept in place). Targets: each model's top-1 class and the classes a case lists under `targets`."
     )
 
-    def explain(self, model, inputs, targets):
+    def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[GradCamResult, ...]:
         return tuple(
             grad_cam(model.module, model.target_layer, inputs.image.tensor, target, model.channels_last_grid)
             for target in targets
         )
 
-    def saliency(self, result, inputs):
+    def saliency(self, result: GradCamResult, inputs: SaliencyInputs) -> SaliencyMap:
         return result.raw
 
-    def figures(self, case, result, context):
+    def figures(self, case: CaseResult, result: GradCamResult, context: None) -> dict[str, FigureJob]:
         return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}

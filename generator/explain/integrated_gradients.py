@@ -5,33 +5,59 @@ pixels raise the target's score). By completeness they add up to the difference 
 logit on the image and on the black baseline; `delta` records how far the numerical integral is from it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
+from torch import nn
 
-from generator.explain.base import CONCENTRATION, SANITY, Explainer, register
+from generator.explain.base import (
+    CONCENTRATION,
+    SANITY,
+    CaseInputs,
+    Explainer,
+    FigureJob,
+    SaliencyInputs,
+    SaliencyMap,
+    register,
+)
+from generator.manifest.schema import IntegratedGradientsSpec, PreprocessSpec
 from generator.run.results import result_type
 from generator.utils import figures
+
+if TYPE_CHECKING:
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
 
 
 @result_type
 @dataclass(frozen=True)
 class IntegratedGradientsResult:
     target: int
-    raw: np.ndarray  # H x W: attributions summed over the colour channels (signed)
-    heatmap: np.ndarray  # positive part / its maximum, in [0, 1]
+    raw: NDArray[np.float64]  # H x W: attributions summed over the colour channels (signed)
+    heatmap: NDArray[np.float64]  # positive part / its maximum, in [0, 1]
     delta: float  # sum of the attributions - (logit on the image - logit on the baseline)
 
 
-def black_baseline(tensor, preprocess):
+def black_baseline(tensor: torch.Tensor, preprocess: PreprocessSpec) -> torch.Tensor:
     """The normalised tensor of an all-black image: (0 - mean) / std per channel."""
     mean = torch.tensor(preprocess.mean, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
     std = torch.tensor(preprocess.std, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
     return (torch.zeros_like(tensor) - mean) / std
 
 
-def integrated_gradients(module, tensor, baseline, target, steps, internal_batch_size):
+def integrated_gradients(
+    module: nn.Module,
+    tensor: torch.Tensor,
+    baseline: torch.Tensor,
+    target: int,
+    steps: int,
+    internal_batch_size: int,
+) -> IntegratedGradientsResult:
     """Captum's IntegratedGradients of `target`'s logit (Gauss-Legendre, `steps` points) as a result."""
     from captum.attr import IntegratedGradients  # imported on first use: a no-op rebuild never needs it
 
@@ -53,7 +79,7 @@ def integrated_gradients(module, tensor, baseline, target, steps, internal_batch
 
 
 @register
-class IntegratedGradients(Explainer):
+class IntegratedGradients(Explainer[IntegratedGradientsSpec, IntegratedGradientsResult, None]):
     name = "integrated_gradients"
     title = "Integrated Gradients"
     measures = (CONCENTRATION, SANITY)
@@ -71,14 +97,16 @@ class IntegratedGradients(Explainer):
         "black image; the build keeps the gap (Captum's convergence delta) with each result."
     )
 
-    def explain(self, model, inputs, targets):
+    def explain(
+        self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]
+    ) -> tuple[IntegratedGradientsResult, ...]:
         tensor = inputs.image.tensor
         baseline = black_baseline(tensor, inputs.extras["preprocess"])
         steps, batch = self.settings.steps, self.settings.internal_batch_size
         return tuple(integrated_gradients(model.module, tensor, baseline, t, steps, batch) for t in targets)
 
-    def saliency(self, result, inputs):
+    def saliency(self, result: IntegratedGradientsResult, inputs: SaliencyInputs) -> SaliencyMap:
         return result.raw
 
-    def figures(self, case, result, context):
+    def figures(self, case: CaseResult, result: IntegratedGradientsResult, context: None) -> dict[str, FigureJob]:
         return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}

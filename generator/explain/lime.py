@@ -6,16 +6,43 @@ images. Data generation and the surrogate follow `lime_image.LimeImageExplainer.
 step for step (tests prove equality); only the classifier calls are faster (vectorised, batched).
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 
-from generator.explain.base import STABILITY, STABILITY_THRESHOLD, Explainer, FigureKind, register, seed_stability
-from generator.run.inference import batch_classifier
+from generator.explain.base import (
+    STABILITY,
+    STABILITY_THRESHOLD,
+    CaseInputs,
+    Explainer,
+    Fetch,
+    FigureJob,
+    FigureKind,
+    SaliencyInputs,
+    SaliencyMap,
+    Segments,
+    Stability,
+    register,
+    seed_stability,
+)
+from generator.manifest.schema import LimeSpec
+from generator.run.inference import BatchClassifier, batch_classifier
 from generator.run.results import result_type
 from generator.utils import figures
+
+if TYPE_CHECKING:
+    from lime.lime_base import LimeBase
+
+    from generator.manifest.schema import MetricsSpec
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
 
 KERNEL_WIDTH = 0.25
 # num_samples: auto (S-LIME's idea, Zhou, Hooker and Wang, KDD 2021: let the data say how many samples suffice)
@@ -34,23 +61,24 @@ ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference 
 @dataclass(frozen=True)
 class LimeResult:
     target: int
-    weights: np.ndarray  # one weight per superpixel (segment id = index)
+    weights: NDArray[np.float64]  # one weight per superpixel (segment id = index)
     intercept: float
     score: float  # R^2 of the weighted linear surrogate
     local_pred: float
-    neighbourhood: np.ndarray | None = None  # the target's probability on each perturbed image (row 0: the original)
+    # the target's probability on each perturbed image (row 0: the original)
+    neighbourhood: NDArray[np.float64] | None = None
 
     @property
-    def samples(self):
+    def samples(self) -> int | None:
         """How many perturbed images the explanation used."""
         return None if self.neighbourhood is None else len(self.neighbourhood)
 
 
-def lime_kernel(distances, kernel_width=KERNEL_WIDTH):
+def lime_kernel(distances: NDArray[np.float64], kernel_width: float = KERNEL_WIDTH) -> NDArray[np.float64]:
     return np.sqrt(np.exp(-(distances**2) / kernel_width**2))
 
 
-def segment_image(image_array, settings, seed):
+def segment_image(image_array: NDArray[np.uint8], settings: LimeSpec, seed: int) -> NDArray[np.int32]:
     """lime's default quickshift segmentation of the crop, relabelled to 0..n-1."""
     from lime.wrappers.scikit_image import SegmentationAlgorithm  # lime pulls in scikit-learn: see fit_surrogates
 
@@ -66,25 +94,33 @@ def segment_image(image_array, settings, seed):
     return relabelled.reshape(segments.shape).astype(np.int32)
 
 
-def superpixel_saliency(weights, segments):
+def superpixel_saliency(weights: ArrayLike, segments: ArrayLike) -> NDArray[np.float64]:
     """H x W map painting each superpixel with its LIME weight, so LIME runs through the pixel protocols."""
     return np.asarray(weights, dtype=np.float64)[np.asarray(segments)]
 
 
-def perturbation_set(n_segments, num_samples, random_state):
+def perturbation_set(n_segments: int, num_samples: int, random_state: np.random.RandomState) -> NDArray[np.int_]:
     """lime's `data_labels` draw: rows of on/off superpixels, the first row all on."""
     data = random_state.randint(0, 2, num_samples * n_segments).reshape((num_samples, n_segments))
     data[0, :] = 1
     return data
 
 
-def perturbed_images(image, segments, rows, hide_color):
+def perturbed_images(
+    image: NDArray[np.uint8], segments: Segments, rows: NDArray[np.integer], hide_color: int
+) -> NDArray[np.uint8]:
     """Images for a batch of rows: hidden superpixels painted `hide_color` (vectorised)."""
     keep = rows[:, segments].astype(bool)  # N x H x W
     return np.where(keep[..., None], image[None], np.uint8(hide_color)).astype(np.uint8)
 
 
-def normalised_perturbations(classifier, image, segments, data, hide_color):
+def normalised_perturbations(
+    classifier: BatchClassifier,
+    image: NDArray[np.uint8],
+    segments: Segments,
+    data: NDArray[np.integer],
+    hide_color: int,
+) -> Iterator[torch.Tensor]:
     """`classifier.to_tensor(perturbed_images(...))`, one batch at a time, without building uint8 images.
 
     A pixel of a perturbed image is either the image's pixel or `hide_color`, so its normalised value is
@@ -100,23 +136,29 @@ def normalised_perturbations(classifier, image, segments, data, hide_color):
         yield torch.where(kept, shown, hidden).permute(0, 3, 1, 2)  # N x 3 x H x W, channels_last
 
 
-def classify_perturbations(classifier, image, segments, data, hide_color):
+def classify_perturbations(
+    classifier: BatchClassifier,
+    image: NDArray[np.uint8],
+    segments: Segments,
+    data: NDArray[np.integer],
+    hide_color: int,
+) -> NDArray[np.float64]:
     return classifier.classify_batches(normalised_perturbations(classifier, image, segments, data, hide_color))
 
 
-def surrogate_base(random_state):
+def surrogate_base(random_state: np.random.RandomState) -> LimeBase:
     from lime import lime_base  # imported here, not at the top: lime pulls in scikit-learn (1.2 s)
 
     return lime_base.LimeBase(partial(lime_kernel, kernel_width=KERNEL_WIDTH), False, random_state=random_state)
 
 
-def cosine_distances(data):
+def cosine_distances(data: NDArray[np.integer]) -> NDArray[np.float64]:
     import sklearn.metrics
 
     return sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
 
 
-def is_constant(probabilities):
+def is_constant(probabilities: ArrayLike) -> bool:
     """Whether a target's probabilities differ by at most CONSTANT_ULPS float32 steps of their largest value.
 
     Steps, not a share of the value: a saturated probability that moves between 0.99999 and 1.0 is
@@ -126,7 +168,13 @@ def is_constant(probabilities):
     return bool(np.ptp(probabilities) <= CONSTANT_ULPS * step)
 
 
-def fit_surrogate(base, data, labels, distances, column):
+def fit_surrogate(
+    base: LimeBase,
+    data: NDArray[np.integer],
+    labels: NDArray[np.float64],
+    distances: NDArray[np.float64],
+    column: int,
+) -> tuple[NDArray[np.float64], float, float, float]:
     """lime's weighted ridge surrogate for one label column: (weights per superpixel, intercept, R^2, local pred).
 
     A target whose probability is the same on every perturbed image (a model that ignores its input) gets
@@ -144,7 +192,12 @@ def fit_surrogate(base, data, labels, distances, column):
     return weights, float(intercept), float(score), float(np.ravel(local_pred)[0])
 
 
-def fit_surrogates(data, labels, targets, random_state):
+def fit_surrogates(
+    data: NDArray[np.integer],
+    labels: NDArray[np.float64],
+    targets: Sequence[int],
+    random_state: np.random.RandomState,
+) -> tuple[LimeResult, ...]:
     distances, base = cosine_distances(data), surrogate_base(random_state)
     return tuple(
         LimeResult(int(t), *fit_surrogate(base, data, labels, distances, int(t)), labels[:, int(t)].copy())
@@ -152,7 +205,9 @@ def fit_surrogates(data, labels, targets, random_state):
     )
 
 
-def bootstrap_weights(data, neighbourhood, resamples, seed):
+def bootstrap_weights(
+    data: NDArray[np.integer], neighbourhood: NDArray[np.float64], resamples: int, seed: int
+) -> list[NDArray[np.float64]]:
     """LIME weights refitted on `resamples` bootstrap resamples of the rows one explanation already classified.
 
     Each resample keeps the original (row 0) first and once, as every LIME run has it, and draws the other
@@ -172,17 +227,28 @@ def bootstrap_weights(data, neighbourhood, resamples, seed):
     return runs
 
 
-def bootstrap_stability(data, result, k, seed, resamples=BOOTSTRAP_RESAMPLES):
+def bootstrap_stability(
+    data: NDArray[np.integer], result: LimeResult, k: int, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
+) -> Stability:
     """LIME's seed stability estimated from one run: `Stability` over `resamples` bootstrap refits.
 
     The pairs are refit against refit, never refit against the run itself: two refits differ as two runs
     with different seeds do, while a refit sits closer to the run it resamples (its Jaccard with it runs
     about 0.05 high). The expected Jaccard of two independent runs is what the re-runs estimate too.
     """
+    if result.neighbourhood is None:  # a result stripped for the pages (without_pixels)
+        raise ValueError("the bootstrap needs the result's neighbourhood, the probabilities it was fitted on")
     return seed_stability(bootstrap_weights(data, result.neighbourhood, resamples, seed), k=k)
 
 
-def explain_with_lime(classifier, image, segments, targets, settings, seed):
+def explain_with_lime(
+    classifier: BatchClassifier,
+    image: NDArray[np.uint8],
+    segments: Segments,
+    targets: Sequence[int],
+    settings: LimeSpec,
+    seed: int,
+) -> tuple[LimeResult, ...]:
     """Results for `targets` (in order), then for the model's other top `top_labels` classes.
 
     With `num_samples: auto` the perturbed images are classified in rounds of ADAPTIVE_ROUND until the
@@ -198,36 +264,50 @@ def explain_with_lime(classifier, image, segments, targets, settings, seed):
         labels = classify_perturbations(classifier, image, segments, data, settings.hide_color)
         return fit_explained(data, labels, targets, settings.top_labels, random_state)
     data = perturbation_set(n_segments, ADAPTIVE_CAP, random_state)
-    labels = []
+    rounds: list[NDArray[np.float64]] = []
     for end in range(ADAPTIVE_ROUND, ADAPTIVE_CAP + 1, ADAPTIVE_ROUND):
-        labels.append(
+        rounds.append(
             classify_perturbations(classifier, image, segments, data[end - ADAPTIVE_ROUND : end], settings.hide_color)
         )
-        results = fit_explained(data[:end], np.concatenate(labels), targets, settings.top_labels, random_state)
+        results = fit_explained(data[:end], np.concatenate(rounds), targets, settings.top_labels, random_state)
         shown = [result for result in results if result.target in targets]
         if end == ADAPTIVE_CAP or all_stable(data[:end], shown, settings.num_features, seed):
             return results
+    raise AssertionError(f"unreachable: ADAPTIVE_CAP {ADAPTIVE_CAP} is a multiple of ADAPTIVE_ROUND {ADAPTIVE_ROUND}")
 
 
-def fit_explained(data, labels, targets, top_labels, random_state):
+def fit_explained(
+    data: NDArray[np.integer],
+    labels: NDArray[np.float64],
+    targets: Sequence[int],
+    top_labels: int,
+    random_state: np.random.RandomState,
+) -> tuple[LimeResult, ...]:
     """Surrogates for `targets`, then for the model's other top `top_labels` classes on the original (row 0)."""
     top = [int(i) for i in np.argsort(-labels[0], kind="stable")[:top_labels]]
     explained = list(dict.fromkeys([int(t) for t in targets] + top))
     return fit_surrogates(data, labels, explained, random_state)
 
 
-def all_stable(data, results, k, seed):
+def all_stable(data: NDArray[np.integer], results: Sequence[LimeResult], k: int, seed: int) -> bool:
     """Whether every result's top-k superpixels hold under the bootstrap (see `stable_under_bootstrap`)."""
     return all(stable_under_bootstrap(data, result, k, seed) for result in results)
 
 
-def stable_under_bootstrap(data, result, k, seed):
+def case_segments(inputs: SaliencyInputs) -> Segments:
+    """The case's superpixels, which LIME's maps and re-runs are made of (set by `prepare_case`)."""
+    if inputs.segments is None:
+        raise ValueError("LIME needs the case's superpixels: call prepare_case first")
+    return inputs.segments
+
+
+def stable_under_bootstrap(data: NDArray[np.integer], result: LimeResult, k: int, seed: int) -> bool:
     """num_samples: auto's rule: the bootstrap estimate of the top-k superpixels' stability is >= 0.9."""
     return bootstrap_stability(data, result, k, seed + 1).mean_jaccard >= ADAPTIVE_JACCARD
 
 
 @register
-class Lime(Explainer):
+class Lime(Explainer[LimeSpec, LimeResult, float]):
     name = "lime"
     segments_case = True
     title = "LIME"
@@ -274,10 +354,10 @@ class Lime(Explainer):
         '{{ "refits" if m.stability == "bootstrap" else "runs" }}, divided by the mean absolute weight. | lower |'
     )
 
-    def key_parts(self):
+    def key_parts(self) -> dict[str, object]:
         return {"settings": self.settings, "precision": self.precision}
 
-    def prepare_case(self, inputs, fetch):
+    def prepare_case(self, inputs: CaseInputs, fetch: Fetch) -> None:
         """The case's superpixels, shared by every model (and by the metrics and figures of the case)."""
         quickshift = {k: getattr(self.settings, k) for k in ("kernel_size", "max_dist", "ratio")}
         inputs.segments = fetch(
@@ -286,33 +366,33 @@ class Lime(Explainer):
             lambda: segment_image(inputs.image.crop_array, self.settings, self.seed),
         )
 
-    def explain(self, model, inputs, targets):
+    def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[LimeResult, ...]:
         if inputs.segments is None:  # called outside a build's case walk: segment here, uncached
             self.prepare_case(inputs, lambda kind, parts, compute: compute())
         classifier = self.classifier(model, inputs)
         return explain_with_lime(
-            classifier, inputs.image.crop_array, inputs.segments, targets, self.settings, self.seed
+            classifier, inputs.image.crop_array, case_segments(inputs), targets, self.settings, self.seed
         )
 
-    def classifier(self, model, inputs):
+    def classifier(self, model: LoadedModel, inputs: CaseInputs) -> BatchClassifier:
         preprocess = inputs.extras["preprocess"]
         return batch_classifier(model.module, preprocess, self.settings.batch_size, self.device, self.precision)
 
-    def saliency(self, result, inputs):
-        return superpixel_saliency(result.weights, inputs.segments)
+    def saliency(self, result: LimeResult, inputs: SaliencyInputs) -> SaliencyMap:
+        return superpixel_saliency(result.weights, case_segments(inputs))
 
-    def figure_kinds(self):
+    def figure_kinds(self) -> tuple[FigureKind, ...]:
         return (
             FigureKind("lime-top", f"Top {self.settings.num_features} positive"),
             FigureKind("lime-posneg", "Positive and negative"),
             FigureKind("lime-weights", "Weight map"),
         )
 
-    def figure_context(self, case):
+    def figure_context(self, case: CaseResult) -> float:
         results = [r for m in case.models.values() for r in m.explanations.get(self.name, {}).values()]
         return figures.shared_weight_scale([r.weights for r in results])
 
-    def figures(self, case, result, scale):
+    def figures(self, case: CaseResult, result: LimeResult, scale: float | None) -> dict[str, FigureJob]:
         crop, segments, k = case.crop_array, case.segments, self.settings.num_features
         return {
             "lime-top": (figures.lime_top_positive, (crop, segments, result.weights, k)),
@@ -321,17 +401,23 @@ class Lime(Explainer):
         }
 
     @staticmethod
-    def is_blank(result):
+    def is_blank(result: LimeResult) -> bool:
         return not np.any(result.weights)
 
-    def batched_work(self):
+    def batched_work(self) -> str:
         count = "" if self.settings.num_samples == "auto" else f"{self.settings.num_samples} "
         return f"LIME's {count}perturbed images per model"
 
-    def samples(self, results):
+    def samples(self, results: Mapping[int, LimeResult]) -> int | None:
         return next((r.samples for r in results.values()), None)
 
-    def stability(self, classify, inputs, results, metrics_settings):
+    def stability(
+        self,
+        classify: BatchClassifier,
+        inputs: CaseInputs,
+        results: Mapping[int, LimeResult],
+        metrics_settings: MetricsSpec,
+    ) -> dict[int, Stability]:
         """Each target's seed stability, as Stability figures.
 
         "bootstrap" refits the surrogate on BOOTSTRAP_RESAMPLES resamples of the images the build's own run
@@ -344,14 +430,17 @@ class Lime(Explainer):
         k = self.settings.num_features
         if metrics_settings.stability == "bootstrap":
             first = next(iter(results.values()))
-            data = perturbation_set(len(first.weights), first.samples, np.random.RandomState(self.seed))
+            samples = first.samples
+            if samples is None:  # a result stripped for the pages (without_pixels)
+                raise ValueError("the bootstrap needs the result's neighbourhood, the probabilities it was fitted on")
+            data = perturbation_set(len(first.weights), samples, np.random.RandomState(self.seed))
             return {target: bootstrap_stability(data, result, k, self.seed + 1) for target, result in results.items()}
         weights = {target: [result.weights] for target, result in results.items()}
         for offset in range(1, runs):
             rerun = explain_with_lime(
                 classify,
                 inputs.image.crop_array,
-                inputs.segments,
+                case_segments(inputs),
                 tuple(weights),
                 self.settings,
                 self.seed + offset,

@@ -1,5 +1,8 @@
 """The manifest schema: every key the author may write, with defaults equal to the reference recipe."""
 
+from __future__ import annotations
+
+import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal, Union
@@ -23,7 +26,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def slugify(text):
+def slugify(text: str) -> str:
     slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
     return slug[:64] or "case"
 
@@ -40,12 +43,12 @@ class ModelSpec(Strict):
     target_layer: str | None = Field(None, description="Dotted module path for Grad-CAM; defaults per architecture.")
 
     @property
-    def key(self):
+    def key(self) -> str:
         """A file-name-safe identifier unique within a manifest."""
         return slugify(self.display_name or self.name)
 
     @property
-    def label(self):
+    def label(self) -> str:
         return self.display_name or self.name
 
 
@@ -62,13 +65,13 @@ class PreprocessSpec(Strict):
 
     @field_validator("resize")
     @classmethod
-    def _resize_positive(cls, value):
+    def _resize_positive(cls, value: tuple[int, int]) -> tuple[int, int]:
         if min(value) < 8:
             raise ValueError("resize sizes must be at least 8 pixels")
         return value
 
     @model_validator(mode="after")
-    def _crop_fits(self):
+    def _crop_fits(self) -> PreprocessSpec:
         if self.crop > min(self.resize):
             raise ValueError(f"crop {self.crop} is larger than the resized image {tuple(self.resize)}")
         return self
@@ -166,12 +169,12 @@ class CaseSpec(Strict):
 
     @field_validator("image")
     @classmethod
-    def _image_inside_content(cls, value, info: ValidationInfo):
+    def _image_inside_content(cls, value: str, info: ValidationInfo) -> str:
         return check_image_path(value, (info.context or {}).get("content_dir"))
 
     @field_validator("id")
     @classmethod
-    def _id_is_slug(cls, value):
+    def _id_is_slug(cls, value: str | None) -> str | None:
         if value is not None and not CASE_ID_PATTERN.match(value):
             raise ValueError(
                 f"invalid case id {value!r}: use 1-64 lowercase letters, digits, '-' or '_', "
@@ -181,28 +184,28 @@ class CaseSpec(Strict):
 
     @field_validator("label")
     @classmethod
-    def _label_known(cls, value):
+    def _label_known(cls, value: ClassRef | None) -> ClassRef | None:
         if value is not None:
             resolve_class(value)
         return value
 
     @field_validator("targets")
     @classmethod
-    def _targets_known(cls, value):
+    def _targets_known(cls, value: tuple[ClassRef, ...]) -> tuple[ClassRef, ...]:
         for item in value:
             resolve_class(item)
         return value
 
     @property
-    def case_id(self):
+    def case_id(self) -> str:
         return self.id or slugify(PurePosixPath(self.image).stem)
 
     @property
-    def label_index(self):
+    def label_index(self) -> int | None:
         return None if self.label is None else resolve_class(self.label)
 
     @property
-    def target_indices(self):
+    def target_indices(self) -> tuple[int, ...]:
         return tuple(resolve_class(item) for item in self.targets)
 
 
@@ -221,10 +224,10 @@ class Manifest(Strict):
     cases: tuple[CaseSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_ids(self):
-        problems = []
+    def _unique_ids(self) -> Manifest:
+        problems: list[str] = []
         for kind, keys in (("case id", [c.case_id for c in self.cases]), ("model key", [m.key for m in self.models])):
-            seen = set()
+            seen: set[str] = set()
             for key in keys:
                 if key in seen:
                     problems.append(f"duplicate {kind} {key!r}")
@@ -234,7 +237,7 @@ class Manifest(Strict):
         return self
 
 
-def check_image_path(value, content_dir):
+def check_image_path(value: str, content_dir: str | os.PathLike[str] | None) -> str:
     """Refuse paths that leave the content folder; check the file exists when the folder is known."""
     path = PurePosixPath(value.replace("\\", "/"))
     if path.is_absolute() or re.match(r"^[A-Za-z]:", value):

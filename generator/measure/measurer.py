@@ -1,17 +1,39 @@
 """The measuring phase: turn one model's explanations of one case into numbers (see generator/measure/metrics.py)."""
 
+from __future__ import annotations
+
 import itertools
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
+from torch import nn
 
-from generator.explain.base import CONCENTRATION, SANITY, STABILITY, CaseInputs, agreement_key
+from generator.explain.base import (
+    CONCENTRATION,
+    SANITY,
+    STABILITY,
+    AnyExplainer,
+    CaseInputs,
+    SaliencyMap,
+    Segments,
+    Stability,
+    agreement_key,
+)
 from generator.measure import metrics
-from generator.run.inference import batch_classifier
+from generator.measure.metrics import Agreement, FaithfulnessResult
+from generator.run.inference import BatchClassifier, batch_classifier
 from generator.run.results import result_type
 from generator.utils.phase_times import timed
+
+if TYPE_CHECKING:
+    from generator.manifest.schema import MetricsSpec, PreprocessSpec
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult, ModelResult
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +44,19 @@ class TargetMetrics:
     """Every number measured for one model, case and target class, per method (empty where nothing ran)."""
 
     target: int
-    faithfulness: dict  # method name | "random" -> FaithfulnessResult
-    concentration: dict  # method -> share of pixels holding half the map's positive mass (lower: more focused)
-    methods_agreement: dict  # agreement_key(a, b) -> Agreement of two methods' maps (per superpixel when segmented)
-    stability: dict  # method -> Stability across seeds (a seed-dependent method's own measure)
-    sanity: dict  # method -> rank correlation with the map of the randomised-layer model
+    faithfulness: dict[str, FaithfulnessResult]  # method name | "random" -> its curves
+    # method -> share of pixels holding half the map's positive mass (lower: more focused)
+    concentration: dict[str, float]
+    methods_agreement: dict[str, Agreement]  # agreement_key(a, b) -> two methods' maps (per superpixel when segmented)
+    stability: dict[str, Stability]  # method -> across seeds (a seed-dependent method's own measure)
+    sanity: dict[str, float]  # method -> rank correlation with the map of the randomised-layer model
 
-    def sanity_flagged(self, method):
+    def sanity_flagged(self, method: str) -> bool:
         rho = self.sanity.get(method)
         return rho is not None and metrics.sanity_flag(rho)
 
     @property
-    def unstable(self):
+    def unstable(self) -> list[str]:
         return [method for method, s in self.stability.items() if not s.stable]
 
 
@@ -43,32 +66,40 @@ class PairAgreement:
     target: int
     model_a: str
     model_b: str
-    agreement: object  # Agreement
+    agreement: Agreement
 
 
 class Measurer:
     """Measures the explanations of the enabled explainers; one randomised copy per model for the sanity check."""
 
-    def __init__(self, settings, explainers, preprocess, seed, device="cpu", precision="fp32"):
+    def __init__(
+        self,
+        settings: MetricsSpec,
+        explainers: Sequence[AnyExplainer],
+        preprocess: PreprocessSpec,
+        seed: int,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+    ) -> None:
         self.settings = settings
         self.explainers = explainers
         self.preprocess = preprocess
         self.seed = seed
         self.device = device
         self.precision = precision
-        self.randomised = {}
+        self.randomised: dict[str, LoadedModel] = {}  # model key -> its copy with the target layer redrawn
 
-    def code_modules(self):
+    def code_modules(self) -> tuple[str, ...]:
         """The modules whose source computes the metrics: these, and every explainer's (maps, stability)."""
         return (__name__, metrics.__name__, *(m for e in self.explainers for m in e.code_modules()))
 
-    def classifier(self, module):
+    def classifier(self, module: nn.Module) -> BatchClassifier:
         return batch_classifier(module, self.preprocess, self.settings.batch_size, self.device, self.precision)
 
-    def measure(self, model, inputs, result):
+    def measure(self, model: LoadedModel, inputs: CaseInputs, result: ModelResult) -> dict[int, TargetMetrics]:
         """TargetMetrics for every target of a ModelResult."""
         classify = self.classifier(model.module)
-        stability = {}
+        stability: dict[int, dict[str, Stability]] = {}
         with timed("stability"):
             for explainer in (e for e in self.explainers if STABILITY in e.measures):
                 shown = {t: r for t, r in result.explanations.get(explainer.name, {}).items() if t in result.targets}
@@ -89,7 +120,7 @@ class Measurer:
             for target in result.targets
         }
 
-    def saliency_maps(self, result, target, inputs):
+    def saliency_maps(self, result: ModelResult, target: int, inputs: CaseInputs) -> dict[str, SaliencyMap]:
         """{method: H x W map} of one target, for every explainer that explained it."""
         return {
             e.name: e.saliency(result.explained(e.name, target), inputs)
@@ -97,11 +128,17 @@ class Measurer:
             if result.explained(e.name, target) is not None
         }
 
-    def concentration(self, maps):
+    def concentration(self, maps: Mapping[str, SaliencyMap]) -> dict[str, float]:
         wanted = {e.name for e in self.explainers if CONCENTRATION in e.measures}
         return {name: metrics.concentration(smap) for name, smap in maps.items() if name in wanted}
 
-    def faithfulness(self, classify, image, maps, original_probabilities=None):
+    def faithfulness(
+        self,
+        classify: BatchClassifier,
+        image: NDArray[np.uint8],
+        maps: Mapping[int, Mapping[str, SaliencyMap]],
+        original_probabilities: NDArray[np.float64] | None = None,
+    ) -> dict[int, dict[str, FaithfulnessResult]]:
         """{target: {map name: FaithfulnessResult}} for every map of one model, plus the random baseline.
 
         The images of every curve go through one batched pass, each distinct image once (the random
@@ -117,18 +154,20 @@ class Measurer:
         stacks = [metrics.curve_images(image, smap, hide, steps)[1] for _, _, smap in named]
         known = [] if original_probabilities is None else [(image, original_probabilities)]
         *probabilities, random_probabilities = metrics.classify_distinct(classify, stacks + [random_images], known)
-        out = {target: {} for target in maps if maps[target]}
+        out: dict[int, dict[str, FaithfulnessResult]] = {target: {} for target in maps if maps[target]}
         for (target, name, _), probs in zip(named, probabilities):
             out[target][name] = metrics.curves_from_probabilities(fractions, probs[:, target])
         for target in out:
             out[target]["random"] = metrics.curves_from_probabilities(fractions, random_probabilities[:, target])
         return out
 
-    def sanity(self, model, inputs, result, target, maps):
+    def sanity(
+        self, model: LoadedModel, inputs: CaseInputs, result: ModelResult, target: int, maps: Mapping[str, SaliencyMap]
+    ) -> dict[str, float]:
         """{method: rank correlation of its map with the map of the model whose target layer is redrawn}."""
         if not self.settings.sanity:
             return {}
-        out = {}
+        out: dict[str, float] = {}
         with timed("sanity"):
             for explainer in self.explainers:
                 if SANITY in explainer.measures and explainer.name in maps:
@@ -138,7 +177,7 @@ class Measurer:
                     )
         return out
 
-    def randomised_model(self, model):
+    def randomised_model(self, model: LoadedModel) -> LoadedModel:
         """The model with its target layer's weights redrawn (one copy per model, kept for every case)."""
         if model.key not in self.randomised:
             module = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
@@ -151,27 +190,27 @@ RANDOM_MAP_GRID = 7  # the random baseline's coarse grid, as coarse as a ResNet'
 COMPARED = {metrics.SUPERPIXELS: "averaged per superpixel", metrics.PIXELS: "pixel by pixel"}
 
 
-def agreement_unit(explainers):
+def agreement_unit(explainers: Iterable[AnyExplainer]) -> str:
     """The unit every agreement of a build is computed over: superpixels when an explainer segments the case."""
     return metrics.SUPERPIXELS if any(e.segments_case for e in explainers) else metrics.PIXELS
 
 
-def methods_agreement(maps, segments, k):
+def methods_agreement(maps: Mapping[str, SaliencyMap], segments: Segments | None, k: int) -> dict[str, Agreement]:
     """Every pair of methods' maps of one target, compared per superpixel (per pixel without superpixels)."""
     return {
         agreement_key(a, b): compare_maps(maps[a], maps[b], segments, k) for a, b in itertools.combinations(maps, 2)
     }
 
 
-def compare_maps(map_a, map_b, segments, k):
+def compare_maps(map_a: SaliencyMap, map_b: SaliencyMap, segments: Segments | None, k: int) -> Agreement:
     """The Agreement of two maps of one case, over its superpixels' means (or every pixel without superpixels)."""
     if segments is None:
         return metrics.agreement(map_a.ravel(), map_b.ravel(), k, metrics.PIXELS)
-    means = [metrics.superpixel_means(m, segments) for m in (map_a, map_b)]
-    return metrics.agreement(*means, k, metrics.SUPERPIXELS)
+    means_a, means_b = (metrics.superpixel_means(m, segments) for m in (map_a, map_b))
+    return metrics.agreement(means_a, means_b, k, metrics.SUPERPIXELS)
 
 
-def random_smooth_map(shape, seed, grid=RANDOM_MAP_GRID):
+def random_smooth_map(shape: tuple[int, ...], seed: int, grid: int = RANDOM_MAP_GRID) -> NDArray[np.float64]:
     """A seeded random map as smooth as a ResNet's last-block map (7x7 upsampled bilinearly).
 
     A per-pixel random order scatters hidden pixels all over the image, which destroys any photo for a
@@ -184,9 +223,8 @@ def random_smooth_map(shape, seed, grid=RANDOM_MAP_GRID):
     ].numpy()
 
 
-def compare_models(case, explainers, k):
+def compare_models(case: CaseResult, explainers: Iterable[AnyExplainer], k: int) -> list[PairAgreement]:
     """Model-vs-model agreement per method on every target both models explained."""
-    inputs = CaseInputs(case.case_id, None, case.segments)
     pairs = []
     for (key_a, a), (key_b, b) in itertools.combinations(case.models.items(), 2):
         for target in (t for t in a.targets if t in b.targets):
@@ -194,7 +232,7 @@ def compare_models(case, explainers, k):
                 found = [r.explained(explainer.name, target) for r in (a, b)]
                 if None in found:
                     continue
-                maps = [explainer.saliency(f, inputs) for f in found]
-                agreement = compare_maps(*maps, case.segments, k)
+                map_a, map_b = (explainer.saliency(f, case) for f in found)  # saliency reads only the segments
+                agreement = compare_maps(map_a, map_b, case.segments, k)
                 pairs.append(PairAgreement(explainer.name, target, key_a, key_b, agreement))
     return pairs

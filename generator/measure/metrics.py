@@ -5,12 +5,17 @@ measured by the same code. Classifiers are `BatchClassifier`-like callables: uin
 in, float64 N x C softmax probabilities out.
 """
 
+from __future__ import annotations
+
 import copy
 import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
+from torch import nn
 
 from generator.run.results import result_type
 
@@ -22,13 +27,16 @@ SANITY_THRESHOLD = 0.5  # a randomised-model map correlating above this with the
 SUPERPIXELS = "superpixels"  # the unit of an agreement between superpixel means (a case segmented by a method)
 PIXELS = "pixels"  # the unit of an agreement between maps compared pixel by pixel (no segmentation)
 
+# uint8 N x H x W x 3 images -> float64 N x C softmax probabilities (a BatchClassifier, or a stand-in)
+Classify = Callable[[NDArray[np.uint8]], ArrayLike]
+
 
 @result_type
 @dataclass(frozen=True)
 class FaithfulnessResult:
-    fractions: np.ndarray  # steps + 1 evenly spaced shares of pixels changed, 0..1
-    deletion_curve: np.ndarray  # target probability after hiding the top fraction (lower AUC is better)
-    insertion_curve: np.ndarray  # target probability after restoring the top fraction (higher AUC is better)
+    fractions: NDArray[np.float64]  # steps + 1 evenly spaced shares of pixels changed, 0..1
+    deletion_curve: NDArray[np.float64]  # target probability after hiding the top fraction (lower AUC is better)
+    insertion_curve: NDArray[np.float64]  # target probability after restoring the top fraction (higher AUC is better)
     deletion_auc: float
     insertion_auc: float
 
@@ -45,7 +53,7 @@ class Agreement:
 # --- faithfulness (RISE deletion / insertion) ---------------------------------------------------------------
 
 
-def pixel_order(saliency):
+def pixel_order(saliency: ArrayLike) -> NDArray[np.intp]:
     """Flat pixel indices, most salient first.
 
     A stable sort on the negated map breaks ties by row-major position, so flat or binary maps give the same
@@ -55,7 +63,7 @@ def pixel_order(saliency):
     return np.argsort(-flat, kind="stable")
 
 
-def step_masks(saliency, steps):
+def step_masks(saliency: ArrayLike, steps: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Fractions 0..1 (steps + 1 of them) and, per fraction, a bool H x W mask of the top share of pixels."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -68,7 +76,7 @@ def step_masks(saliency, steps):
     return fractions, masks.reshape((steps + 1, *shape))
 
 
-def blurred(image, sigma=BLUR_SIGMA):
+def blurred(image: NDArray[np.uint8], sigma: float = BLUR_SIGMA) -> NDArray[np.uint8]:
     """Gaussian blur per channel: the insertion start, which removes detail but keeps the colours in place."""
     import scipy.ndimage  # scipy is imported on first use: a no-op rebuild never needs it
 
@@ -78,20 +86,26 @@ def blurred(image, sigma=BLUR_SIGMA):
     return np.clip(np.round(smooth), 0, 255).astype(np.uint8)
 
 
-def trapezoid_auc(fractions, curve):
+def trapezoid_auc(fractions: ArrayLike, curve: ArrayLike) -> float:
     """Area under the curve over [0, 1] by the trapezoid rule (RISE's summary number)."""
     x, y = np.asarray(fractions, dtype=np.float64), np.asarray(curve, dtype=np.float64)
     return float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2.0)
 
 
-def check_inputs(image, saliency):
+def check_inputs(image: NDArray[np.generic], saliency: ArrayLike) -> None:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be uint8 H x W x 3, got {image.dtype} {image.shape}")
     if np.shape(saliency) != image.shape[:2]:
         raise ValueError(f"saliency shape {np.shape(saliency)} does not match image {image.shape[:2]}")
 
 
-def curve_images(image, saliency, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA):
+def curve_images(
+    image: ArrayLike,
+    saliency: ArrayLike,
+    hide_color: int | Sequence[int] = 0,
+    steps: int = 32,
+    blur_sigma: float = BLUR_SIGMA,
+) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
     """Fractions, and the images of both curves: steps + 1 for deletion, then steps + 1 for insertion.
 
     Deletion paints the most salient pixels `hide_color` (scalar or per-channel); insertion pastes the
@@ -107,7 +121,7 @@ def curve_images(image, saliency, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA)
     return fractions, np.concatenate([deleted, inserted])
 
 
-def curves_from_probabilities(fractions, probabilities):
+def curves_from_probabilities(fractions: NDArray[np.float64], probabilities: ArrayLike) -> FaithfulnessResult:
     """FaithfulnessResult from the target's probability on each of `curve_images`' images."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     deletion, insertion = probabilities[: len(fractions)], probabilities[len(fractions) :]
@@ -116,7 +130,15 @@ def curves_from_probabilities(fractions, probabilities):
     )
 
 
-def deletion_insertion(classify, image, saliency, target, hide_color=0, steps=32, blur_sigma=BLUR_SIGMA):
+def deletion_insertion(
+    classify: Classify,
+    image: ArrayLike,
+    saliency: ArrayLike,
+    target: int,
+    hide_color: int | Sequence[int] = 0,
+    steps: int = 32,
+    blur_sigma: float = BLUR_SIGMA,
+) -> FaithfulnessResult:
     """RISE deletion and insertion curves (Petsiuk et al., 2018) of `target` for a saliency map.
 
     A faithful map makes the probability fall fast when its top pixels are deleted and rise fast when they
@@ -126,7 +148,11 @@ def deletion_insertion(classify, image, saliency, target, hide_color=0, steps=32
     return curves_from_probabilities(fractions, np.asarray(classify(images))[:, int(target)])
 
 
-def classify_distinct(classify, stacks, known=()):
+def classify_distinct(
+    classify: Classify,
+    stacks: Sequence[NDArray[np.uint8]],
+    known: Iterable[tuple[NDArray[np.uint8], ArrayLike]] = (),
+) -> list[NDArray[np.float64]]:
     """Probabilities of every image of `stacks` (arrays N_i x H x W x 3), each distinct image classified once.
 
     The curves of several maps share images (every deletion curve starts at the original and ends fully
@@ -136,7 +162,7 @@ def classify_distinct(classify, stacks, known=()):
     Returns one probability matrix per stack.
     """
     rows = {image_key(image): np.asarray(probabilities, dtype=np.float64) for image, probabilities in known}
-    pending = {}
+    pending: dict[bytes, NDArray[np.uint8]] = {}
     for stack in stacks:
         for image in stack:
             key = image_key(image)
@@ -148,11 +174,19 @@ def classify_distinct(classify, stacks, known=()):
     return [np.stack([rows[image_key(image)] for image in stack]) for stack in stacks]
 
 
-def image_key(image):
+def image_key(image: NDArray[np.uint8]) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
 
 
-def random_order_baseline(classify, image, target, hide_color=0, steps=32, seed=0, blur_sigma=BLUR_SIGMA):
+def random_order_baseline(
+    classify: Classify,
+    image: ArrayLike,
+    target: int,
+    hide_color: int | Sequence[int] = 0,
+    steps: int = 32,
+    seed: int = 0,
+    blur_sigma: float = BLUR_SIGMA,
+) -> FaithfulnessResult:
     """The same protocol with a seeded uniform-random saliency: the score a map must beat to be informative."""
     image = np.asarray(image)
     saliency = np.random.default_rng(seed).random(image.shape[:2])
@@ -162,7 +196,7 @@ def random_order_baseline(classify, image, target, hide_color=0, steps=32, seed=
 # --- agreement between methods ------------------------------------------------------------------------------
 
 
-def superpixel_means(pixel_map, segments):
+def superpixel_means(pixel_map: ArrayLike, segments: ArrayLike) -> NDArray[np.float64]:
     """Mean of a pixel map inside each superpixel (index = segment id): a pixel map on a per-superpixel footing.
 
     A segment id with no pixels (absent from `segments`) gets 0.0 instead of a division by zero.
@@ -177,7 +211,7 @@ def superpixel_means(pixel_map, segments):
     return np.divide(sums, counts, out=np.zeros(n), where=counts > 0)
 
 
-def safe_spearman(a, b):
+def safe_spearman(a: ArrayLike, b: ArrayLike) -> float:
     """Spearman's rho, or NaN where it is undefined (a constant input, fewer than two values).
 
     A constant map ranks nothing: its correlation is undefined, not zero. Pages show NaN as "—" and the
@@ -193,12 +227,12 @@ def safe_spearman(a, b):
     return float(scipy.stats.spearmanr(a, b).statistic)
 
 
-def top_k(scores, k):
+def top_k(scores: ArrayLike, k: int) -> NDArray[np.intp]:
     """Indices of the k highest scores, descending; ties go to the lower index (stable sort)."""
     return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:k]
 
 
-def agreement(a, b, k, unit):
+def agreement(a: ArrayLike, b: ArrayLike, k: int, unit: str) -> Agreement:
     """Spearman and top-k overlap of two score vectors over the same `unit`s (superpixel means, or pixels).
 
     k is capped at the vector length, and the overlap is divided by that capped k, so it stays in [0, 1]. Both
@@ -217,7 +251,7 @@ def agreement(a, b, k, unit):
 # --- concentration ------------------------------------------------------------------------------------------
 
 
-def concentration(saliency_map):
+def concentration(saliency_map: ArrayLike) -> float:
     """Smallest share of pixels holding half of the map's mass: low = focused, 0.5 = flat.
 
     Negative values are clipped to zero first (mass is positive evidence only; a ReLU'd map is unchanged).
@@ -236,7 +270,7 @@ def concentration(saliency_map):
 # --- sanity check (Adebayo et al., 2018) --------------------------------------------------------------------
 
 
-def redraw_scale(parameter):
+def redraw_scale(parameter: torch.Tensor) -> float:
     """Std for a re-drawn tensor: the trained tensor's own std, so activations keep their size.
 
     A constant tensor (e.g. a fresh BatchNorm weight of ones) has std 0; it falls back to its mean magnitude,
@@ -250,7 +284,7 @@ def redraw_scale(parameter):
     return magnitude if magnitude > 0 else 1.0
 
 
-def randomise_module(module, layer_name, seed):
+def randomise_module(module: nn.Module, layer_name: str, seed: int) -> nn.Module:
     """A deep copy of `module` whose submodule `layer_name` has every parameter re-drawn from N(0, s^2).
 
     s is the trained tensor's std (see `redraw_scale`): Adebayo et al. re-initialise from the layer's
@@ -269,13 +303,13 @@ def randomise_module(module, layer_name, seed):
     return randomised
 
 
-def rank_correlation(map_a, map_b):
+def rank_correlation(map_a: ArrayLike, map_b: ArrayLike) -> float:
     """Spearman's rho over pixels between two maps; NaN when a map is constant (see `safe_spearman`)."""
     if np.shape(map_a) != np.shape(map_b):
         raise ValueError(f"map shapes differ: {np.shape(map_a)} vs {np.shape(map_b)}")
     return safe_spearman(map_a, map_b)
 
 
-def sanity_flag(rho):
+def sanity_flag(rho: float) -> bool:
     """True when the randomised-model map still correlates above SANITY_THRESHOLD: the method "barely changes"."""
     return bool(rho > SANITY_THRESHOLD)
