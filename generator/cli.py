@@ -229,10 +229,11 @@ def check(manifest, cache_dir, force, precision, verbose):
     """Validate the manifest, weights and images without running any model; say what a build would compute."""
     from generator.build import BuildOptions
     from generator.check import check_project
+    from generator.run.devices import check_device
 
     configure_logging(verbose, False)
     options = BuildOptions(manifest=manifest, cache_dir=cache_dir, force=force, precision=precision)
-    report = run_reporting_errors(verbose, lambda: check_project(options))
+    report = run_reporting_errors(verbose, lambda: check_project(check_device(options)))  # bf16 as a build would
     for case in report.cases:
         if case.error:
             click.echo(f"{case.case_id}: ERROR {case.error}")
