@@ -13,7 +13,7 @@ from generator.explain.base import EXPLAINERS, CaseInputs, Explainer, enabled_ex
 FIRST = ("gradcam", "lime")  # the reference recipe's methods lead every page
 
 
-def import_methods():
+def import_methods() -> None:
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base")
     for name in sorted(names, key=lambda n: (n not in FIRST, FIRST.index(n) if n in FIRST else 0, n)):
         importlib.import_module(f"{__name__}.{name}")
