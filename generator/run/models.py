@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +120,9 @@ def load_weights_file(spec: ModelSpec, path: Path) -> ResolvedWeights:
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt or unsafe files
+        reason = load_failure(error)
         raise WeightsError(
-            f"model '{spec.label}': cannot load {path} as a state dict ({type(error).__name__}: {error}). "
+            f"model '{spec.label}': cannot load {path} as a state dict ({type(error).__name__}: {reason}). "
             "Only plain state dicts saved with torch.save(model.state_dict(), ...) are accepted."
         ) from None
     if not isinstance(state_dict, dict):
@@ -128,6 +130,13 @@ def load_weights_file(spec: ModelSpec, path: Path) -> ResolvedWeights:
     return ResolvedWeights(
         "file", str(path), state_dict, digest_state_dict(state_dict), path.name, enum_for_file(spec.name, path.name)
     )
+
+
+def load_failure(error: Exception) -> str:
+    """What torch.load found, without its advice to set weights_only=False (this tool never unpickles code)."""
+    text = str(error)
+    found = re.search(r"Unsupported global: GLOBAL \S+", text)
+    return found.group(0) if found else (text.strip().splitlines() or [""])[0]
 
 
 def enum_for_file(name: str, file_name: str) -> WeightsEnum | None:
