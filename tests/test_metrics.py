@@ -11,6 +11,7 @@ from generator.explain.base import STABILITY_THRESHOLD, seed_stability
 from generator.explain.lime import superpixel_saliency
 from generator.measure import metrics
 from generator.run.inference import BatchClassifier
+from tests import curves as one_map
 
 SIZE = 48
 REGION = (slice(18, 30), slice(18, 30))  # 12 x 12 = 144 of 2304 pixels
@@ -47,7 +48,7 @@ def oracle_map():
 
 
 def test_curves_start_and_end_where_the_protocol_says(classify, lit_square):
-    result = metrics.deletion_insertion(classify, lit_square, oracle_map(), target=0, steps=8)
+    result = one_map.deletion_insertion(classify, lit_square, oracle_map(), target=0, steps=8)
     original = classify(lit_square[None])[0, 0]
     black = classify(np.zeros_like(lit_square)[None])[0, 0]
     blurred = classify(metrics.blurred(lit_square)[None])[0, 0]
@@ -59,9 +60,9 @@ def test_curves_start_and_end_where_the_protocol_says(classify, lit_square):
 
 
 def test_oracle_beats_random_and_anti_oracle_loses(classify, lit_square):
-    oracle = metrics.deletion_insertion(classify, lit_square, oracle_map(), target=0)
-    anti = metrics.deletion_insertion(classify, lit_square, 1.0 - oracle_map(), target=0)
-    random = metrics.random_order_baseline(classify, lit_square, target=0, seed=3)
+    oracle = one_map.deletion_insertion(classify, lit_square, oracle_map(), target=0)
+    anti = one_map.deletion_insertion(classify, lit_square, 1.0 - oracle_map(), target=0)
+    random = one_map.random_order_baseline(classify, lit_square, target=0, seed=3)
     assert oracle.deletion_auc < random.deletion_auc < anti.deletion_auc
     assert oracle.insertion_auc > random.insertion_auc > anti.insertion_auc
     assert oracle.deletion_auc < 0.1 and oracle.insertion_auc > 0.9
@@ -74,9 +75,9 @@ def test_one_batched_call_for_both_curves_and_seeded_baseline(classify, lit_squa
         calls.append(len(images))
         return classify(images)
 
-    first = metrics.random_order_baseline(counting, lit_square, target=0, steps=16, seed=7)
+    first = one_map.random_order_baseline(counting, lit_square, target=0, steps=16, seed=7)
     assert calls == [34]  # both curves in one batched call
-    again = metrics.random_order_baseline(classify, lit_square, target=0, steps=16, seed=7)
+    again = one_map.random_order_baseline(classify, lit_square, target=0, steps=16, seed=7)
     np.testing.assert_array_equal(first.deletion_curve, again.deletion_curve)
     np.testing.assert_array_equal(first.insertion_curve, again.insertion_curve)
 
@@ -220,7 +221,7 @@ def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify
         assert list(curves[target]) == [*by_name, "random"]
         expected = dict(by_name, random=random_smooth_map((SIZE, SIZE), 4))
         for name, smap in expected.items():
-            alone = metrics.deletion_insertion(classify, lit_square, smap, target, steps=8)
+            alone = one_map.deletion_insertion(classify, lit_square, smap, target, steps=8)
             np.testing.assert_allclose(curves[target][name].deletion_curve, alone.deletion_curve, atol=1e-12)
             np.testing.assert_allclose(curves[target][name].insertion_curve, alone.insertion_curve, atol=1e-12)
     assert measurer.faithfulness(counting, lit_square, {0: {}, 1: {}}, original) == {}

@@ -130,24 +130,6 @@ def curves_from_probabilities(fractions: NDArray[np.float64], probabilities: Arr
     )
 
 
-def deletion_insertion(
-    classify: Classify,
-    image: ArrayLike,
-    saliency: ArrayLike,
-    target: int,
-    hide_color: int | Sequence[int] = 0,
-    steps: int = 32,
-    blur_sigma: float = BLUR_SIGMA,
-) -> FaithfulnessResult:
-    """RISE deletion and insertion curves (Petsiuk et al., 2018) of `target` for a saliency map.
-
-    A faithful map makes the probability fall fast when its top pixels are deleted and rise fast when they
-    are inserted. Both curves come from one batched `classify` call of 2 * (steps + 1) images.
-    """
-    fractions, images = curve_images(image, saliency, hide_color, steps, blur_sigma)
-    return curves_from_probabilities(fractions, np.asarray(classify(images))[:, int(target)])
-
-
 def classify_distinct(
     classify: Classify,
     stacks: Sequence[NDArray[np.uint8]],
@@ -176,21 +158,6 @@ def classify_distinct(
 
 def image_key(image: NDArray[np.uint8]) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
-
-
-def random_order_baseline(
-    classify: Classify,
-    image: ArrayLike,
-    target: int,
-    hide_color: int | Sequence[int] = 0,
-    steps: int = 32,
-    seed: int = 0,
-    blur_sigma: float = BLUR_SIGMA,
-) -> FaithfulnessResult:
-    """The same protocol with a seeded uniform-random saliency: the score a map must beat to be informative."""
-    image = np.asarray(image)
-    saliency = np.random.default_rng(seed).random(image.shape[:2])
-    return deletion_insertion(classify, image, saliency, target, hide_color, steps, blur_sigma)
 
 
 # --- agreement between methods ------------------------------------------------------------------------------
