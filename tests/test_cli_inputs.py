@@ -115,12 +115,23 @@ def test_bad_weights_file_exit_1_names_the_model(tmp_path, content, expected):
 
 def test_usage_errors_exit_2(tmp_path):
     path = write_manifest(tmp_path, random_resnet_manifest())
-    assert run("build", "--manifest", path, "--only", "ghost", "--no-site").exit_code == 2
+    result = run("build", "--manifest", path, "--only", "ghost", "--no-site")
+    assert result.exit_code == 2
+    assert result.output == "Error: --only: no case with id 'ghost'; known ids: chelsea\n"
     result = run("build", "--manifest", path, "--config", tmp_path / "none.yml")
-    assert result.exit_code == 2 and "MkDocs configuration not found" in result.output
-    assert run("build", "--precision", "fp8").exit_code == 2
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: MkDocs configuration not found: {tmp_path / 'none.yml'}. Run from the project folder, "
+        "pass --config PATH, or use --no-site to write only the Markdown pages.\n"
+    )
+    result = run("build", "--precision", "fp8")
+    assert result.exit_code == 2
+    refused = "Error: Invalid value for '--precision': 'fp8' is not one of 'fp32', 'bf16'."
+    assert result.output.splitlines()[-1] == refused
+    assert not (path.parent / "cases").exists()  # none of the three built anything
 
 
+@pytest.mark.slow
 def test_model_failure_names_case_and_model_and_counts_under_keep_going(tmp_path, monkeypatch):
     """An exception inside a model's work (here Grad-CAM on the first case) is that case's failure."""
     import generator.explain.gradcam as gradcam

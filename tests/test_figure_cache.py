@@ -73,9 +73,12 @@ def test_damaged_entry_is_rendered_again(tmp_path):
     assert len(calls) == 2
 
 
-def test_without_a_cache_folder_every_figure_is_rendered(tmp_path):
+def test_without_a_cache_folder_every_figure_is_rendered(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a cache written anywhere by default would land here
     picture, calls = counting(figures.picture)
     cache = FigureCache.beside_results(None)
-    image = np.zeros((8, 8, 3), np.uint8)
-    assert cache.render(picture, image) == cache.render(picture, image)
-    assert len(calls) == 2 and cache.cache is None
+    dark, light = np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)
+    rendered = [cache.render(picture, dark), cache.render(picture, light), cache.render(picture, dark)]
+    assert rendered == [figures.picture(dark), figures.picture(light), figures.picture(dark)]  # drawn directly
+    assert rendered[0] != rendered[1]
+    assert len(calls) == 3 and cache.cache is None and not list(tmp_path.iterdir())

@@ -112,6 +112,7 @@ def test_decompression_bomb_refused(tmp_path, monkeypatch):
         decode_image(path, "bomb")
 
 
+@pytest.mark.slow
 def test_keep_going_builds_the_rest_and_lists_failures(tmp_path):
     manifest = random_resnet_manifest(
         cases=[

@@ -12,6 +12,8 @@ from generator.build import BuildOptions, build_report
 from generator.render import pages
 from tests.helpers import COFFEE, make_project, random_resnet_manifest
 
+pytestmark = pytest.mark.slow  # every test changes a copy of one real build
+
 KINDS_PER_CASE = {"probabilities": 1, "segments": 1, "explanation": 2, "metrics": 1}  # one model, two explainers
 
 
@@ -142,9 +144,30 @@ def test_discussion_and_template_edits_recompute_nothing(project, tmp_path, monk
     assert "Edited template." in (path.parent / "cases" / "coffee.md").read_text()
 
 
-def test_force_recomputes_everything(project):
+def test_force_recomputes_everything(project, monkeypatch):
+    """--force reads no result and computes and stores every one again, each under the key it had."""
     _, _, options = project
+    results = options.cache_dir
+    cached = {p.stem for p in results.rglob("*.npz") if p.relative_to(results).parts[0] != "figures"}
+    assert len(cached) == 2 * sum(KINDS_PER_CASE.values())
+    from generator.cache.store import ResultCache
+
+    loaded, stored, real_load, real_store = [], [], ResultCache.load, ResultCache.store
+
+    def spy_load(self, key):
+        if self.root == results:
+            loaded.append(key)
+        return real_load(self, key)
+
+    def spy_store(self, key, payload):
+        if self.root == results:
+            stored.append(key)
+        return real_store(self, key, payload)
+
+    monkeypatch.setattr(ResultCache, "load", spy_load)
+    monkeypatch.setattr(ResultCache, "store", spy_store)
     assert counts(build_report(replace(options, force=True))) == (0, 0)
+    assert loaded == [] and sorted(stored) == sorted(cached)
 
 
 def test_truncated_cache_entry_is_recomputed(cold, project, tmp_path):

@@ -2,6 +2,7 @@
 
 import hashlib
 
+import pytest
 import yaml
 
 from tests.helpers import COFFEE, build, make_project, random_resnet_manifest
@@ -13,6 +14,7 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_discussion_survives_rebuilds_byte_for_byte(tmp_path):
     path = make_project(tmp_path, random_resnet_manifest())
     assert build(path, site=False).returncode == 0
@@ -27,6 +29,7 @@ def test_discussion_survives_rebuilds_byte_for_byte(tmp_path):
     assert '--8<-- "discussion/chelsea.md"' in page
 
 
+@pytest.mark.slow
 def test_discussion_edit_changes_only_that_case_page_in_site(tmp_path):
     manifest = random_resnet_manifest(
         cases=[{"id": "chelsea", "image": "images/chelsea.png"}, {"id": "coffee", "image": "images/coffee.png"}]
@@ -43,6 +46,7 @@ def test_discussion_edit_changes_only_that_case_page_in_site(tmp_path):
     assert "Espresso, clearly." in (site / "cases" / "coffee.html").read_text()
 
 
+@pytest.mark.slow
 def test_manifest_text_is_escaped_everywhere(tmp_path):
     manifest = random_resnet_manifest(
         title=HOSTILE,
@@ -66,6 +70,7 @@ def test_manifest_text_is_escaped_everywhere(tmp_path):
     assert "R18 &lt;i&gt;&amp;amp;&lt;/i&gt;" in case_html
 
 
+@pytest.mark.slow
 def test_removed_case_keeps_discussion_prunes_output_and_warns(tmp_path):
     manifest = random_resnet_manifest(
         cases=[{"id": "chelsea", "image": "images/chelsea.png"}, {"id": "coffee", "image": "images/coffee.png"}]
@@ -84,6 +89,7 @@ def test_removed_case_keeps_discussion_prunes_output_and_warns(tmp_path):
     assert (content / "cases" / "chelsea.md").exists()
 
 
+@pytest.mark.slow
 def test_no_temp_files_left_and_manifest_untouched(tmp_path):
     path = make_project(tmp_path, random_resnet_manifest())
     before = path.read_bytes()
@@ -130,6 +136,7 @@ def test_methods_page_records_device_precision_and_what_runs_batched():
     )
 
 
+@pytest.mark.slow
 def test_report_level_author_files_are_created_once_and_never_changed(tmp_path):
     from generator.manifest.author_files import CONCLUSION, INTRODUCTION, model_note_path
 

@@ -75,6 +75,7 @@ def test_shards_cover_every_case_once():
     assert shard_cases(cases, 1, 1) == cases
 
 
+@pytest.mark.slow
 def test_four_shards_merged_by_copying_build_the_serial_site(serial, tmp_path, monkeypatch):
     folder = new_project(tmp_path)
     computed = []
@@ -91,6 +92,7 @@ def test_four_shards_merged_by_copying_build_the_serial_site(serial, tmp_path, m
     assert generated_files(folder) == serial
 
 
+@pytest.mark.slow
 def test_a_half_copied_entry_is_computed_again(serial, tmp_path):
     folder = new_project(tmp_path)
     build_report(options_for(folder, shard=(1, 1)))
@@ -102,6 +104,7 @@ def test_a_half_copied_entry_is_computed_again(serial, tmp_path):
     assert generated_files(folder) == serial
 
 
+@pytest.mark.slow
 def test_shard_on_the_command_line(tmp_path):
     folder = new_project(tmp_path)
     manifest = folder / "content" / "manifest.yaml"
@@ -150,6 +153,7 @@ def test_ray_executor_builds_the_serial_site(serial, tmp_path, monkeypatch):
     assert generated_files(folder) == serial
 
 
+@pytest.mark.slow
 def test_figure_jobs_carry_plain_data_only(tmp_path):
     """A drawing process needs only numpy, Pillow and matplotlib: no job hands it a result object."""
     import numpy as np
@@ -194,7 +198,9 @@ def test_ray_executor_without_ray_says_how_to_install_it(monkeypatch):
 def test_jobs_must_be_a_count(tmp_path):
     folder = new_project(tmp_path)
     done = run_cli("build", "--manifest", folder / "content" / "manifest.yaml", "--jobs", "-1")
-    assert done.returncode == 2 and "--jobs" in done.stderr
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1] == "Error: Invalid value for '--jobs': -1 is not in the range x>=0."
+    assert not (folder / "content" / "cases").exists()
 
 
 def test_a_drawing_process_stays_light():
