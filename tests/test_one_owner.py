@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from switches import build_tiny, generated_pages, tiny_manifest
 
 from generator.explain import EXPLAINERS
-from switches import build_tiny, generated_pages, tiny_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 METHOD_FREE = [REPO / "generator" / "render", REPO / "generator" / "measure", REPO / "templates"]
