@@ -1,11 +1,16 @@
 """The build, phase by phase: manifest, models, results, figures and pages, site."""
 
+from __future__ import annotations
+
 import errno
 import logging
+import os
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
@@ -29,6 +34,12 @@ from generator.utils.lock import build_lock
 from generator.utils.phase_times import reset, snapshot, timed
 from generator.utils.progress import progress
 
+if TYPE_CHECKING:
+    from generator.cache.store import ResultCache
+    from generator.manifest.schema import CaseSpec, Manifest
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +48,7 @@ class BuildOptions:
     manifest: Path = Path("content/manifest.yaml")
     config: Path = Path("mkdocs.yml")
     site_dir: Path = Path("site")
-    only: tuple = ()
+    only: tuple[str, ...] = ()  # case ids
     site: bool = True
     keep_going: bool = False
     device: str = "cpu"
@@ -46,7 +57,9 @@ class BuildOptions:
     force: bool = False
     cache_dir: Path | None = Path(".cache/results")
     pdf: bool = False
-    shard: tuple | None = None  # (k, n): compute the k-th of n parts of the cases into the cache, render nothing
+    shard: tuple[int, int] | None = (
+        None  # (k, n): compute the k-th of n parts of the cases into the cache, render nothing
+    )
     executor: str = "local"  # "ray": compute the cases on Ray workers (generator/ray_executor.py), render here
     figure_workers: int | None = None  # processes drawing figures; None: one per core beyond the first
 
@@ -54,26 +67,26 @@ class BuildOptions:
 @dataclass
 class BuildSummary:
     cases: int = 0
-    failures: list = field(default_factory=list)
+    failures: list[CaseFailure] = field(default_factory=list)
     written: int = 0
     seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
-    stubs_created: list = field(default_factory=list)
-    orphaned: list = field(default_factory=list)
-    rebuilt: list = field(default_factory=list)  # case ids computed by this build (all of them without --only)
-    from_cache: list = field(default_factory=list)  # outside --only: read from the result cache
-    kept: list = field(default_factory=list)  # outside --only, not cached: their pages kept as they were
+    stubs_created: list[Path] = field(default_factory=list)
+    orphaned: list[Path] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)  # case ids computed by this build (all of them without --only)
+    from_cache: list[str] = field(default_factory=list)  # outside --only: read from the result cache
+    kept: list[str] = field(default_factory=list)  # case ids outside --only, not cached: their pages kept as they were
     pdf: Path | None = None
-    phases: dict = field(default_factory=dict)  # phase -> wall seconds (generator.utils.phase_times)
+    phases: dict[str, float] = field(default_factory=dict)  # phase -> wall seconds (generator.utils.phase_times)
 
-    def record(self, gathered):
+    def record(self, gathered: Gathered) -> None:
         self.cases, self.failures = len(gathered.results), gathered.failures
         self.rebuilt, self.from_cache = gathered.rebuilt, gathered.from_cache
         self.kept = [spec.case_id for spec in gathered.kept]
 
 
-def build_report(options):
+def build_report(options: BuildOptions) -> BuildSummary:
     """Run the whole build; raise ReportError subclasses for problems the user can fix."""
     started = time.perf_counter()
     reset()
@@ -89,7 +102,7 @@ def build_report(options):
         return run_phases(manifest, content_dir, options, started)
 
 
-def run_phases(manifest, content_dir, options, started):
+def run_phases(manifest: Manifest, content_dir: Path, options: BuildOptions, started: float) -> BuildSummary:
     selected = select_cases(manifest, options.only)
     session = BuildSession.open(options, manifest)
     models, cache = session.models, session.cache
@@ -118,7 +131,7 @@ def run_phases(manifest, content_dir, options, started):
     return finished(summary, cache, started)
 
 
-def finished(summary, cache, started):
+def finished(summary: BuildSummary, cache: ResultCache | None, started: float) -> BuildSummary:
     """The summary with the cache's counts, the wall time and the time per phase."""
     if cache is not None:
         summary.cache_hits, summary.cache_misses = cache.stats.hits, cache.stats.misses
@@ -133,14 +146,16 @@ class Gathered:
     or read from the cache (the others); the failures (--keep-going); and the cases kept as an earlier build
     wrote them (outside --only, not cached, their page on disk)."""
 
-    results: list
-    rebuilt: list  # case ids
-    from_cache: list  # case ids
-    failures: list
-    kept: list  # CaseSpec
+    results: list[CaseResult]
+    rebuilt: list[str]  # case ids
+    from_cache: list[str]  # case ids
+    failures: list[CaseFailure]
+    kept: list[CaseSpec]
 
 
-def gather_results(session, selected, keep=None):
+def gather_results(
+    session: BuildSession, selected: Sequence[CaseSpec], keep: Callable[[CaseResult], CaseResult] | None = None
+) -> Gathered:
     """Every case's results, each passed through `keep` (the build draws its figures and keeps what pages read)."""
     manifest, content_dir = session.manifest, session.content_dir
     rebuilt, failures, _ = compute_results(session, selected, keep=keep)
@@ -155,14 +170,14 @@ def gather_results(session, selected, keep=None):
     )
 
 
-def inference_of(manifest, options):
+def inference_of(manifest: Manifest, options: BuildOptions) -> Inference:
     lime, measurements = (
         batch_size_for(s.batch_size, options.device) for s in (manifest.explainers.lime, manifest.metrics)
     )
     return Inference(options.device, options.precision, lime, measurements)
 
 
-def warn_orphaned_author_files(content_dir, manifest, models):
+def warn_orphaned_author_files(content_dir: Path, manifest: Manifest, models: Sequence[LoadedModel]) -> list[Path]:
     orphaned = orphaned_author_files(content_dir, [c.case_id for c in manifest.cases], [m.key for m in models])
     for path in orphaned:
         log.warning("%s belongs to no case or model in the manifest; it is kept (delete it yourself if unwanted)", path)
@@ -170,23 +185,24 @@ def warn_orphaned_author_files(content_dir, manifest, models):
 
 
 @contextmanager
-def clear_os_errors():
+def clear_os_errors() -> Iterator[None]:
     """A full disk, a read-only folder or a missing permission becomes one message naming the file."""
     try:
         yield
     except OSError as error:
         where = error.filename or "the output"
-        hint = {
+        hints: dict[int | None, str] = {
             errno.ENOSPC: "the disk is full: free some space",
             errno.EROFS: "the file system is read-only: build in a writable copy",
             errno.EACCES: "permission denied: check the folder's permissions",
-        }.get(error.errno, "check that the content and site folders are writable")
+        }
+        hint = hints.get(error.errno, "check that the content and site folders are writable")
         raise ReportError(
             f"cannot write {where}: {error.strerror or error}; {hint}. The previous site is intact."
         ) from None
 
 
-def check_site_config(options):
+def check_site_config(options: BuildOptions) -> None:
     if options.pdf and not options.site:
         raise UsageError("--pdf prints the built site: leave out --no-site")
     if options.pdf:
@@ -198,7 +214,7 @@ def check_site_config(options):
         )
 
 
-def select_cases(manifest, only):
+def select_cases(manifest: Manifest, only: Sequence[str]) -> list[CaseSpec]:
     if not only:
         return list(manifest.cases)
     known = {case.case_id: case for case in manifest.cases}
@@ -208,17 +224,18 @@ def select_cases(manifest, only):
     return [known[case_id] for case_id in dict.fromkeys(only)]
 
 
-def in_manifest_order(manifest, results):
+def in_manifest_order(manifest: Manifest, results: Iterable[CaseResult]) -> list[CaseResult]:
     position = {spec.case_id: i for i, spec in enumerate(manifest.cases)}
     return sorted(results, key=lambda result: position[result.case_id])
 
 
-def page_exists(content_dir, spec):
+def page_exists(content_dir: str | os.PathLike[str], spec: CaseSpec) -> bool:
     return (Path(content_dir) / case_page_path(spec.case_id)).is_file()
 
 
-def compute_shard(manifest, content_dir, options, started):
+def compute_shard(manifest: Manifest, content_dir: Path, options: BuildOptions, started: float) -> BuildSummary:
     """`build --shard K/N`: the results of every N-th case from the K-th into the cache; no figure, page or site."""
+    assert options.shard is not None, "only a --shard build computes a shard"
     k, n = options.shard
     cases = shard_cases(select_cases(manifest, options.only), k, n)
     session = BuildSession.open(options, manifest)
@@ -227,19 +244,19 @@ def compute_shard(manifest, content_dir, options, started):
     return finished(BuildSummary(cases=len(computed), failures=failures, rebuilt=computed), session.cache, started)
 
 
-def shard_cases(cases, k, n):
+def shard_cases(cases: Sequence[CaseSpec], k: int, n: int) -> Sequence[CaseSpec]:
     """The K-th of N parts (1-based): every N-th case in manifest order from the K-th (sizes differ by one at most)."""
     return cases[k - 1 :: n]
 
 
-def check_shard_options(options):
+def check_shard_options(options: BuildOptions) -> None:
     if options.cache_dir is None:
         raise UsageError("--shard computes into the result cache: give it a --cache-dir")
     if options.pdf:
         raise UsageError("--shard renders nothing: build the PDF in the final build over the merged caches")
 
 
-def precompute(manifest, cases, options):
+def precompute(manifest: Manifest, cases: Sequence[CaseSpec], options: BuildOptions) -> bool:
     """With `--executor ray`, the cases' results are computed on Ray workers into the cache first (True)."""
     if options.executor != "ray" or not cases:
         return False
@@ -250,10 +267,17 @@ def precompute(manifest, cases, options):
     return True
 
 
-def compute_results(session, cases, cached_only=False, keep=None):
+def compute_results(
+    session: BuildSession,
+    cases: Sequence[CaseSpec],
+    cached_only: bool = False,
+    keep: Callable[[CaseResult], Any] | None = None,
+) -> tuple[list[Any], list[CaseFailure], list[CaseSpec]]:
     """Results (each passed through `keep`), failures and (with `cached_only`) the cases not all in the cache."""
     options = session.options
-    results, failures, uncached = [], [], []
+    results: list[Any] = []  # what `keep` returns (the result itself without it)
+    failures: list[CaseFailure] = []
+    uncached: list[CaseSpec] = []
     show = options.show_progress and not cached_only and bool(cases)
     with progress(total=len(cases) * len(session.models), unit="model", enabled=show) as bar:
         for spec in cases:
@@ -274,9 +298,9 @@ def compute_results(session, cases, cached_only=False, keep=None):
     return results, failures, uncached
 
 
-def render_pages(manifest, renderer, gathered):
+def render_pages(manifest: Manifest, renderer: PageRenderer, gathered: Gathered) -> dict[str, bytes]:
     """The pages and the navigation, as {relative path: bytes}."""
-    outputs = {}
+    outputs: dict[str, bytes] = {}
     with timed("pages"):
         for path, text in renderer.pages(gathered.results, gathered.failures, gathered.kept).items():
             outputs[path] = text.encode("utf-8")
@@ -286,7 +310,12 @@ def render_pages(manifest, renderer, gathered):
     return outputs
 
 
-def write_outputs(content_dir, outputs, also_generated=(), keep_cases=()):
+def write_outputs(
+    content_dir: str | os.PathLike[str],
+    outputs: Mapping[str, bytes],
+    also_generated: Iterable[str] = (),
+    keep_cases: Iterable[str] = (),
+) -> int:
     """Write every output; delete generated files that no output, figure written by this build
     (`also_generated`) or kept case accounts for. Returns how many files changed."""
     written = sum(write_bytes(Path(content_dir) / path, data) for path, data in outputs.items())

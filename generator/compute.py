@@ -3,9 +3,18 @@
 Every model-running step goes through the case's cache, so a rebuild with nothing changed runs no model.
 """
 
+from __future__ import annotations
+
+import functools
 import logging
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from generator.cache.case_cache import CaseCache, NotCached
 from generator.cache.store import file_digest
@@ -19,7 +28,17 @@ from generator.run.results import CaseResult, ModelResult
 from generator.utils.errors import CaseError, ReportError
 from generator.utils.phase_times import timed
 
+if TYPE_CHECKING:
+    from generator.build import BuildOptions
+    from generator.cache.store import ResultCache
+    from generator.explain.base import AnyExplainer
+    from generator.manifest.schema import CaseSpec, Manifest
+    from generator.run.inference import Prediction
+    from generator.run.models import LoadedModel
+
 log = logging.getLogger(__name__)
+
+Missing = list[tuple[str, object, object]]  # CaseCache.missing: (kind, model identity, explainer) a build would compute
 
 # the modules whose source computes the predictions (part of their cache keys)
 PREDICTION_CODE = tuple(m.__name__ for m in (inference, images, model_builders, fast_forward))
@@ -28,12 +47,12 @@ PREDICTION_CODE = tuple(m.__name__ for m in (inference, images, model_builders, 
 class PredictionsMissing(LookupError):
     """A dry run found predictions missing: everything after them depends on them."""
 
-    def __init__(self, missing):
+    def __init__(self, missing: Missing) -> None:
         super().__init__("predictions not cached")
         self.missing = missing
 
 
-def case_computers(manifest, options):
+def case_computers(manifest: Manifest, options: BuildOptions) -> tuple[list[AnyExplainer], Measurer]:
     """The enabled explainers and the measurer that every case of a build shares."""
     explainers = enabled_explainers(manifest.explainers, manifest.seed, options.precision, options.device)
     measurer = Measurer(
@@ -47,24 +66,24 @@ def case_computers(manifest, options):
     return explainers, measurer
 
 
-def case_targets(spec, predictions):
+def case_targets(spec: CaseSpec, predictions: Sequence[Sequence[Prediction]]) -> tuple[int, ...]:
     """Every model's top-1 and the case's extra targets, so that models can be compared on the same class."""
     return tuple(dict.fromkeys([p[0].index for p in predictions] + list(spec.target_indices)))
 
 
 def compute_case(
-    manifest,
-    content_dir,
-    spec,
-    models,
-    explainers,
-    measurer=None,
-    cache=None,
-    options=None,
-    bar=None,
-    cached_only=False,
-    dry_run=False,
-):
+    manifest: Manifest,
+    content_dir: str | os.PathLike[str],
+    spec: CaseSpec,
+    models: Sequence[LoadedModel],
+    explainers: Sequence[AnyExplainer],
+    measurer: Measurer | None = None,
+    cache: ResultCache | None = None,
+    options: BuildOptions | None = None,
+    bar: Any = None,  # a tqdm bar
+    cached_only: bool = False,
+    dry_run: bool = False,
+) -> CaseResult | Missing:
     """The case's results; with `cached_only`, read from the cache or raise NotCached, never computed.
 
     With `dry_run` (`check`) it is the same walk with nothing computed: it returns what a build would compute,
@@ -87,20 +106,22 @@ def compute_case(
     with timed("segmentation"):
         for explainer in explainers:
             explainer.prepare_case(inputs, case_cache.shared(explainer))
-    probs = []
+    probs: list[NDArray[np.float64] | None] = []
     for model in models:
         with failures_named(spec.case_id, model), timed("predictions"):
             probs.append(
                 case_cache.probabilities(
-                    model, lambda model=model: probabilities(model, prepared.tensor), PREDICTION_CODE
+                    model, functools.partial(probabilities, model, prepared.tensor), PREDICTION_CODE
                 )
             )
     if dry_run and any(p is None for p in probs):
         raise PredictionsMissing(case_cache.missing)
-    predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(probs, models)]
+    computed = [p for p in probs if p is not None]
+    assert len(computed) == len(probs), "predictions are missing only on a dry run"
+    predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(computed, models)]
     targets = case_targets(spec, predictions)
-    model_results = {}
-    for model, top, model_probs in zip(models, predictions, probs):
+    model_results: dict[str, ModelResult] = {}
+    for model, top, model_probs in zip(models, predictions, computed):
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
         with failures_named(spec.case_id, model):
@@ -118,7 +139,7 @@ def compute_case(
 
 
 @contextmanager
-def failures_named(case_id, model):
+def failures_named(case_id: str, model: LoadedModel) -> Iterator[None]:
     """An unexpected exception inside a model's work becomes a CaseError naming the case and the model.
 
     It then counts as that case's failure (--keep-going builds the others); the traceback is logged at
@@ -133,12 +154,21 @@ def failures_named(case_id, model):
         raise CaseError(case_id, f"{type(error).__name__}: {error}", model=model.label) from error
 
 
-def explain_model(model, inputs, explainers, measurer, case_cache, predictions, targets, probs):
-    explained = {}
+def explain_model(
+    model: LoadedModel,
+    inputs: CaseInputs,
+    explainers: Sequence[AnyExplainer],
+    measurer: Measurer | None,
+    case_cache: CaseCache,
+    predictions: tuple[Prediction, ...],
+    targets: tuple[int, ...],
+    probs: NDArray[np.float64] | None,
+) -> ModelResult:
+    explained: dict[str, dict[int, Any]] = {}  # explainer name -> {target: its result}
     for explainer in explainers:
         with timed(explainer.name):
             results = case_cache.explanation(
-                explainer, model, targets, lambda e=explainer: e.explain(model, inputs, targets)
+                explainer, model, targets, functools.partial(explainer.explain, model, inputs, targets)
             )
         explained[explainer.name] = {result.target: result for result in results or ()}  # None: a dry run
     result = ModelResult(
@@ -149,4 +179,4 @@ def explain_model(model, inputs, explainers, measurer, case_cache, predictions, 
     measured = case_cache.metrics(
         model, targets, lambda: measurer.measure(model, inputs, result), measurer.code_modules()
     )
-    return result.with_metrics(measured)
+    return result if measured is None else result.with_metrics(measured)  # None: a dry run

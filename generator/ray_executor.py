@@ -7,19 +7,27 @@ folder and the cache folder must be reachable at the same paths from every node 
 system), and xai-report installed on each; `RAY_ADDRESS` names the cluster (unset: a local instance).
 """
 
+from __future__ import annotations
+
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from generator.utils.errors import ReportError, UsageError
+
+if TYPE_CHECKING:
+    from generator.build import BuildOptions
 
 log = logging.getLogger(__name__)
 
 CPUS_PER_WORKER = 1
 
 
-def import_ray():
+def import_ray() -> ModuleType:
     try:
         import ray
     except ImportError:
@@ -27,20 +35,22 @@ def import_ray():
     return ray
 
 
-def absolute(options):
+def absolute(options: BuildOptions) -> BuildOptions:
     """The options with every path absolute: workers need not share the build's working folder."""
-    paths = {
-        name: Path(value).resolve()
-        for name in ("manifest", "config", "site_dir", "cache_dir")
-        if (value := getattr(options, name)) is not None
-    }
-    return replace(options, **paths)
+    cache_dir = None if options.cache_dir is None else Path(options.cache_dir).resolve()
+    return replace(
+        options,
+        manifest=Path(options.manifest).resolve(),
+        config=Path(options.config).resolve(),
+        site_dir=Path(options.site_dir).resolve(),
+        cache_dir=cache_dir,
+    )
 
 
 class CaseWorker:
     """One Ray actor: the models loaded once, then `compute(case_id)` per case (None, or the case's error)."""
 
-    def __init__(self, options):
+    def __init__(self, options: BuildOptions) -> None:
         import torch
 
         from generator.session import BuildSession
@@ -49,7 +59,7 @@ class CaseWorker:
         self.session = BuildSession.open(options)
         self.specs = {spec.case_id: spec for spec in self.session.manifest.cases}
 
-    def compute(self, case_id):
+    def compute(self, case_id: str) -> str | None:
         try:
             self.session.compute(self.specs[case_id])
         except ReportError as error:
@@ -57,12 +67,12 @@ class CaseWorker:
         return None
 
 
-def worker_count(ray, cases):
+def worker_count(ray: ModuleType, cases: int) -> int:
     cpus = int(ray.available_resources().get("CPU", CPUS_PER_WORKER))
     return max(1, min(cases, cpus // CPUS_PER_WORKER))
 
 
-def compute_on_ray(options, case_ids):
+def compute_on_ray(options: BuildOptions, case_ids: Sequence[str]) -> None:
     """Compute `case_ids` on Ray workers into `options.cache_dir`. A case that fails there is logged; the
     build computes it again here, where its error is reported as in a serial build."""
     if options.cache_dir is None:
@@ -79,7 +89,7 @@ def compute_on_ray(options, case_ids):
         workers = [actor.remote(absolute(options)) for _ in range(worker_count(ray, len(case_ids)))]
         log.info("Ray: %d worker(s) computing %d case(s)", len(workers), len(case_ids))
         pool = ActorPool(workers)
-        for error in pool.map_unordered(lambda worker, case_id: worker.compute.remote(case_id), case_ids):
+        for error in pool.map_unordered(lambda worker, case_id: worker.compute.remote(case_id), list(case_ids)):
             if error:
                 log.warning("on a Ray worker: %s (computed again here)", error)
         for worker in workers:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import torch
 
 from generator.cache.store import ResultCache
-from generator.compute import case_computers, compute_case
+from generator.compute import Missing, case_computers, compute_case
 from generator.explain.base import Explainer
 from generator.manifest.loader import load_manifest
 from generator.manifest.schema import CaseSpec, Manifest
 from generator.measure.measurer import Measurer
 from generator.run.models import LoadedModel, load_models
+from generator.run.results import CaseResult
 from generator.utils.phase_times import timed
 
 if TYPE_CHECKING:
@@ -50,7 +51,19 @@ class BuildSession:
     def with_options(self, options: BuildOptions) -> BuildSession:
         return replace(self, options=options)
 
-    def compute(self, spec: CaseSpec, bar: Any = None, cached_only: bool = False, dry_run: bool = False) -> Any:
+    @overload
+    def compute(
+        self, spec: CaseSpec, bar: Any = None, cached_only: bool = False, dry_run: Literal[False] = False
+    ) -> CaseResult: ...
+
+    @overload
+    def compute(
+        self, spec: CaseSpec, bar: Any = None, cached_only: bool = False, *, dry_run: Literal[True]
+    ) -> Missing: ...
+
+    def compute(
+        self, spec: CaseSpec, bar: Any = None, cached_only: bool = False, dry_run: bool = False
+    ) -> CaseResult | Missing:
         """One case's results (see generator.compute.compute_case), the global RNG seeded per case."""
         torch.manual_seed(self.manifest.seed)
         return compute_case(

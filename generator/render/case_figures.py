@@ -1,36 +1,50 @@
 """Every figure of one case, as bytes under deterministic paths relative to the content folder."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
 from generator.explain import method_title
 from generator.utils import figures, plots
 
+if TYPE_CHECKING:
+    from generator.explain.base import AnyExplainer, FigureJob
+    from generator.measure.metrics import FaithfulnessResult
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
 
-def figure_path(case_id, name):
+
+def figure_path(case_id: str, name: str) -> str:
     return f"figures/{case_id}/{name}"
 
 
-def explanation_figure(case_id, model_key, kind, target):
+def explanation_figure(case_id: str, model_key: str, kind: str, target: int) -> str:
     return figure_path(case_id, f"{model_key}-{kind}-{target}.png")
 
 
-def thumbnail_path(case_id):
+def thumbnail_path(case_id: str) -> str:
     return figure_path(case_id, "thumbnail.jpg")
 
 
-def crop_path(case_id):
+def crop_path(case_id: str) -> str:
     return figure_path(case_id, "input-crop.png")
 
 
-def curves_path(case_id):
+def curves_path(case_id: str) -> str:
     return figure_path(case_id, "faithfulness.png")
 
 
-def case_figures(case, models_by_key, explainers):
+def case_figures(
+    case: CaseResult, models_by_key: Mapping[str, LoadedModel], explainers: Iterable[AnyExplainer]
+) -> dict[str, FigureJob]:
     """The case's figures as jobs {path: (figure function, args)}: thumbnail, model input, and per model,
     explainer and target the explanations, then the faithfulness curves. Whoever draws them calls
     `function(*args)` (the build's FigureDrawer, in a pool of processes and through the figure cache)."""
-    out = {
+    assert case.crop_array is not None, "figures are drawn before the case drops its pixels (for_pages)"
+    out: dict[str, FigureJob] = {
         thumbnail_path(case.case_id): (figures.thumbnail, (case.original,)),
         crop_path(case.case_id): (figures.crop_png, (Image.fromarray(case.crop_array),)),
     }
@@ -52,9 +66,9 @@ def case_figures(case, models_by_key, explainers):
     return out
 
 
-def faithfulness_curve_list(case, models_by_key):
+def faithfulness_curve_list(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> list[plots.Curve]:
     """Curves of each model's top-1 explanation, plus the first model's random-map baseline."""
-    curves = []
+    curves: list[plots.Curve] = []
     for key, result in case.models.items():
         target_metrics = result.own_metrics
         if target_metrics is None:
@@ -68,5 +82,5 @@ def faithfulness_curve_list(case, models_by_key):
     return curves
 
 
-def plot_curve(label, found, baseline):
+def plot_curve(label: str, found: FaithfulnessResult, baseline: bool) -> plots.Curve:
     return plots.Curve(label, found.fractions, found.deletion_curve, found.insertion_curve, baseline)

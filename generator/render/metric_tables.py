@@ -4,20 +4,30 @@ A column appears when at least one of its cells has a value: a method or a metri
 column, and a table with no column of numbers is left out altogether.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
 
 from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
 from generator.render.pages_format import UNDEFINED, mean, num, pct, shown_k, with_reason
 
+if TYPE_CHECKING:
+    from generator.measure.measurer import TargetMetrics
+
+Cell = str | Markup  # a Markdown table cell
+
 
 @dataclass(frozen=True)
 class MetricColumn:
     header: str
-    value: Callable  # TargetMetrics -> float | None (None: not measured)
-    format: Callable = num
-    flag: Callable | None = None  # TargetMetrics -> bool: mark the cell with a warning sign
+    value: Callable[[TargetMetrics], float | None]  # None: not measured
+    format: Callable[[float | None], str] = num
+    flag: Callable[[TargetMetrics], bool] | None = None  # mark the cell with a warning sign
     undefined: str | None = None  # why this measure can be undefined (NaN), for the cell's tooltip
     in_overview: bool = True  # a column of the overview's case table too (a headline number, not a detail)
 
@@ -26,23 +36,23 @@ class MetricColumn:
 class Table:
     """A Markdown table: header cells, alignment per column, rows of cells that are already Markdown."""
 
-    header: tuple
-    align: tuple
-    rows: tuple
+    header: tuple[str, ...]
+    align: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
 
 
-def page_order(names):
+def page_order(names: Iterable[str]) -> list[str]:
     """Methods in the registry's order, then the random baseline, then anything else by name."""
     order = [*EXPLAINERS, "random"]
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
-def faithfulness_methods(target_metrics):
+def faithfulness_methods(target_metrics: Iterable[TargetMetrics]) -> list[str]:
     return page_order({name for m in target_metrics for name in m.faithfulness})
 
 
-def faithfulness_columns(methods):
-    def auc(method, curve):
+def faithfulness_columns(methods: Iterable[str]) -> list[MetricColumn]:
+    def auc(method: str, curve: str) -> Callable[[TargetMetrics], float | None]:
         return lambda m: getattr(m.faithfulness[method], curve) if method in m.faithfulness else None
 
     return [
@@ -52,20 +62,20 @@ def faithfulness_columns(methods):
     ]
 
 
-def methods_in(records, field):
+def methods_in(records: Iterable[TargetMetrics], field: str) -> list[str]:
     """The keys of one per-method field (concentration, stability, ...) found in any record, in page order."""
     return page_order({name for m in records for name in getattr(m, field)})
 
 
-def per_method(field, method, attribute=None):
-    def value(m):
+def per_method(field: str, method: str, attribute: str | None = None) -> Callable[[TargetMetrics], float | None]:
+    def value(m: TargetMetrics) -> float | None:
         found = getattr(m, field).get(method)
         return found if attribute is None or found is None else getattr(found, attribute)
 
     return value
 
 
-def focus_columns(records):
+def focus_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     columns = [
         MetricColumn(
             f"{method_title(method)} concentration ↓",
@@ -101,7 +111,7 @@ def focus_columns(records):
                 f"{title} stability (Jaccard) ↑",
                 per_method("stability", method, "mean_jaccard"),
                 lambda v: num(v, 2),
-                flag=lambda m, method=method: method in m.unstable,
+                flag=unstable_flag(method),
             ),
             MetricColumn(
                 f"{title} weight spread ↓",
@@ -115,12 +125,22 @@ def focus_columns(records):
             f"{method_title(method)} sanity ρ ↓",
             per_method("sanity", method),
             lambda v: num(v, 2),
-            flag=lambda m, method=method: m.sanity_flagged(method),
+            flag=sanity_flag(method),
             undefined="undefined: the map of the model or of its randomised copy is zero everywhere",
         )
         for method in methods_in(records, "sanity")
     ]
     return columns
+
+
+def unstable_flag(method: str) -> Callable[[TargetMetrics], bool]:
+    """The stability column's warning: the method's map is unstable across seeds."""
+    return lambda m: method in m.unstable
+
+
+def sanity_flag(method: str) -> Callable[[TargetMetrics], bool]:
+    """The sanity column's warning: the method's map barely changed under the sanity check."""
+    return lambda m: m.sanity_flagged(method)
 
 
 FOCUS_TOPICS = (
@@ -131,30 +151,34 @@ FOCUS_TOPICS = (
 )
 
 
-def focus_heading(table):
+def focus_heading(table: Table) -> str:
     """ "Focus, agreement, stability, sanity", naming only what the table shows."""
     topics = [topic for word, topic in FOCUS_TOPICS if any(word in header for header in table.header[2:])]
     text = ", ".join(topics)
     return text[:1].upper() + text[1:]
 
 
-def present(columns, records):
+def present(columns: Iterable[MetricColumn], records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     return [c for c in columns if any(c.value(r) is not None for r in records)]
 
 
-def cell(column, record):
+def cell(column: MetricColumn, record: TargetMetrics) -> Markup:
     text = formatted(column, column.value(record))
     if column.flag is not None and column.flag(record):
         text += " ⚠"
     return text
 
 
-def formatted(column, value):
+def formatted(column: MetricColumn, value: float | None) -> Markup:
     text = column.format(value)
     return with_reason(text, column.undefined if text == UNDEFINED else None)
 
 
-def per_target_table(label_header, rows, columns):
+def per_target_table(
+    label_header: tuple[str, ...],
+    rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]],
+    columns: Iterable[MetricColumn],
+) -> Table | None:
     """Rows of (label cells, TargetMetrics): one line per model and target. None when nothing was measured."""
     shown = present(columns, [metrics for _, metrics in rows])
     if not shown:
@@ -166,7 +190,7 @@ def per_target_table(label_header, rows, columns):
     )
 
 
-def case_tables(rows):
+def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> tuple[Table | None, Table | None]:
     """The case page's faithfulness table and focus/agreement/stability/sanity table (each None when empty)."""
     records = [metrics for _, metrics in rows]
     faithfulness = per_target_table(("Model", "Target"), rows, faithfulness_columns(faithfulness_methods(records)))
@@ -174,20 +198,20 @@ def case_tables(rows):
     return faithfulness, focus
 
 
-def overview_columns(records):
+def overview_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     """The headline columns of the overview's case table that have a value in `records` (no random baseline)."""
     methods = [name for name in faithfulness_methods(records) if name != "random"]
     columns = faithfulness_columns(methods) + focus_columns(records)
     return present([c for c in columns if c.in_overview], records)
 
 
-def means_tables(own_metrics):
+def means_tables(own_metrics: Sequence[tuple[Cell, Sequence[TargetMetrics]]]) -> tuple[Table, ...]:
     """Per model, the mean over cases of each measurement of its own top-1 explanation.
 
     `own_metrics` is [(model label cell, [TargetMetrics, ...])]; empty cells of a shown column read "—".
     """
     records = [m for _, group in own_metrics for m in group]
-    tables = []
+    tables: list[Table] = []
     for columns in (faithfulness_columns(faithfulness_methods(records)), focus_columns(records)):
         shown = present(columns, records)
         if not shown:

@@ -1,16 +1,31 @@
 """Short factual sentences generated from the results, regenerated on every build."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
 from generator.render.pages_format import is_number, mean, pct, shown_k
 from generator.render.summary import own_top1_metrics
+
+if TYPE_CHECKING:
+    from generator.measure.measurer import TargetMetrics
+    from generator.measure.metrics import Agreement
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult, ModelResult
+
+OwnMetrics = Sequence[tuple[str, Sequence["TargetMetrics"]]]  # (model label, own top-1 metrics per case)
 
 AGREE_RHO = 0.5  # two maps' Spearman at or above this: they agree
 PARTLY_RHO = 0.2  # at or above this (and below AGREE_RHO): they partly agree
 HALF = 0.5  # "at least half of their top regions"
 
 
-def case_observations(case, models_by_key, categories):
+def case_observations(
+    case: CaseResult, models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
+) -> list[str]:
     """Plain-text sentences about one case: predictions, agreement, and what the measurements say."""
     results = list(case.models.values())
     label = case.spec.label_index
@@ -43,7 +58,7 @@ def case_observations(case, models_by_key, categories):
     return sentences
 
 
-def agreement_sentences(name, own):
+def agreement_sentences(name: str, own: TargetMetrics) -> list[str]:
     """How far each pair of methods agrees on the model's own top-1 class."""
     out = []
     for pair, a in own.methods_agreement.items():
@@ -59,7 +74,7 @@ def agreement_sentences(name, own):
     return out
 
 
-def prediction_sentence(name, result, categories, label):
+def prediction_sentence(name: str, result: ModelResult, categories: Sequence[str], label: int | None) -> str:
     top = result.top1
     text = f"{name} predicts {top.name} ({pct(top.probability)})"
     if label is not None:
@@ -72,7 +87,9 @@ def prediction_sentence(name, result, categories, label):
     return text + "."
 
 
-def concentration_sentences(results, models_by_key, categories):
+def concentration_sentences(
+    results: Sequence[ModelResult], models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
+) -> list[str]:
     """Per method with a concentration, which model's map of its own top-1 class is the most focused."""
     own = [(models_by_key[r.model_key].label, r.own_metrics) for r in results if r.own_metrics is not None]
     methods = dict.fromkeys(method for _, m in own for method in m.concentration)
@@ -91,7 +108,7 @@ def concentration_sentences(results, models_by_key, categories):
     return out
 
 
-def blank_sentences(name, result):
+def blank_sentences(name: str, result: ModelResult) -> list[str]:
     """The explanations of the model's own top-1 class that mark nothing (a probability that did not move)."""
     top = result.top1
     return [
@@ -102,7 +119,7 @@ def blank_sentences(name, result):
     ]
 
 
-def faithfulness_sentences(name, target_metrics):
+def faithfulness_sentences(name: str, target_metrics: TargetMetrics) -> list[str]:
     """Compare each map with the random baseline on deletion and insertion separately."""
     faith = target_metrics.faithfulness
     if "random" not in faith:
@@ -126,7 +143,7 @@ def faithfulness_sentences(name, target_metrics):
     return out
 
 
-def report_findings(cases, models):
+def report_findings(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -> list[str]:
     """Cross-case sentences for the top of the overview, each backed by a number the report shows.
 
     Concentration means are those of the overview's table (the same own-top-1 metrics, the same mean);
@@ -141,11 +158,11 @@ def report_findings(cases, models):
     return sentences + methods_agreement_findings(own)
 
 
-def concentration_findings(own):
+def concentration_findings(own: OwnMetrics) -> list[str]:
     sentences = []
     for method in dict.fromkeys(name for _, group in own for m in group for name in m.concentration):
-        means = [(label, mean([m.concentration.get(method) for m in group])) for label, group in own]
-        means = [(label, value) for label, value in means if is_number(value)]
+        found = [(label, mean([m.concentration.get(method) for m in group])) for label, group in own]
+        means = [(label, value) for label, value in found if is_number(value)]
         if len(means) < 2:
             continue
         (small_name, small), (large_name, large) = min(means, key=lambda v: v[1]), max(means, key=lambda v: v[1])
@@ -156,9 +173,9 @@ def concentration_findings(own):
     return sentences
 
 
-def overlap_findings(cases, labels):
+def overlap_findings(cases: Sequence[CaseResult], labels: Mapping[str, str]) -> list[str]:
     """Per method and pair of models: on how many cases their top-k regions for the same class overlap by half."""
-    pairs = {}
+    pairs: dict[tuple[str, str, str], dict[str, list[Agreement]]] = {}  # (method, label, label) -> per case
     for case in cases:
         for pair in case.comparisons:
             key = (pair.method, labels[pair.model_a], labels[pair.model_b])
@@ -175,7 +192,7 @@ def overlap_findings(cases, labels):
     return sentences
 
 
-def methods_agreement_findings(own):
+def methods_agreement_findings(own: OwnMetrics) -> list[str]:
     sentences = []
     for label, group in own:
         for pair in dict.fromkeys(key for m in group for key in m.methods_agreement):

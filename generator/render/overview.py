@@ -6,13 +6,24 @@ row carries the row's model, correct/wrong, agreement and search text as data at
 number sits in a `<data value>` element holding it to 6 digits. Without the script nothing changes.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from generator.render.metric_tables import cell, overview_columns
 from generator.render.pages_format import NOT_COMPUTED, with_reason
+
+if TYPE_CHECKING:
+    from generator.measure.measurer import TargetMetrics
+    from generator.render.metric_tables import MetricColumn
+    from generator.render.pages import CasePage, ModelColumn
+    from generator.run.inference import Prediction
+    from generator.run.results import CaseResult
 
 ROW_MARKER = "case-row"  # the class of each row's marker span; the script looks for tables holding one
 
@@ -23,10 +34,10 @@ class OverviewRow:
     title: str
     label_name: str | None
     model: str  # the model's label
-    top1: object  # Prediction
+    top1: Prediction
     correct: bool | None  # None: the case has no ground truth
     agree: bool  # every model has the same top-1 class on this case
-    metrics: tuple  # Markup cells, one per OverviewTable.metric_headers
+    metrics: tuple[Markup, ...]  # cells, one per OverviewTable.metric_headers
     marker: Markup
 
 
@@ -34,11 +45,11 @@ class OverviewRow:
 class OverviewTable:
     compared: bool  # more than one model: a Model and an Agree column
     labelled: bool  # some case has a ground truth: a Ground truth column
-    metric_headers: tuple
-    rows: tuple  # OverviewRow, cases in manifest order, each case's models in manifest order
+    metric_headers: tuple[str, ...]
+    rows: tuple[OverviewRow, ...]  # cases in manifest order, each case's models in manifest order
 
 
-def overview_table(cases, case_pages, model_count):
+def overview_table(cases: Sequence[CaseResult], case_pages: Sequence[CasePage], model_count: int) -> OverviewTable:
     """The rows of every case (CaseResult) and its page (CasePage, same order), with a column per measurement."""
     own = [
         (page, column, case.models[column.key].own_metrics)
@@ -65,7 +76,7 @@ def overview_table(cases, case_pages, model_count):
     return OverviewTable(compared, labelled, tuple(c.header for c in columns), rows)
 
 
-def metric_cell(column, metrics):
+def metric_cell(column: MetricColumn, metrics: TargetMetrics | None) -> Markup:
     """The table's cell, its number wrapped in <data value> (more digits than shown) for the script to sort on."""
     if metrics is None:
         return with_reason(NOT_COMPUTED)
@@ -75,7 +86,7 @@ def metric_cell(column, metrics):
     return Markup('<data value="{:.6g}">{}</data>').format(float(value), text)  # 6 digits: ample to sort on
 
 
-def row_marker(page, column, compared):
+def row_marker(page: CasePage, column: ModelColumn, compared: bool) -> Markup:
     """The row's empty marker span: what the script filters on, as data attributes."""
     found = dict.fromkeys(text for text in (page.case_id, page.title, page.label_name, column.top_k[0].name) if text)
     data = {"model": column.label, "search": " ".join(found)}
@@ -87,7 +98,7 @@ def row_marker(page, column, compared):
     return Markup(f'<span class="{ROW_MARKER}" hidden{attributes}></span>')
 
 
-def attribute_text(value):
+def attribute_text(value: object) -> str:
     """An attribute value that survives a Markdown table cell: every ASCII sign as a character reference.
 
     Escaping for HTML alone is not enough: Markdown's table splits on `|` and its inline patterns (links,

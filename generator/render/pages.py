@@ -1,9 +1,13 @@
 """Markdown pages from Jinja2 templates; every manifest string is escaped for Markdown and HTML."""
 
+from __future__ import annotations
+
 import html
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
@@ -31,11 +35,23 @@ from generator.render.summary import disagreeing_pairs, largest_disagreements, o
 from generator.render.worst_cases import worst_cases
 from generator.run.devices import Inference
 
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from generator.explain.base import AnyExplainer, FigureKind
+    from generator.manifest.schema import CaseSpec, Manifest
+    from generator.measure.measurer import TargetMetrics
+    from generator.measure.metrics import Agreement
+    from generator.render.metric_tables import Table
+    from generator.run.inference import Prediction
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseFailure, CaseResult
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
-def markdown_text(value):
+def markdown_text(value: object) -> Markup:
     """Plain text that shows literally in Markdown: HTML-escaped, Markdown punctuation backslashed."""
     if value is None:
         return Markup("")
@@ -43,7 +59,7 @@ def markdown_text(value):
     return Markup(MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False)))
 
 
-def template_environment(templates_dir=TEMPLATES_DIR):
+def template_environment(templates_dir: str | PathLike[str] = TEMPLATES_DIR) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=True,
@@ -66,10 +82,12 @@ class ModelColumn:
     label: str
     weights: str
     is_random: bool
-    top_k: tuple
-    targets: tuple  # (index, name)
+    top_k: tuple[Prediction, ...]
+    targets: tuple[tuple[int, str], ...]  # (index, name)
     correct: bool | None
-    samples: dict = None  # explainer name -> model evaluations it used, where the method decides how many
+    samples: dict[str, int | None] | None = (
+        None  # explainer name -> model evaluations it used, where the method decides how many
+    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +96,7 @@ class MetricsRow:
 
     model: str
     target: str
-    metrics: object  # TargetMetrics
+    metrics: TargetMetrics
 
 
 @dataclass(frozen=True)
@@ -87,7 +105,7 @@ class ComparisonRow:
     target: str
     model_a: str
     model_b: str
-    agreement: object
+    agreement: Agreement
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,7 @@ class MethodSection:
     name: str
     title: str
     intro: str  # Markdown, rendered from the explainer's `section`
-    kinds: tuple  # FigureKind
+    kinds: tuple[FigureKind, ...]  # the tabs
     width: int
 
 
@@ -107,23 +125,23 @@ class CasePage:
     title: str
     image_path: str
     label_name: str | None
-    columns: tuple  # ModelColumn
+    columns: tuple[ModelColumn, ...]
     agree: bool
-    methods: tuple  # MethodSection, one per explainer that explained something on this case
-    metrics_rows: tuple = ()
-    faithfulness_table: object = None  # metric_tables.Table, None when nothing was measured
-    focus_table: object = None
-    comparisons: tuple = ()
-    observations: tuple = ()
+    methods: tuple[MethodSection, ...]  # one per explainer that explained something on this case
+    metrics_rows: tuple[MetricsRow, ...] = ()
+    faithfulness_table: Table | None = None  # None when nothing was measured
+    focus_table: Table | None = None
+    comparisons: tuple[ComparisonRow, ...] = ()
+    observations: tuple[str, ...] = ()
     has_curves: bool = False
 
     @property
-    def comparisons_k(self):
+    def comparisons_k(self) -> str:
         """The k of the model-against-model overlaps, as their column heading names it."""
         return shown_k(c.agreement for c in self.comparisons)
 
     @property
-    def sanity_flags(self):
+    def sanity_flags(self) -> list[tuple[str, str, str, float]]:
         """(model, target, method, rho) of every map that barely changed under the sanity check."""
         return [
             (row.model, row.target, method, rho)
@@ -133,7 +151,9 @@ class CasePage:
         ]
 
 
-def metrics_rows(case, models_by_key, categories):
+def metrics_rows(
+    case: CaseResult, models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
+) -> tuple[MetricsRow, ...]:
     return tuple(
         MetricsRow(models_by_key[key].label, categories[target], result.metrics[target])
         for key, result in case.models.items()
@@ -142,7 +162,9 @@ def metrics_rows(case, models_by_key, categories):
     )
 
 
-def comparison_rows(case, models_by_key, categories):
+def comparison_rows(
+    case: CaseResult, models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
+) -> tuple[ComparisonRow, ...]:
     return tuple(
         ComparisonRow(
             method_title(p.method),
@@ -155,7 +177,13 @@ def comparison_rows(case, models_by_key, categories):
     )
 
 
-def case_page(case, models_by_key, categories, explainers=(), section=None):
+def case_page(
+    case: CaseResult,
+    models_by_key: Mapping[str, LoadedModel],
+    categories: Sequence[str],
+    explainers: Sequence[AnyExplainer] = (),
+    section: object = None,
+) -> CasePage:
     spec = case.spec
     rows = metrics_rows(case, models_by_key, categories)
     faithfulness_table, focus_table = case_tables(
@@ -194,12 +222,21 @@ def case_page(case, models_by_key, categories, explainers=(), section=None):
 
 
 class PageRenderer:
-    def __init__(self, manifest, models, inference=Inference(), explainers=None, templates_dir=TEMPLATES_DIR):
+    def __init__(
+        self,
+        manifest: Manifest,
+        models: Sequence[LoadedModel],
+        inference: Inference = Inference(),
+        explainers: Sequence[AnyExplainer] | None = None,
+        templates_dir: str | PathLike[str] = TEMPLATES_DIR,
+    ) -> None:
         self.manifest = manifest
         self.models = models
         self.inference = inference
         self.models_by_key = {m.key: m for m in models}
-        self.explainers = enabled_explainers(manifest.explainers, manifest.seed) if explainers is None else explainers
+        self.explainers: Sequence[AnyExplainer] = (
+            enabled_explainers(manifest.explainers, manifest.seed) if explainers is None else explainers
+        )
         self.env = template_environment(templates_dir)
         self.env.globals.update(
             figure=explanation_figure,
@@ -220,17 +257,17 @@ class PageRenderer:
             blur_sigma=f"{BLUR_SIGMA:g}",
         )
 
-    def render(self, name, **context):
+    def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
 
-    def explainer_text(self, explainer, source, **context):
+    def explainer_text(self, explainer: AnyExplainer, source: str, **context: Any) -> Markup:
         """An explainer's own Jinja text (its case section or its methods paragraph), rendered here."""
         template = self.env.from_string(source)
         return Markup(
             template.render(manifest=self.manifest, models=self.models, settings=explainer.settings, **context)
         )
 
-    def with_intros(self, page):
+    def with_intros(self, page: CasePage) -> CasePage:
         by_name = {e.name: e for e in self.explainers}
         methods = tuple(
             replace(m, intro=self.explainer_text(by_name[m.name], by_name[m.name].section, page=page, name=m.name))
@@ -238,7 +275,7 @@ class PageRenderer:
         )
         return replace(page, methods=methods)
 
-    def methods_page(self):
+    def methods_page(self) -> str:
         return self.render(
             "methods.md.j2",
             explainers=[(e, self.explainer_text(e, e.method_text)) for e in self.explainers],
@@ -258,7 +295,9 @@ class PageRenderer:
             ],
         )
 
-    def pages(self, cases, failures, kept=()):
+    def pages(
+        self, cases: Sequence[CaseResult], failures: Sequence[CaseFailure], kept: Sequence[CaseSpec] = ()
+    ) -> dict[str, str]:
         categories = self.models[0].categories
         case_pages = [
             self.with_intros(case_page(case, self.models_by_key, categories, self.explainers)) for case in cases
@@ -293,7 +332,7 @@ class PageRenderer:
         return out
 
 
-def measured_metrics(manifest, explainers, model_count):
+def measured_metrics(manifest: Manifest, explainers: Sequence[AnyExplainer], model_count: int) -> dict[str, list[str]]:
     """{metric: [explainer titles it applies to]} for what a build with these settings measures.
 
     The methods page explains only those, naming the methods each applies to.
@@ -312,13 +351,13 @@ def measured_metrics(manifest, explainers, model_count):
     return {name: methods for name, methods in wanted.items() if methods}
 
 
-def agreement_terms(k, explainers):
+def agreement_terms(k: int, explainers: Iterable[AnyExplainer]) -> dict[str, int | str]:
     """How two maps are compared on this report's pages: {"k", "unit", "compared"} (see Measurer's compare_maps)."""
     unit = agreement_unit(explainers)
     return {"k": k, "unit": unit, "compared": COMPARED[unit]}
 
 
-def sentence_list(items):
+def sentence_list(items: Iterable[str]) -> Markup:
     """["a", "b", "c"] -> "A, b and c": the project's own words and numbers, nothing to escape."""
     items = list(items)
     if len(items) > 1:
@@ -327,7 +366,7 @@ def sentence_list(items):
     return Markup(text[:1].upper() + text[1:])
 
 
-def unbatched_steps(manifest, explainers):
+def unbatched_steps(manifest: Manifest, explainers: Sequence[AnyExplainer]) -> Markup:
     steps = ["predictions"]
     steps += [e.title for e in explainers if e.batched_work() is None]
     if "sanity" in measured_metrics(manifest, explainers, 1):
@@ -335,7 +374,7 @@ def unbatched_steps(manifest, explainers):
     return sentence_list(steps)
 
 
-def batched_steps(manifest, explainers):
+def batched_steps(manifest: Manifest, explainers: Sequence[AnyExplainer]) -> Markup:
     """What runs through the batched classifier (generator.run.inference.batch_classifier), as a sentence's subject."""
     measured = measured_metrics(manifest, explainers, 1)
     steps = [work for work in (e.batched_work() for e in explainers) if work is not None]
@@ -346,7 +385,7 @@ def batched_steps(manifest, explainers):
     return sentence_list(steps)
 
 
-def library_versions():
+def library_versions() -> dict[str, str]:
     """This package's version and those of the libraries every result depends on (the cache's own list)."""
     installed = {name: found for name, found in result_library_versions().items() if found is not None}
     return {"xai-report": __version__, **installed}

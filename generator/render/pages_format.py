@@ -4,10 +4,17 @@
 correlation of a constant map, for instance).
 """
 
+from __future__ import annotations
+
 import html
 import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TypeGuard
 
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from generator.measure.metrics import Agreement
 
 NOT_COMPUTED = "—"
 UNDEFINED = "n/a"
@@ -17,7 +24,7 @@ WHY = {
 }
 
 
-def missing(value):
+def missing(value: float | None) -> str | None:
     if value is None:
         return NOT_COMPUTED
     if isinstance(value, float) and math.isnan(value):
@@ -25,15 +32,17 @@ def missing(value):
     return None
 
 
-def pct(value, digits=1):
+def pct(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return NOT_COMPUTED
     return missing(value) or f"{100 * value:.{digits}f}%"
 
 
-def num(value, digits=3):
+def num(value: float | None, digits: int = 3) -> str:
     return missing(value) or f"{value:.{digits}f}"
 
 
-def mean(values):
+def mean(values: Sequence[float | None]) -> float | None:
     """Mean of the values that are numbers; None when there is none (nothing was measured)."""
     numbers = [v for v in values if v is not None and not math.isnan(v)]
     if numbers:
@@ -41,7 +50,7 @@ def mean(values):
     return float("nan") if any(v is not None for v in values) else None
 
 
-def with_reason(text, why=None):
+def with_reason(text: str, why: str | None = None) -> Markup:
     """A table cell: a missing value ("—", "n/a") carries its reason as a tooltip, a number stays as it is."""
     if text not in WHY:
         return Markup.escape(text)
@@ -49,20 +58,20 @@ def with_reason(text, why=None):
     return Markup(f'<abbr title="{reason}">{text}</abbr>')
 
 
-def num_cell(value, digits=3):
+def num_cell(value: float | None, digits: int = 3) -> Markup:
     return with_reason(num(value, digits))
 
 
-def pct_cell(value, digits=1):
+def pct_cell(value: float | None, digits: int = 1) -> Markup:
     return with_reason(pct(value, digits))
 
 
-def is_number(value):
+def is_number(value: float | None) -> TypeGuard[float]:
     """A measured value: not None and not NaN (the one number unequal to itself)."""
     return value is not None and value == value
 
 
-def shown_k(agreements):
+def shown_k(agreements: Iterable[Agreement]) -> str:
     """The k that a heading or sentence names for these Agreements: theirs when they share one, else "k"."""
     ks = {agreement.k for agreement in agreements}
     return str(ks.pop()) if len(ks) == 1 else "k"

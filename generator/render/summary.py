@@ -1,17 +1,27 @@
 """Across-case summaries for the overview and comparison pages."""
 
+from __future__ import annotations
+
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from generator.explain import method_title
 from generator.explain.base import agreement_pair
+
+if TYPE_CHECKING:
+    from generator.measure.measurer import TargetMetrics
+    from generator.render.pages import CasePage, ModelColumn
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult, ModelResult
 
 
 @dataclass(frozen=True)
 class Summary:
     cases: int
     agreement: float | None  # share of cases where all models agree on top-1
-    accuracy: dict  # model label -> (correct, labelled)
+    accuracy: dict[str, tuple[int, int]]  # model label -> (correct, labelled)
 
 
 @dataclass(frozen=True)
@@ -29,15 +39,15 @@ class PairComparison:
 
     case_id: str
     title: str
-    model_a: object  # ModelColumn
-    model_b: object
+    model_a: ModelColumn
+    model_b: ModelColumn
     a_on_b_class: float  # model A's probability for B's top-1 class
     b_on_a_class: float
     shown_method: str | None = None  # the first explainer whose maps of both top-1 classes exist
 
 
-def summarise(case_pages):
-    accuracy = {}
+def summarise(case_pages: Sequence[CasePage]) -> Summary:
+    accuracy: dict[str, tuple[int, int]] = {}
     for page in case_pages:
         for column in page.columns:
             correct, labelled = accuracy.get(column.label, (0, 0))
@@ -49,7 +59,9 @@ def summarise(case_pages):
     return Summary(len(case_pages), agreement, accuracy)
 
 
-def own_top1_metrics(cases, models):
+def own_top1_metrics(
+    cases: Sequence[CaseResult], models: Sequence[LoadedModel]
+) -> list[tuple[str, list[TargetMetrics]]]:
     """Per model that measured anything: its label and the metrics of its own top-1 explanation on each case."""
     out = []
     for model in models:
@@ -60,7 +72,9 @@ def own_top1_metrics(cases, models):
     return out
 
 
-def largest_disagreements(cases, models_by_key, categories, limit=5):
+def largest_disagreements(
+    cases: Sequence[CaseResult], models_by_key: Mapping[str, LoadedModel], categories: Sequence[str], limit: int = 5
+) -> list[Disagreement]:
     """Where the methods (per model) or the models (per method) rank the image's regions least alike."""
     rows = []
     for case in cases:
@@ -80,7 +94,7 @@ def largest_disagreements(cases, models_by_key, categories, limit=5):
     return sorted(rows, key=lambda r: r.spearman)[:limit]
 
 
-def disagreeing_pairs(cases, case_pages):
+def disagreeing_pairs(cases: Sequence[CaseResult], case_pages: Sequence[CasePage]) -> list[PairComparison]:
     """Every pair of models whose top-1 differs, with each model's confidence in the other's class."""
     pages = {page.case_id: page for page in case_pages}
     out = []
@@ -96,15 +110,21 @@ def disagreeing_pairs(cases, case_pages):
                         page.title,
                         a,
                         b,
-                        a_on_b_class=case.models[a.key].probabilities[b.top_k[0].index],
-                        b_on_a_class=case.models[b.key].probabilities[a.top_k[0].index],
+                        a_on_b_class=probability_of(case.models[a.key], b.top_k[0].index),
+                        b_on_a_class=probability_of(case.models[b.key], a.top_k[0].index),
                         shown_method=explained_by_both(case.models[a.key], case.models[b.key]),
                     )
                 )
     return out
 
 
-def explained_by_both(result_a, result_b):
+def probability_of(result: ModelResult, index: int) -> float:
+    """The model's probability for class `index` (every computed ModelResult holds its probabilities)."""
+    assert result.probabilities is not None, f"no probabilities for {result.model_key}"
+    return result.probabilities[index]
+
+
+def explained_by_both(result_a: ModelResult, result_b: ModelResult) -> str | None:
     """The first method (in the registry's order) that explained each model's own top-1 class."""
     for method in result_a.explanations:
         if all(r.explained(method, r.top1.index) is not None for r in (result_a, result_b)):

@@ -6,14 +6,29 @@ the cases (then of the models). The measurements are those of each model's expla
 as in the overview's means. A list whose measurement did not run is absent, not empty.
 """
 
+from __future__ import annotations
+
 import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from generator.explain import method_title
 from generator.render.metric_tables import page_order
 from generator.render.pages_format import is_number
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+
+    from generator.explain.base import Stability
+    from generator.measure.measurer import TargetMetrics
+    from generator.run.inference import Prediction
+    from generator.run.models import LoadedModel
+    from generator.run.results import CaseResult
+
 WORST_SHOWN = 10
+Row = TypeVar("Row")
+Own = tuple["CaseResult", "LoadedModel", "TargetMetrics"]  # a case, a model, the metrics of its own top-1 class
 
 
 @dataclass(frozen=True)
@@ -24,17 +39,17 @@ class ModelDisagreement:
     title: str
     model_a: str  # labels
     model_b: str
-    top1_a: object  # Prediction
-    top1_b: object
+    top1_a: Prediction
+    top1_b: Prediction
     shared: int  # classes in both models' top-k lists
     of: int  # the length of the shorter list
 
     @property
-    def same_top1(self):
+    def same_top1(self) -> bool:
         return self.top1_a.index == self.top1_b.index
 
     @property
-    def rank(self):
+    def rank(self) -> tuple[bool, float]:
         """Lower is worse: a different top-1 class first, then the smaller share of top-k classes in common."""
         return (self.same_top1, self.shared / self.of)
 
@@ -49,7 +64,7 @@ class FaithfulnessRow:
     random_margin: float | None  # the random map's insertion minus deletion AUC, the baseline
 
     @property
-    def margin(self):
+    def margin(self) -> float:
         return self.insertion - self.deletion
 
 
@@ -58,29 +73,29 @@ class StabilityRow:
     case_id: str
     title: str
     model: str
-    stability: object  # Stability
+    stability: Stability
 
 
 @dataclass(frozen=True)
 class MethodRanking:
     method: str
     title: str
-    rows: tuple
+    rows: tuple[FaithfulnessRow, ...] | tuple[StabilityRow, ...]
 
     @property
-    def has_random(self):
+    def has_random(self) -> bool:
         return any(getattr(row, "random_margin", None) is not None for row in self.rows)
 
 
 @dataclass(frozen=True)
 class WorstCases:
-    disagreements: tuple | None  # ModelDisagreement; None with one model (nothing to compare)
-    unfaithful: tuple  # MethodRanking of FaithfulnessRow, one per method with deletion and insertion curves
-    unstable: tuple  # MethodRanking of StabilityRow, one per method whose stability was measured
+    disagreements: tuple[ModelDisagreement, ...] | None  # None with one model (nothing to compare)
+    unfaithful: tuple[MethodRanking, ...]  # of FaithfulnessRow, one per method with deletion and insertion curves
+    unstable: tuple[MethodRanking, ...]  # of StabilityRow, one per method whose stability was measured
     show_model: bool  # more than one model: the tables name each row's model
 
 
-def worst_cases(cases, models, limit=WORST_SHOWN):
+def worst_cases(cases: Sequence[CaseResult], models: Sequence[LoadedModel], limit: int = WORST_SHOWN) -> WorstCases:
     """The three lists for the overview, from the CaseResults in manifest order and the LoadedModels."""
     own = list(own_top1_measurements(cases, models))
     return WorstCases(
@@ -91,16 +106,16 @@ def worst_cases(cases, models, limit=WORST_SHOWN):
     )
 
 
-def ranked(rows, key, limit):
+def ranked(rows: Iterable[Row], key: Callable[[Row], SupportsRichComparison], limit: int) -> tuple[Row, ...]:
     """The `limit` lowest rows by `key`; the sort is stable, so ties keep the order the rows came in."""
     return tuple(sorted(rows, key=key)[:limit])
 
 
-def case_title(case):
+def case_title(case: CaseResult) -> str:
     return case.spec.title or case.case_id
 
 
-def own_top1_measurements(cases, models):
+def own_top1_measurements(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -> Iterator[Own]:
     """(case, model, TargetMetrics of its own top-1 class), cases in manifest order, then models in theirs."""
     for case in cases:
         for model in models:
@@ -109,9 +124,11 @@ def own_top1_measurements(cases, models):
                 yield case, model, result.own_metrics
 
 
-def model_disagreements(cases, models, limit):
+def model_disagreements(
+    cases: Sequence[CaseResult], models: Sequence[LoadedModel], limit: int
+) -> tuple[ModelDisagreement, ...]:
     """Per case its two most different models (first pair on a tie); cases where some pair differs at all."""
-    rows = []
+    rows: list[ModelDisagreement] = []
     for case in cases:
         present = [model for model in models if model.key in case.models]
         pairs = [pair_disagreement(case, a, b) for a, b in itertools.combinations(present, 2)]
@@ -121,7 +138,7 @@ def model_disagreements(cases, models, limit):
     return ranked(rows, lambda row: row.rank, limit)
 
 
-def pair_disagreement(case, model_a, model_b):
+def pair_disagreement(case: CaseResult, model_a: LoadedModel, model_b: LoadedModel) -> ModelDisagreement:
     a, b = case.models[model_a.key], case.models[model_b.key]
     shared = len({p.index for p in a.top_k} & {p.index for p in b.top_k})
     return ModelDisagreement(
@@ -136,12 +153,12 @@ def pair_disagreement(case, model_a, model_b):
     )
 
 
-def least_faithful(own, limit):
+def least_faithful(own: Sequence[Own], limit: int) -> tuple[MethodRanking, ...]:
     """Per method with curves: the lowest insertion-minus-deletion AUC."""
     methods = page_order({name for *_, metrics in own for name in metrics.faithfulness} - {"random"})
     rankings = []
     for method in methods:
-        rows = []
+        rows: list[FaithfulnessRow] = []
         for case, model, metrics in own:
             found, baseline = metrics.faithfulness.get(method), metrics.faithfulness.get("random")
             if found is None or not (is_number(found.deletion_auc) and is_number(found.insertion_auc)):
@@ -156,7 +173,7 @@ def least_faithful(own, limit):
     return tuple(ranking for ranking in rankings if ranking.rows)
 
 
-def least_stable(own, limit):
+def least_stable(own: Sequence[Own], limit: int) -> tuple[MethodRanking, ...]:
     """Per method whose stability was measured: the lowest mean Jaccard of its top superpixels across runs."""
     methods = page_order({name for *_, metrics in own for name in metrics.stability})
     rankings = []
