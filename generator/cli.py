@@ -1,19 +1,28 @@
 """The command line: the only place that prints and picks exit codes (see generator/utils/errors.py)."""
 
+from __future__ import annotations
+
 import logging
 import signal
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 
 from generator import __version__
 from generator.utils.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, ReportError
 
+if TYPE_CHECKING:
+    from generator.build import BuildSummary
+
 log = logging.getLogger("generator")
+T = TypeVar("T")
 
 
-def configure_logging(verbose, quiet):
+def configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
     if not verbose:
@@ -21,11 +30,11 @@ def configure_logging(verbose, quiet):
             logging.getLogger(noisy).setLevel(logging.WARNING if not quiet else logging.ERROR)
 
 
-def raise_keyboard_interrupt(signum, frame):
+def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
 
 
-def run_reporting_errors(verbose, action):
+def run_reporting_errors(verbose: bool, action: Callable[[], T]) -> T:
     """Run `action`; turn ReportError into one message and its exit code, tracebacks only with -v.
 
     SIGTERM is handled like Ctrl-C: the build stops where it is; every file written so far was written
@@ -51,7 +60,7 @@ def run_reporting_errors(verbose, action):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xai-report")
-def main():
+def main() -> None:
     """xai-report: build a static site that explains what image classifiers look at.
 
     Exit codes: 0 success, 1 build failure, 2 bad manifest or usage, 130 interrupted.
@@ -130,23 +139,23 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug loggi
 @verbose_option
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
 def build(
-    manifest,
-    config,
-    site_dir,
-    only,
-    no_site,
-    pdf,
-    keep_going,
-    device,
-    precision,
-    force,
-    cache_dir,
-    shard,
-    executor,
-    jobs,
-    verbose,
-    quiet,
-):
+    manifest: Path,
+    config: Path,
+    site_dir: Path,
+    only: tuple[str, ...],
+    no_site: bool,
+    pdf: bool,
+    keep_going: bool,
+    device: str,
+    precision: str,
+    force: bool,
+    cache_dir: Path | None,
+    shard: tuple[int, int] | None,  # parsed by parse_shard
+    executor: str,
+    jobs: int | None,
+    verbose: bool,
+    quiet: bool,
+) -> None:
     """Run every model and explainer on every case and build the site."""
     from generator.build import BuildOptions, build_report
 
@@ -193,7 +202,7 @@ def build(
         sys.exit(EXIT_BUILD_FAILED)
 
 
-def parse_shard(value):
+def parse_shard(value: str | None) -> tuple[int, int] | None:
     """ "K/N" -> (K, N) with 1 <= K <= N; None stays None."""
     if value is None:
         return None
@@ -203,11 +212,11 @@ def parse_shard(value):
     return int(k), int(n)
 
 
-def phase_line(phases):
+def phase_line(phases: Mapping[str, float]) -> str:
     return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
 
 
-def only_details(summary):
+def only_details(summary: BuildSummary) -> str:
     """For a build with --only: which cases were rebuilt, which read from the cache, which kept as they were."""
     if not (summary.from_cache or summary.kept):
         return ""
@@ -225,7 +234,7 @@ def only_details(summary):
 @click.option("--force", is_flag=True, help="Report what a --force build would recompute.")
 @precision_option
 @verbose_option
-def check(manifest, cache_dir, force, precision, verbose):
+def check(manifest: Path, cache_dir: Path | None, force: bool, precision: str, verbose: bool) -> None:
     """Validate the manifest, weights and images without running any model; say what a build would compute."""
     from generator.build import BuildOptions
     from generator.check import check_project
@@ -247,7 +256,7 @@ def check(manifest, cache_dir, force, precision, verbose):
 
 
 @main.command()
-def schema():
+def schema() -> None:
     """Print the manifest's JSON Schema (for editor completion and validation)."""
     from generator.manifest.loader import manifest_json_schema
 
@@ -258,7 +267,7 @@ def schema():
 @manifest_option
 @config_option
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
-def serve(manifest, config, dev_addr):
+def serve(manifest: Path, config: Path, dev_addr: str) -> None:
     """Preview the report with live reload (mkdocs serve on the manifest's folder)."""
     from mkdocs.commands.serve import serve as mkdocs_serve
 

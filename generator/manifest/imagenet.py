@@ -4,13 +4,13 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=1)
-def imagenet_categories():
+def imagenet_categories() -> tuple[str, ...]:
     from torchvision.models import ResNet18_Weights
 
     return tuple(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-def resolve_class(value):
+def resolve_class(value: int | str) -> int:
     """Turn a class name (case-insensitive) or index into an index; raise ValueError if unknown."""
     categories = imagenet_categories()
     if isinstance(value, bool):
