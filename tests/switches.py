@@ -138,7 +138,7 @@ def switched_off_words(manifest):
     if not ig:
         words += ["Integrated Gradients"]
     if not lime:
-        words += ["LIME"]
+        words += ["LIME", "superpixel"]  # without LIME no case is segmented: maps compare pixel by pixel
     if not (metrics.get("faithfulness", True) and (gradcam or lime or ig)):
         words += ["deletion", "insertion", "Deletion", "Faithfulness", "Least faithful"]
     if not metrics.get("sanity", True):
