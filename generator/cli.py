@@ -40,7 +40,7 @@ def run_reporting_errors(verbose: bool, action: Callable[[], T]) -> T:
     SIGTERM is handled like Ctrl-C: the build stops where it is; every file written so far was written
     atomically, the site is only swapped in at the end, so the previous site stays intact.
     """
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     try:
         return action()
     except ReportError as error:
@@ -56,6 +56,8 @@ def run_reporting_errors(verbose: bool, action: Callable[[], T]) -> T:
             raise
         click.echo(f"Error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", err=True)
         sys.exit(EXIT_BUILD_FAILED)
+    finally:  # the caller's handler back (a library caller, or a test runner calling the command in-process)
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
