@@ -182,7 +182,6 @@ def case_page(
     models_by_key: Mapping[str, LoadedModel],
     categories: Sequence[str],
     explainers: Sequence[AnyExplainer] = (),
-    section: object = None,
 ) -> CasePage:
     spec = case.spec
     rows = metrics_rows(case, models_by_key, categories)
