@@ -52,7 +52,7 @@ def shown_targets(spec, models, inputs):
     from generator.compute import case_targets
     from generator.run.inference import probabilities, top_k
 
-    top1 = [top_k(probabilities(model, inputs.image.tensor), model.categories, 1) for model in models]
+    top1 = [top_k(probabilities(model, model.input_tensor(inputs.image)), model.categories, 1) for model in models]
     return case_targets(spec, top1)
 
 

@@ -42,13 +42,13 @@ def curves_per_steps(model, manifest, inputs, explainers, maps, steps_list):
     from generator.measure.measurer import Measurer
     from generator.run.inference import probabilities
 
-    original = probabilities(model, inputs.image.tensor)
+    original = probabilities(model, model.input_tensor(inputs.image))
     crop = inputs.image.crop_array
     found = {}
     for steps in steps_list:
         settings = manifest.metrics.model_copy(update={"steps": steps})
         measurer = Measurer(settings, explainers, manifest.preprocess, manifest.seed)
-        classify = measurer.classifier(model.module)
+        classify = measurer.classifier(model)
         classify(np.repeat(crop[None], 64, axis=0))  # the fused network is traced on first use: not in the timing
         started = time.perf_counter()
         curves = measurer.faithfulness(classify, crop, maps, original)

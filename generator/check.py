@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from generator.cache.case_cache import model_identity
 from generator.compute import PredictionsMissing
 from generator.session import BuildSession
 from generator.utils.errors import CaseError
@@ -62,6 +61,6 @@ def describe(missing: Sequence[tuple[str, object, object]], models: Sequence[Loa
     items: list[str] = []
     for kind, identity, explainer in missing:
         what = str(explainer) if kind == "explanation" else kind  # the explainer's name, for an explanation
-        labels = [m.label for m in models if model_identity(m) == identity]
+        labels = [m.label for m in models if m.identity == identity]
         items.append(f"{what} ({', '.join(labels)})" if labels else what)
     return list(dict.fromkeys(items))

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from generator.cache.case_cache import CaseCache, NotCached
 from generator.cache.store import file_digest
 from generator.explain import CaseInputs, enabled_explainers
+from generator.explain.base import runs_on
 from generator.measure.measurer import Measurer, compare_models
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
@@ -111,7 +112,7 @@ def compute_case(
         with failures_named(spec.case_id, model), timed("predictions"):
             probs.append(
                 case_cache.probabilities(
-                    model, functools.partial(probabilities, model, prepared.tensor), PREDICTION_CODE
+                    model, functools.partial(probabilities, model, model.input_tensor(prepared)), PREDICTION_CODE
                 )
             )
     if dry_run and any(p is None for p in probs):
@@ -165,7 +166,7 @@ def explain_model(
     probs: NDArray[np.float64] | None,
 ) -> ModelResult:
     explained: dict[str, dict[int, Any]] = {}  # explainer name -> {target: its result}
-    for explainer in explainers:
+    for explainer in (e for e in explainers if runs_on(e, model)):
         with timed(explainer.name):
             results = case_cache.explanation(
                 explainer, model, targets, functools.partial(explainer.explain, model, inputs, targets)

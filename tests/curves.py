@@ -32,7 +32,6 @@ def deletion_insertion(
     return curves_from_probabilities(fractions, np.asarray(classify(images))[:, int(target)])
 
 
-
 def random_order_baseline(
     classify: Classify,
     image: ArrayLike,

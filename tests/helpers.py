@@ -16,6 +16,8 @@ COFFEE = REPO / "content" / "images" / "coffee.png"
 
 FAST_LIME = {"lime": {"num_samples": 20, "batch_size": 20}}
 FAST_METRICS = {"steps": 4, "stability_seeds": 2}
+# 64x64 crops: what these tests check (caching, pages, files, the command line) does not depend on the size
+SMALL_CROP = {"resize": [64, 64], "crop": 64}
 
 
 def make_project(tmp_path, manifest, images=(CHELSEA,)):
@@ -33,6 +35,7 @@ def random_resnet_manifest(cases=None, **extra):
     manifest = {
         "title": "Test report",
         "models": [{"name": "resnet18", "display_name": "R18", "weights": "random"}],
+        "preprocess": dict(SMALL_CROP),
         "explainers": copy.deepcopy(FAST_LIME),  # copies: a test that changes its manifest changes only its own
         "metrics": copy.deepcopy(FAST_METRICS),
         "cases": cases or [{"id": "chelsea", "image": "images/chelsea.png", "label": "tabby"}],

@@ -14,6 +14,7 @@ from PIL import Image
 from generator.explain.gradcam import grad_cam
 from generator.manifest.schema import ModelSpec, PreprocessSpec
 from generator.run.images import Preprocessor
+from generator.run.model_source import Normalisation, normalised
 from generator.run.models import load_model, resolve_weights
 from generator.run.target_layers import family_prefix, to_spatial
 from generator.utils.errors import WeightsError
@@ -53,7 +54,8 @@ EXTRA_VARIANTS = {
 
 @pytest.fixture(scope="module")
 def chelsea():
-    return Preprocessor(PreprocessSpec()).prepare(Image.open(CHELSEA).convert("RGB")).tensor
+    pixels = Preprocessor(PreprocessSpec()).prepare(Image.open(CHELSEA).convert("RGB")).pixels
+    return normalised(pixels, Normalisation())
 
 
 def random_model(name, **spec):

@@ -48,7 +48,9 @@ def test_the_test_command_is_the_one_ci_runs():
 
 def test_readme_stays_a_front_door():
     lines = README.count("\n")
-    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail into docs/ (at most {README_MAX_LINES})"
+    assert lines <= README_MAX_LINES, (
+        f"README.md has {lines} lines; move detail into docs/ (at most {README_MAX_LINES})"
+    )
 
 
 def test_readme_links_every_docs_page():
@@ -132,7 +134,10 @@ def relative_links(path):
 def test_github_slugs():
     assert github_slug("Bad input: what you get") == "bad-input-what-you-get"
     assert github_slug("Rebuilding some cases: `--only`") == "rebuilding-some-cases---only"
-    assert github_slug("Large reports: cost against the number of cases") == "large-reports-cost-against-the-number-of-cases"
+    assert (
+        github_slug("Large reports: cost against the number of cases")
+        == "large-reports-cost-against-the-number-of-cases"
+    )
     assert github_slug("Models and the Grad-CAM layer") == "models-and-the-grad-cam-layer"
 
 

@@ -65,11 +65,11 @@ def measured():
     for weights in ("IMAGENET1K_V1", "random"):
         spec = ModelSpec(name="efficientnet_lite0", weights=weights)
         model = load_model(spec, resolve_weights(spec, ".", SEED), SEED)
-        probs = probabilities(model, prepared.tensor)
-        cam = grad_cam(model.module, model.target_layer, prepared.tensor, EGYPTIAN_CAT)
-        classifier = BatchClassifier(
-            model.module, PREPROCESS.mean, PREPROCESS.std, batch_size_for(LIME.batch_size, "cpu")
-        )
+        tensor = model.input_tensor(prepared)
+        probs = probabilities(model, tensor)
+        cam = grad_cam(model.module, model.target_layer, tensor, EGYPTIAN_CAT)
+        mean, std = model.normalisation.mean, model.normalisation.std
+        classifier = BatchClassifier(model.module, mean, std, batch_size_for(LIME.batch_size, "cpu"))
         lime = explain_with_lime(classifier, prepared.crop_array, segments, (EGYPTIAN_CAT,), LIME, SEED)[0]
         out[weights] = {
             "layer": model.target_layer_name,

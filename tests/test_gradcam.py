@@ -12,6 +12,7 @@ from torch import nn
 from generator.explain.gradcam import GradCam, grad_cam
 from generator.manifest.schema import PreprocessSpec
 from generator.run.images import Preprocessor
+from generator.run.model_source import GridLayout, Normalisation, normalised
 
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 
@@ -135,7 +136,8 @@ def test_input_tensor_is_not_modified_and_needs_no_grad():
 
 @pytest.fixture(scope="module")
 def chelsea_tensor():
-    return Preprocessor(PreprocessSpec()).prepare(Image.fromarray(skimage.data.chelsea())).tensor
+    pixels = Preprocessor(PreprocessSpec()).prepare(Image.fromarray(skimage.data.chelsea())).pixels
+    return normalised(pixels, Normalisation())
 
 
 def reference_grad_cam(module, layer, tensor, target):
@@ -195,11 +197,12 @@ def test_resnet18_layer4_matches_independent_recipe(chelsea_tensor, frozen_chann
 def test_explainer_returns_one_result_per_target_in_order(chelsea_tensor):
     module = resnet18_random(True)
 
-    class Model:  # the three attributes GradCam.explain uses from a LoadedModel
-        pass
+    class Model:  # what GradCam.explain uses of a LoadedModel
+        def input_tensor(self, image):
+            return image.tensor
 
     model = Model()
-    model.module, model.target_layer, model.channels_last_grid = module, module.layer4, False
+    model.module, model.target_layer, model.grid = module, module.layer4, GridLayout()
 
     class Inputs:
         pass

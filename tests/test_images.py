@@ -36,7 +36,7 @@ def test_colour_modes_become_rgb(tmp_path, mode, name):
     image = decode_image(save(tmp_path, source, name), "case")
     assert image.mode == "RGB" and image.size == (451, 300)
     prepared = Preprocessor(PreprocessSpec()).prepare(image)
-    assert prepared.tensor.shape == (1, 3, 224, 224)
+    assert prepared.pixels.shape == (1, 3, 224, 224)
 
 
 def test_sixteen_bit_keeps_its_contrast(tmp_path):

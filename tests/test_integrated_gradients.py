@@ -11,9 +11,11 @@ from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.integrated_gradients import IntegratedGradients, black_baseline, integrated_gradients
 from generator.manifest.schema import ExplainersSpec, IntegratedGradientsSpec, PreprocessSpec
 from generator.run.images import Preprocessor
+from generator.run.model_source import Normalisation, normalised
 from tests.switches import build_tiny, check_pages, generated_pages, tiny_manifest
 
 PREPROCESS = PreprocessSpec(resize=(40, 40), crop=32)
+IMAGENET = Normalisation()  # torchvision's models' mean and std
 
 
 def tiny_net(seed=0):
@@ -29,6 +31,10 @@ class Model:
 
     def __init__(self, module):
         self.module = module
+        self.normalisation = IMAGENET
+
+    def input_tensor(self, image):
+        return normalised(image.pixels, self.normalisation)
 
 
 def cat_inputs(preprocess=PREPROCESS):
@@ -38,9 +44,11 @@ def cat_inputs(preprocess=PREPROCESS):
 
 def test_black_baseline_is_the_normalised_black_image():
     inputs = cat_inputs()
-    baseline = black_baseline(inputs.image.tensor, PREPROCESS)
-    black = Preprocessor(PREPROCESS).prepare(Image.new("RGB", (40, 40))).tensor
+    baseline = black_baseline(inputs.image.pixels, IMAGENET)
+    black = normalised(Preprocessor(PREPROCESS).prepare(Image.new("RGB", (40, 40))).pixels, IMAGENET)
     torch.testing.assert_close(baseline, black)
+    mean, std = torch.tensor(IMAGENET.mean), torch.tensor(IMAGENET.std)
+    torch.testing.assert_close(baseline[0, :, 0, 0], -mean / std)
 
 
 @pytest.mark.parametrize("target", [0, 3])
@@ -48,8 +56,8 @@ def test_equals_captums_own_call(target):
     from captum.attr import IntegratedGradients as CaptumIG
 
     net, inputs = tiny_net(), cat_inputs()
-    tensor = inputs.image.tensor
-    baseline = black_baseline(tensor, PREPROCESS)
+    tensor = normalised(inputs.image.pixels, IMAGENET)
+    baseline = black_baseline(tensor, IMAGENET)
     (ours,) = IntegratedGradients(IntegratedGradientsSpec(steps=24, internal_batch_size=5)).explain(
         Model(net), inputs, (target,)
     )
@@ -61,8 +69,8 @@ def test_equals_captums_own_call(target):
 
 def test_completeness_attributions_add_up_to_the_logit_difference():
     net, inputs = tiny_net(1), cat_inputs()
-    tensor = inputs.image.tensor
-    baseline = black_baseline(tensor, PREPROCESS)
+    tensor = normalised(inputs.image.pixels, IMAGENET)
+    baseline = black_baseline(tensor, IMAGENET)
     with torch.no_grad():
         gap = (net(tensor) - net(baseline))[0].double().numpy()
     for target in range(5):

@@ -2,7 +2,8 @@
 
 The explicit cases are the switches of the manifest reference one at a time (and the combinations that once
 failed); each uses a random ResNet18 (and a random MobileNetV3-Small as second model), 12 LIME samples and
-4-step curves, and runs MkDocs in strict mode. The property-based tests draw whole manifests from the same
+4-step curves, and runs MkDocs in strict mode. "defaults" runs at the reference's 224x224 crop with fused
+inference; the others on 64x64 images, eagerly (CHEAP). The property-based tests draw whole manifests from the same
 space, with one or two of three model families, every explainer, 10-24 LIME samples and up to 3 stability
 seeds, on 64x64 images: a valid one must build, whatever fails inside (a TypeError in Grad-CAM becomes the
 case's CaseError, a ReportError: nothing here lets one through); an invalid choice, made on purpose and named,
@@ -52,7 +53,7 @@ SWITCHES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("switches", list(SWITCHES.values()), ids=list(SWITCHES))
 def test_switch_builds_and_pages_show_only_what_ran(tmp_path, switches):
-    manifest = tiny_manifest(**switches)
+    manifest = tiny_manifest(**switches) if not switches else tiny_manifest(**CHEAP, **switches)
     content = build_tiny(manifest, tmp_path)
     check_pages(content, manifest)
 

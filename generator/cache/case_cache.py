@@ -46,25 +46,11 @@ class KeyedManifest(Protocol):
     def metrics(self) -> object: ...
 
 
-class Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-class Digested(Protocol):
-    @property
-    def digest(self) -> str: ...
-
-
 class KeyedModel(Protocol):
-    """generator.run.models.LoadedModel, as far as `model_identity` reads it."""
+    """generator.run.models.LoadedModel, as far as the keys read it."""
 
     @property
-    def spec(self) -> Named: ...
-    @property
-    def weights(self) -> Digested: ...
-    @property
-    def target_layer_name(self) -> str: ...
+    def identity(self) -> dict[str, str]: ...
 
 
 class KeyedExplainer(Protocol):
@@ -146,7 +132,7 @@ class CaseCache:
         return value
 
     def probabilities(self, model: KeyedModel, compute: Callable[[], Value], code: Iterable[str]) -> Value | None:
-        return self.fetch("probabilities", {"model": model_identity(model), "device": self.device}, compute, code)
+        return self.fetch("probabilities", {"model": model.identity, "device": self.device}, compute, code)
 
     def shared(self, explainer: KeyedExplainer) -> SharedFetch:
         """The `fetch` an explainer's `prepare_case` stores its per-case data with (keyed by its code)."""
@@ -160,7 +146,7 @@ class CaseCache:
         self, explainer: KeyedExplainer, model: KeyedModel, targets: Iterable[int], compute: Callable[[], Value]
     ) -> Value | None:
         parts: dict[str, object] = {
-            "model": model_identity(model),
+            "model": model.identity,
             "explainer": explainer.name,
             **explainer.key_parts(),
             "seed": self.manifest.seed,
@@ -173,7 +159,7 @@ class CaseCache:
         self, model: KeyedModel, targets: Iterable[int], compute: Callable[[], Value], code: Iterable[str]
     ) -> Value | None:
         parts: dict[str, object] = {
-            "model": model_identity(model),
+            "model": model.identity,
             "explainers": self.manifest.explainers,
             "metrics": self.manifest.metrics,
             "seed": self.manifest.seed,
@@ -188,7 +174,3 @@ def describe_parts(parts: Mapping[str, object]) -> str:
     identity = parts.get("model")
     model = identity.get("name", "") if isinstance(identity, dict) else ""
     return " ".join(str(x) for x in (model, parts.get("explainer", "")) if x)
-
-
-def model_identity(model: KeyedModel) -> dict[str, str]:
-    return {"name": model.spec.name, "weights": model.weights.digest, "layer": model.target_layer_name}

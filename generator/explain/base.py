@@ -21,9 +21,11 @@ from pydantic import BaseModel
 from generator.run import fast_forward, images, inference, target_layers
 from generator.run.images import PreparedImage
 from generator.run.results import result_type
+from generator.utils import figures
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from generator.manifest.schema import ExplainersSpec, MetricsSpec
     from generator.run.inference import BatchClassifier
@@ -149,6 +151,8 @@ class Explainer(Generic[Settings, Result, Context]):
     measures: ClassVar[tuple[str, ...]] = ()
     # reads the model's target layer (the methods page then lists the layers)
     uses_target_layer: ClassVar[bool] = False
+    # needs the model's layers and gradients: left out, with the model's reason, for an opaque model (ONNX)
+    needs_gradients: ClassVar[bool] = False
     # its `prepare_case` sets CaseInputs.segments: every map is then compared per superpixel
     segments_case: ClassVar[bool] = False
     figure_width: ClassVar[int] = 300
@@ -204,11 +208,7 @@ class Explainer(Generic[Settings, Result, Context]):
         raise NotImplementedError
 
     def stability(
-        self,
-        classify: BatchClassifier,
-        inputs: CaseInputs,
-        results: Mapping[int, Result],
-        metrics_settings: MetricsSpec,
+        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, Result], metrics: MetricsSpec
     ) -> dict[int, Stability]:
         """{target: Stability} of the results (a seed-dependent method); {} when it does not apply."""
         return {}
@@ -227,7 +227,55 @@ class Explainer(Generic[Settings, Result, Context]):
         return False
 
 
+class HeatmapResult(ExplanationResult, Protocol):
+    """The result of a method that gives one map per target: `raw` (measured), `heatmap` (drawn)."""
+
+    @property
+    def raw(self) -> NDArray[np.float64]: ...  # H x W, crop size, unnormalised (signed where the method is)
+
+    @property
+    def heatmap(self) -> NDArray[np.float64]: ...  # its positive part / its maximum, in [0, 1]
+
+
+HeatmapResultType = TypeVar("HeatmapResultType", bound=HeatmapResult)
+
+
+class HeatmapExplainer(Explainer[Settings, HeatmapResultType, None]):
+    """A method whose result is one pixel map per target (Grad-CAM, Integrated Gradients): measured as it is,
+    drawn as a heatmap over the crop, checked for concentration and against a model with redrawn weights."""
+
+    measures: ClassVar[tuple[str, ...]] = (CONCENTRATION, SANITY)
+
+    def saliency(self, result: HeatmapResultType, inputs: SaliencyInputs) -> SaliencyMap:
+        return result.raw
+
+    def figures(self, case: CaseResult, result: HeatmapResultType, context: None) -> dict[str, FigureJob]:
+        return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}
+
+
+def scaled_to_peak(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The positive part of a map divided by its maximum, in [0, 1]; all zeros where nothing is positive."""
+    positive = np.clip(values, 0, None)
+    peak = positive.max()
+    return positive / peak if peak > 0 else np.zeros_like(positive)
+
+
+def model_device(module: nn.Module, tensor: torch.Tensor) -> torch.device:
+    """Where the model's parameters are (its input goes there), or the tensor's device for a parameterless one."""
+    parameter = next(module.parameters(), None)
+    return tensor.device if parameter is None else parameter.device
+
+
 AnyExplainer = Explainer[Any, Any, Any]  # an enabled explainer of any method, as the build iterates them
+
+
+def runs_on(explainer: AnyExplainer, model: LoadedModel) -> bool:
+    """Whether the method can explain this model (a gradient method needs a model that exposes its layers)."""
+    return (
+        model.opaque is None or not explainer.needs_gradients
+    )  # an enabled explainer of any method, as the build iterates them
+
+
 ExplainerClass = TypeVar("ExplainerClass", bound=type[AnyExplainer])
 
 

@@ -13,24 +13,14 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import nn
 
-from generator.explain.base import (
-    CONCENTRATION,
-    SANITY,
-    CaseInputs,
-    Explainer,
-    FigureJob,
-    SaliencyInputs,
-    SaliencyMap,
-    register,
-)
+from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, register, scaled_to_peak
 from generator.manifest.schema import GradCamSpec
+from generator.run.model_source import GridLayout
 from generator.run.results import result_type
 from generator.run.target_layers import to_spatial
-from generator.utils import figures
 
 if TYPE_CHECKING:
     from generator.run.models import LoadedModel
-    from generator.run.results import CaseResult
 
 
 @result_type
@@ -54,7 +44,7 @@ def captured_output(layer: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
 
 
 def grad_cam(
-    module: nn.Module, layer: nn.Module, tensor: torch.Tensor, target: int, channels_last: bool = False
+    module: nn.Module, layer: nn.Module, tensor: torch.Tensor, target: int, grid: GridLayout | None = None
 ) -> GradCamResult:
     """Grad-CAM of `target` on `layer`: GAP of the gradients as channel weights, weighted sum, ReLU, upsampled.
 
@@ -64,9 +54,7 @@ def grad_cam(
     target = int(target)
     if target < 0:  # torch would read it from the end and label the map with the wrong class
         raise IndexError(f"Grad-CAM target {target} is negative; give a class index")
-    parameter = next(module.parameters(), None)
-    device = tensor.device if parameter is None else parameter.device  # the input goes where the model is
-    inputs = tensor.detach().to(device).clone().requires_grad_(True)
+    inputs = tensor.detach().to(model_device(module, tensor)).clone().requires_grad_(True)
     with captured_output(layer) as saved, torch.enable_grad():
         logits = module(inputs)
         if "output" not in saved:
@@ -74,24 +62,23 @@ def grad_cam(
                 "the Grad-CAM layer did not run in the forward pass; choose a layer on the output's path"
             )
         (gradient,) = torch.autograd.grad(logits[0, target], saved["output"])
-    activation = to_spatial(saved["output"].detach(), channels_last).float()
-    gradient = to_spatial(gradient, channels_last).float()
+    grid = grid or GridLayout()
+    activation = to_spatial(saved["output"].detach(), grid.channels_last, grid.prefix_tokens).float()
+    gradient = to_spatial(gradient, grid.channels_last, grid.prefix_tokens).float()
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
     upsampled = F.interpolate(cam, size=tuple(tensor.shape[-2:]), mode="bilinear", align_corners=False)
     layer_map = cam[0, 0].cpu().double().numpy()
     raw = upsampled[0, 0].cpu().double().numpy()
-    peak = raw.max()
-    heatmap = raw / peak if peak > 0 else np.zeros_like(raw)
-    return GradCamResult(target, layer_map, raw, heatmap)
+    return GradCamResult(target, layer_map, raw, scaled_to_peak(raw))
 
 
 @register
-class GradCam(Explainer[GradCamSpec, GradCamResult, None]):
+class GradCam(HeatmapExplainer[GradCamSpec, GradCamResult]):
     name = "gradcam"
     title = "Grad-CAM"
-    measures = (CONCENTRATION, SANITY)
     uses_target_layer = True
+    needs_gradients = True
     section = (
         "Where each model's Grad-CAM layer (see the [methods page](../methods.md#models)) finds evidence for the "
         "target class (red: more). One row per target class, one column per model."
@@ -107,12 +94,6 @@ class GradCam(Explainer[GradCamSpec, GradCamResult, None]):
 
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[GradCamResult, ...]:
         return tuple(
-            grad_cam(model.module, model.target_layer, inputs.image.tensor, target, model.channels_last_grid)
+            grad_cam(model.module, model.target_layer, model.input_tensor(inputs.image), target, model.grid)
             for target in targets
         )
-
-    def saliency(self, result: GradCamResult, inputs: SaliencyInputs) -> SaliencyMap:
-        return result.raw
-
-    def figures(self, case: CaseResult, result: GradCamResult, context: None) -> dict[str, FigureJob]:
-        return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}

@@ -15,23 +15,13 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from generator.explain.base import (
-    CONCENTRATION,
-    SANITY,
-    CaseInputs,
-    Explainer,
-    FigureJob,
-    SaliencyInputs,
-    SaliencyMap,
-    register,
-)
-from generator.manifest.schema import IntegratedGradientsSpec, PreprocessSpec
+from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, register, scaled_to_peak
+from generator.manifest.schema import IntegratedGradientsSpec
+from generator.run.model_source import Normalisation, normalised
 from generator.run.results import result_type
-from generator.utils import figures
 
 if TYPE_CHECKING:
     from generator.run.models import LoadedModel
-    from generator.run.results import CaseResult
 
 
 @result_type
@@ -43,11 +33,9 @@ class IntegratedGradientsResult:
     delta: float  # sum of the attributions - (logit on the image - logit on the baseline)
 
 
-def black_baseline(tensor: torch.Tensor, preprocess: PreprocessSpec) -> torch.Tensor:
+def black_baseline(tensor: torch.Tensor, normalisation: Normalisation) -> torch.Tensor:
     """The normalised tensor of an all-black image: (0 - mean) / std per channel."""
-    mean = torch.tensor(preprocess.mean, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
-    std = torch.tensor(preprocess.std, dtype=tensor.dtype, device=tensor.device).view(1, 3, 1, 1)
-    return (torch.zeros_like(tensor) - mean) / std
+    return normalised(torch.zeros_like(tensor), normalisation)
 
 
 def integrated_gradients(
@@ -61,8 +49,7 @@ def integrated_gradients(
     """Captum's IntegratedGradients of `target`'s logit (Gauss-Legendre, `steps` points) as a result."""
     from captum.attr import IntegratedGradients  # imported on first use: a no-op rebuild never needs it
 
-    parameter = next(module.parameters(), None)
-    device = tensor.device if parameter is None else parameter.device
+    device = model_device(module, tensor)
     attributions, delta = IntegratedGradients(module).attribute(
         tensor.to(device),
         baselines=baseline.to(device),
@@ -72,17 +59,14 @@ def integrated_gradients(
         return_convergence_delta=True,
     )
     raw = attributions[0].sum(dim=0).detach().cpu().double().numpy()
-    positive = np.clip(raw, 0, None)
-    peak = positive.max()
-    heatmap = positive / peak if peak > 0 else np.zeros_like(positive)
-    return IntegratedGradientsResult(int(target), raw, heatmap, float(delta.detach().cpu().reshape(-1)[0]))
+    return IntegratedGradientsResult(int(target), raw, scaled_to_peak(raw), float(delta.detach().cpu().reshape(-1)[0]))
 
 
 @register
-class IntegratedGradients(Explainer[IntegratedGradientsSpec, IntegratedGradientsResult, None]):
+class IntegratedGradients(HeatmapExplainer[IntegratedGradientsSpec, IntegratedGradientsResult]):
     name = "integrated_gradients"
     title = "Integrated Gradients"
-    measures = (CONCENTRATION, SANITY)
+    needs_gradients = True
     section = (
         "Each pixel's share of the target's score, integrated along the straight path from a black image "
         "({{ settings.steps }} steps; red: the pixels that raise the score, their positive attributions scaled "
@@ -100,13 +84,7 @@ class IntegratedGradients(Explainer[IntegratedGradientsSpec, IntegratedGradients
     def explain(
         self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]
     ) -> tuple[IntegratedGradientsResult, ...]:
-        tensor = inputs.image.tensor
-        baseline = black_baseline(tensor, inputs.extras["preprocess"])
+        tensor = model.input_tensor(inputs.image)
+        baseline = black_baseline(tensor, model.normalisation)
         steps, batch = self.settings.steps, self.settings.internal_batch_size
         return tuple(integrated_gradients(model.module, tensor, baseline, t, steps, batch) for t in targets)
-
-    def saliency(self, result: IntegratedGradientsResult, inputs: SaliencyInputs) -> SaliencyMap:
-        return result.raw
-
-    def figures(self, case: CaseResult, result: IntegratedGradientsResult, context: None) -> dict[str, FigureJob]:
-        return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}

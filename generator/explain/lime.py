@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
+Perturbations = NDArray[np.integer]  # N x superpixels: which superpixels each perturbed image shows (1) or hides
+
 KERNEL_WIDTH = 0.25
 # num_samples: auto (S-LIME's idea, Zhou, Hooker and Wang, KDD 2021: let the data say how many samples suffice)
 ADAPTIVE_ROUND = 250
@@ -107,7 +109,7 @@ def perturbation_set(n_segments: int, num_samples: int, random_state: np.random.
 
 
 def perturbed_images(
-    image: NDArray[np.uint8], segments: Segments, rows: NDArray[np.integer], hide_color: int
+    image: NDArray[np.uint8], segments: Segments, rows: Perturbations, hide_color: int
 ) -> NDArray[np.uint8]:
     """Images for a batch of rows: hidden superpixels painted `hide_color` (vectorised)."""
     keep = rows[:, segments].astype(bool)  # N x H x W
@@ -115,11 +117,7 @@ def perturbed_images(
 
 
 def normalised_perturbations(
-    classifier: BatchClassifier,
-    image: NDArray[np.uint8],
-    segments: Segments,
-    data: NDArray[np.integer],
-    hide_color: int,
+    classifier: BatchClassifier, image: NDArray[np.uint8], segments: Segments, data: Perturbations, hide_color: int
 ) -> Iterator[torch.Tensor]:
     """`classifier.to_tensor(perturbed_images(...))`, one batch at a time, without building uint8 images.
 
@@ -137,12 +135,9 @@ def normalised_perturbations(
 
 
 def classify_perturbations(
-    classifier: BatchClassifier,
-    image: NDArray[np.uint8],
-    segments: Segments,
-    data: NDArray[np.integer],
-    hide_color: int,
+    classifier: BatchClassifier, image: NDArray[np.uint8], segments: Segments, data: Perturbations, hide_color: int
 ) -> NDArray[np.float64]:
+    """The classifier's probabilities of every perturbed image (rows of `data`), batch by batch."""
     return classifier.classify_batches(normalised_perturbations(classifier, image, segments, data, hide_color))
 
 
@@ -152,7 +147,7 @@ def surrogate_base(random_state: np.random.RandomState) -> LimeBase:
     return lime_base.LimeBase(partial(lime_kernel, kernel_width=KERNEL_WIDTH), False, random_state=random_state)
 
 
-def cosine_distances(data: NDArray[np.integer]) -> NDArray[np.float64]:
+def cosine_distances(data: Perturbations) -> NDArray[np.float64]:
     import sklearn.metrics
 
     return sklearn.metrics.pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
@@ -170,7 +165,7 @@ def is_constant(probabilities: ArrayLike) -> bool:
 
 def fit_surrogate(
     base: LimeBase,
-    data: NDArray[np.integer],
+    data: Perturbations,
     labels: NDArray[np.float64],
     distances: NDArray[np.float64],
     column: int,
@@ -193,7 +188,7 @@ def fit_surrogate(
 
 
 def fit_surrogates(
-    data: NDArray[np.integer],
+    data: Perturbations,
     labels: NDArray[np.float64],
     targets: Sequence[int],
     random_state: np.random.RandomState,
@@ -206,7 +201,7 @@ def fit_surrogates(
 
 
 def bootstrap_weights(
-    data: NDArray[np.integer], neighbourhood: NDArray[np.float64], resamples: int, seed: int
+    data: Perturbations, neighbourhood: NDArray[np.float64], resamples: int, seed: int
 ) -> list[NDArray[np.float64]]:
     """LIME weights refitted on `resamples` bootstrap resamples of the rows one explanation already classified.
 
@@ -228,7 +223,7 @@ def bootstrap_weights(
 
 
 def bootstrap_stability(
-    data: NDArray[np.integer], result: LimeResult, k: int, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
+    data: Perturbations, result: LimeResult, k: int, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> Stability:
     """LIME's seed stability estimated from one run: `Stability` over `resamples` bootstrap refits.
 
@@ -277,7 +272,7 @@ def explain_with_lime(
 
 
 def fit_explained(
-    data: NDArray[np.integer],
+    data: Perturbations,
     labels: NDArray[np.float64],
     targets: Sequence[int],
     top_labels: int,
@@ -289,7 +284,7 @@ def fit_explained(
     return fit_surrogates(data, labels, explained, random_state)
 
 
-def all_stable(data: NDArray[np.integer], results: Sequence[LimeResult], k: int, seed: int) -> bool:
+def all_stable(data: Perturbations, results: Sequence[LimeResult], k: int, seed: int) -> bool:
     """Whether every result's top-k superpixels hold under the bootstrap (see `stable_under_bootstrap`)."""
     return all(stable_under_bootstrap(data, result, k, seed) for result in results)
 
@@ -301,7 +296,7 @@ def case_segments(inputs: SaliencyInputs) -> Segments:
     return inputs.segments
 
 
-def stable_under_bootstrap(data: NDArray[np.integer], result: LimeResult, k: int, seed: int) -> bool:
+def stable_under_bootstrap(data: Perturbations, result: LimeResult, k: int, seed: int) -> bool:
     """num_samples: auto's rule: the bootstrap estimate of the top-k superpixels' stability is >= 0.9."""
     return bootstrap_stability(data, result, k, seed + 1).mean_jaccard >= ADAPTIVE_JACCARD
 
@@ -375,8 +370,7 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
         )
 
     def classifier(self, model: LoadedModel, inputs: CaseInputs) -> BatchClassifier:
-        preprocess = inputs.extras["preprocess"]
-        return batch_classifier(model.module, preprocess, self.settings.batch_size, self.device, self.precision)
+        return batch_classifier(model, self.settings.batch_size, self.device, self.precision)
 
     def saliency(self, result: LimeResult, inputs: SaliencyInputs) -> SaliencyMap:
         return superpixel_saliency(result.weights, case_segments(inputs))
@@ -412,11 +406,7 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
         return next((r.samples for r in results.values()), None)
 
     def stability(
-        self,
-        classify: BatchClassifier,
-        inputs: CaseInputs,
-        results: Mapping[int, LimeResult],
-        metrics_settings: MetricsSpec,
+        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, LimeResult], metrics: MetricsSpec
     ) -> dict[int, Stability]:
         """Each target's seed stability, as Stability figures.
 
@@ -424,11 +414,11 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
         classified (`bootstrap_stability`); "reruns" runs LIME again with `stability_seeds - 1` further seeds
         on the same segments (new perturbed images, classified) and compares those runs with the build's own.
         """
-        runs = metrics_settings.stability_seeds
+        runs = metrics.stability_seeds
         if not results or runs < 2:
             return {}
         k = self.settings.num_features
-        if metrics_settings.stability == "bootstrap":
+        if metrics.stability == "bootstrap":
             first = next(iter(results.values()))
             samples = first.samples
             if samples is None:  # a result stripped for the pages (without_pixels)

@@ -31,16 +31,41 @@ def slugify(text: str) -> str:
     return slug[:64] or "case"
 
 
+Triple = tuple[float, float, float]
+
+
 class ModelSpec(Strict):
+    source: str = Field(
+        "torchvision",
+        description="Where the model comes from: torchvision (its builders and efficientnet_lite0), timm, "
+        "huggingface, onnx, torchscript or python (docs/models.md).",
+    )
     name: str = Field(
-        description="A torchvision classification builder (resnet18, resnet50, ...) or efficientnet_lite0."
+        description="The model within its source: a torchvision builder (resnet18, ...), a timm model name, a "
+        "HuggingFace folder, an .onnx or TorchScript file, or package.module:function (python)."
     )
-    weights: str = Field(
-        "IMAGENET1K_V1",
-        description="A torchvision weights enum name, a .pth state dict path (relative to the manifest), or 'random'.",
+    weights: str | None = Field(
+        None,
+        description="torchvision: a weights enum name (default IMAGENET1K_V1), a .pth/.pt/.safetensors state dict "
+        "(relative to the manifest; a head of any size), or 'random'. timm: 'random', a state dict file or "
+        "'pretrained' (from the local Hugging Face cache). python: a state dict file or none.",
     )
-    display_name: str | None = Field(None, description="Name shown on pages; defaults to the builder name.")
-    target_layer: str | None = Field(None, description="Dotted module path for Grad-CAM; defaults per architecture.")
+    display_name: str | None = Field(None, description="Name shown on pages; defaults to the model's name.")
+    target_layer: str | None = Field(
+        None, description="Dotted module path for Grad-CAM; defaults per family, else found by rule (docs/models.md)."
+    )
+    classes: tuple[str, ...] | str | None = Field(
+        None,
+        description="The class names, one per output: a list, or a file (.txt one per line, .json a list or "
+        "index -> name). Default: the source's names (ImageNet's for a 1000-way head).",
+    )
+    output: Literal["softmax", "sigmoid", "logits"] | None = Field(
+        None,
+        description="What the outputs are turned into: softmax (one class), sigmoid (multi-label: independent "
+        "probabilities), or the raw logits. Default: softmax; sigmoid for a model with one output (binary).",
+    )
+    mean: Triple | None = Field(None, description="Per-channel input mean; default: the source's (or preprocess.mean).")
+    std: Triple | None = Field(None, description="Per-channel input std; default: the source's (or preprocess.std).")
 
     @property
     def key(self) -> str:
@@ -51,14 +76,25 @@ class ModelSpec(Strict):
     def label(self) -> str:
         return self.display_name or self.name
 
+    @field_validator("std")
+    @classmethod
+    def _std_positive(cls, value: Triple | None) -> Triple | None:
+        if value is not None and min(value) <= 0:
+            raise ValueError("std values must be positive")
+        return value
+
 
 class PreprocessSpec(Strict):
     resize: tuple[int, int] = Field(
         (256, 256), description="Resize to (height, width) without keeping the aspect ratio."
     )
     crop: int = Field(224, ge=8, le=1024, description="Center crop size in pixels.")
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: Triple | None = Field(
+        None, description="Per-channel mean for every model; default: each model's own (ImageNet's for torchvision)."
+    )
+    std: Triple | None = Field(
+        None, description="Per-channel std for every model; default: each model's own (ImageNet's for torchvision)."
+    )
     background: tuple[int, int, int] = Field(
         (255, 255, 255), description="RGB colour transparent images are composited on."
     )
@@ -214,7 +250,10 @@ class Manifest(Strict):
     intro: str = ""
     seed: int = Field(0, ge=0, description="Seed for random weights, segmentation and LIME's perturbations.")
     models: tuple[ModelSpec, ...] = Field(
-        (ModelSpec(name="resnet18", display_name="ResNet18"), ModelSpec(name="resnet50", display_name="ResNet50")),
+        (
+            ModelSpec(name="resnet18", display_name="ResNet18", weights="IMAGENET1K_V1"),
+            ModelSpec(name="resnet50", display_name="ResNet50", weights="IMAGENET1K_V1"),
+        ),
         min_length=1,
     )
     preprocess: PreprocessSpec = PreprocessSpec()

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import nn
 
 from generator.explain.base import (
     CONCENTRATION,
@@ -93,12 +92,12 @@ class Measurer:
         """The modules whose source computes the metrics: these, and every explainer's (maps, stability)."""
         return (__name__, metrics.__name__, *(m for e in self.explainers for m in e.code_modules()))
 
-    def classifier(self, module: nn.Module) -> BatchClassifier:
-        return batch_classifier(module, self.preprocess, self.settings.batch_size, self.device, self.precision)
+    def classifier(self, model: LoadedModel) -> BatchClassifier:
+        return batch_classifier(model, self.settings.batch_size, self.device, self.precision)
 
     def measure(self, model: LoadedModel, inputs: CaseInputs, result: ModelResult) -> dict[int, TargetMetrics]:
         """TargetMetrics for every target of a ModelResult."""
-        classify = self.classifier(model.module)
+        classify = self.classifier(model)
         stability: dict[int, dict[str, Stability]] = {}
         with timed("stability"):
             for explainer in (e for e in self.explainers if STABILITY in e.measures):
@@ -165,7 +164,7 @@ class Measurer:
         self, model: LoadedModel, inputs: CaseInputs, result: ModelResult, target: int, maps: Mapping[str, SaliencyMap]
     ) -> dict[str, float]:
         """{method: rank correlation of its map with the map of the model whose target layer is redrawn}."""
-        if not self.settings.sanity:
+        if not self.settings.sanity or model.opaque is not None:  # an opaque model has no layer to redraw
             return {}
         out: dict[str, float] = {}
         with timed("sanity"):
@@ -180,6 +179,8 @@ class Measurer:
     def randomised_model(self, model: LoadedModel) -> LoadedModel:
         """The model with its target layer's weights redrawn (one copy per model, kept for every case)."""
         if model.key not in self.randomised:
+            if model.target_layer_name is None:
+                raise ValueError(f"model '{model.label}' has no layer to redraw: {model.opaque}")
             module = metrics.randomise_module(model.module, model.target_layer_name, self.seed)
             self.randomised[model.key] = replace(model, module=module)
         return self.randomised[model.key]

@@ -23,11 +23,14 @@ MAX_IMAGE_PIXELS = 100_000_000
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """One case's image, decoded once: the crop every explainer sees and its normalised tensor."""
+    """One case's image, decoded once: the crop every model sees, as an image and as a tensor.
+
+    Each model normalises `pixels` with its own mean and std (LoadedModel.input_tensor).
+    """
 
     original: Image.Image  # RGB, orientation applied
-    crop: Image.Image  # RGB, the model's input size
-    tensor: torch.Tensor  # 1x3xHxW, normalised
+    crop: Image.Image  # RGB, the models' input size
+    pixels: torch.Tensor  # 1x3xHxW float32 in [0, 1] (ToTensor's), not normalised
 
     @property
     def crop_array(self) -> NDArray[np.uint8]:
@@ -78,13 +81,13 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
 
 
 class Preprocessor:
-    """The manifest's recipe (reference: Resize((256, 256)), CenterCrop(224), ToTensor, Normalize)."""
+    """The manifest's recipe (reference: Resize((256, 256)), CenterCrop(224), ToTensor; each model normalises)."""
 
     def __init__(self, spec: PreprocessSpec) -> None:
         self.spec = spec
         self.geometry = transforms.Compose([transforms.Resize(tuple(spec.resize)), transforms.CenterCrop(spec.crop)])
-        self.normalise = transforms.Compose([transforms.ToTensor(), transforms.Normalize(spec.mean, spec.std)])
+        self.to_tensor = transforms.ToTensor()
 
     def prepare(self, image: Image.Image) -> PreparedImage:
         crop = self.geometry(image)
-        return PreparedImage(original=image, crop=crop, tensor=self.normalise(crop).unsqueeze(0))
+        return PreparedImage(original=image, crop=crop, pixels=self.to_tensor(crop).unsqueeze(0))

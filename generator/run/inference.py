@@ -15,7 +15,7 @@ from generator.run.fast_forward import Forward, eager_forward, forward_for
 from generator.run.results import result_type
 
 if TYPE_CHECKING:
-    from generator.manifest.schema import PreprocessSpec
+    from generator.run.model_source import Output
     from generator.run.models import LoadedModel
 
 
@@ -27,12 +27,19 @@ class Prediction:
     probability: float
 
 
+def scores(logits: torch.Tensor, output: Output) -> torch.Tensor:
+    """The numbers the pages show and the methods explain: softmax, independent sigmoids, or the logits."""
+    if output == "softmax":
+        return torch.softmax(logits, dim=1)
+    return torch.sigmoid(logits) if output == "sigmoid" else logits
+
+
 def probabilities(model: LoadedModel, tensor: torch.Tensor) -> NDArray[np.float64]:
-    """Softmax over the model's logits for a normalised 1x3xHxW tensor (float64 numpy)."""
-    device = next(model.module.parameters()).device
+    """The model's scores (`output`: softmax by default) for a normalised 1x3xHxW tensor (float64 numpy)."""
+    parameter = next(model.module.parameters(), None)
     with torch.inference_mode():
-        logits = model.module(tensor.to(device))
-    return torch.softmax(logits.double(), dim=1)[0].cpu().numpy()
+        logits = model.module(tensor if parameter is None else tensor.to(parameter.device))
+    return scores(logits.double(), model.output)[0].cpu().numpy()
 
 
 def top_k(probs: NDArray[np.float64], categories: Sequence[str], k: int) -> tuple[Prediction, ...]:
@@ -55,8 +62,10 @@ class BatchClassifier:
         batch_size: int = 64,
         device: str | torch.device = "cpu",
         precision: str = "fp32",
+        output: Output = "softmax",
     ) -> None:
         self.module = module
+        self.output = output
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.precision = precision
@@ -92,20 +101,22 @@ class BatchClassifier:
         with torch.inference_mode():
             for batch in batches:
                 logits = self.network_for(batch)(batch)
-                outputs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+                outputs.append(scores(logits.float(), self.output).cpu().numpy())
         return np.concatenate(outputs).astype(np.float64)
 
 
 def batch_classifier(
-    module: nn.Module,
-    preprocess: PreprocessSpec,
+    model: LoadedModel,
     batch_size: int | Literal["auto"],
     device: str | torch.device = "cpu",
     precision: str = "fp32",
+    module: nn.Module | None = None,
 ) -> BatchClassifier:
-    """The one way the build makes a BatchClassifier: the manifest's normalisation, a batch size or "auto"."""
+    """The one way the build makes a BatchClassifier: the model's normalisation and output, a batch size or "auto".
+
+    `module` replaces the model's network (the sanity check's copy with a layer redrawn)."""
     from generator.run.devices import batch_size_for
 
-    return BatchClassifier(
-        module, preprocess.mean, preprocess.std, batch_size_for(batch_size, device), device, precision
-    )
+    mean, std = model.normalisation.mean, model.normalisation.std
+    size = batch_size_for(batch_size, device)
+    return BatchClassifier(module or model.module, mean, std, size, device, precision, model.output)

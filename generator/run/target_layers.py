@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from generator.run.model_source import GridLayout
 from generator.utils.errors import WeightsError
 
 # builder-name prefix -> dotted layer; the longest matching prefix wins (efficientnet_lite before efficientnet)
@@ -84,12 +85,13 @@ def channels_last_hint(name: str) -> bool:
     return name.startswith(CHANNELS_LAST_FAMILIES)
 
 
-def to_spatial(activation: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+def to_spatial(activation: torch.Tensor, channels_last: bool = False, prefix_tokens: int | None = None) -> torch.Tensor:
     """A layer's output as N x C x h x w.
 
     4-D outputs are NCHW, or NHWC where the last two sizes differ and the middle two match (Swin's stages);
-    `channels_last` settles a cube (h == w == C). 3-D token outputs N x L x C become a grid when L is a
-    square, or L - 1 is one (a class token first, dropped: the standard ViT reshape).
+    `channels_last` settles a cube (h == w == C). 3-D token outputs N x L x C become a square grid once the
+    model's `prefix_tokens` (class, distillation, register tokens) are dropped; without the count, L itself
+    or L - 1 (a class token first: the standard ViT reshape) must be a square.
     """
     if activation.dim() == 4:
         _, a, b, c = activation.shape
@@ -97,15 +99,60 @@ def to_spatial(activation: torch.Tensor, channels_last: bool = False) -> torch.T
         return activation.permute(0, 3, 1, 2) if nhwc else activation
     if activation.dim() == 3:
         n, length, channels = activation.shape
-        for skip in (0, 1):
-            side = math.isqrt(length - skip)
+        for skip in (0, 1) if prefix_tokens is None else (prefix_tokens,):
+            side = math.isqrt(max(length - skip, 0))
             if side * side == length - skip and side > 0:
                 return activation[:, skip:].reshape(n, side, side, channels).permute(0, 3, 1, 2)
     raise NotSpatial(f"its output of shape {tuple(activation.shape)} is not a spatial map")
 
 
+def is_grid(output: object, grid: GridLayout) -> bool:
+    """Whether a module's output reads as a map of more than one position."""
+    if not isinstance(output, torch.Tensor) or output.dim() not in (3, 4) or output.shape[0] != 1:
+        return False
+    try:
+        height, width = to_spatial(output, grid.channels_last, grid.prefix_tokens).shape[-2:]
+    except NotSpatial:
+        return False
+    return height * width > 1
+
+
+def find_grid_layer(module: nn.Module, crop: int, grid: GridLayout, label: str) -> str:
+    """The Grad-CAM layer by rule, for a model without a family entry: the last spatial map the head reads.
+
+    One forward pass on a blank crop records, in the order they finish, the modules whose output reads as a
+    grid (`is_grid`); the last to finish is the outermost module around the last such map (a CNN's last
+    stage, a transformer's last block or final norm), the map the pooling and the head then read.
+    """
+    finished: list[str] = []
+    names = {id(m): name for name, m in module.named_modules() if name}
+
+    def record(layer: nn.Module, _inputs: object, output: object) -> None:
+        if is_grid(output, grid) and id(layer) in names:
+            finished.append(names[id(layer)])
+
+    handles = [m.register_forward_hook(record) for name, m in module.named_modules() if name]
+    try:
+        parameter = next(module.parameters(), None)
+        with torch.inference_mode():
+            module(torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not finished:
+        raise WeightsError(
+            f"model '{label}': no layer gives a spatial map for Grad-CAM; set target_layer in the manifest"
+        )
+    return finished[-1]
+
+
 def probe_target_layer(
-    module: nn.Module, layer_name: str, crop: int, label: str, channels_last: bool = False
+    module: nn.Module,
+    layer_name: str,
+    crop: int,
+    label: str,
+    channels_last: bool = False,
+    prefix_tokens: int | None = None,
 ) -> LayerProbe:
     """Run the network once on a blank crop; fail with the model's name if the layer gives no spatial map."""
     layer = find_module(module, layer_name, label)
@@ -132,7 +179,7 @@ def probe_target_layer(
     try:
         if not isinstance(output, torch.Tensor):
             raise NotSpatial(f"its output is a {type(output).__name__}, not a tensor")
-        height, width = to_spatial(output, channels_last).shape[-2:]
+        height, width = to_spatial(output, channels_last, prefix_tokens).shape[-2:]
         if height * width < 2:
             raise NotSpatial(f"its output of shape {tuple(output.shape)} is a single position, no map")
     except NotSpatial as error:

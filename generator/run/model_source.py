@@ -1,0 +1,207 @@
+"""What a model source hands over: the interface every `source:` of a `models:` entry implements.
+
+A source turns a manifest entry into a `BuiltModel` in two steps: `resolve` finds the weights (cheap, every
+model first, so that a missing file fails before any heavy work) and `build` makes the network with them.
+`generator.run.models.load_model` then applies what the entry overrides (`classes`, `output`, `mean`,
+`std`, `target_layer`), prepares the network the same way for every source and checks its Grad-CAM layer.
+Nothing after that asks which source a model came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from generator.utils.errors import WeightsError
+
+if TYPE_CHECKING:
+    from generator.manifest.schema import ModelSpec
+
+Output = Literal["softmax", "sigmoid", "logits"]
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """Where a model's parameters come from, found before any heavy work."""
+
+    kind: str  # "torchvision", "file", "random", "package", "pretrained" or "model file"
+    description: str  # full provenance, for the methods page
+    state_dict: dict[str, torch.Tensor] | None
+    digest: str
+    short: str  # a few words, for case pages
+    enum: Any = None  # torchvision: the weights enum the architecture is built for (its builder settings)
+    path: Path | None = None  # a model file (TorchScript, ONNX) or a folder (HuggingFace) the source loads itself
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+
+def normalised(pixels: torch.Tensor, normalisation: Normalisation) -> torch.Tensor:
+    """(pixels - mean) / std per channel, for N x 3 x H x W values in [0, 1] (torchvision's Normalize)."""
+    mean = torch.tensor(normalisation.mean, dtype=pixels.dtype, device=pixels.device).view(1, 3, 1, 1)
+    std = torch.tensor(normalisation.std, dtype=pixels.dtype, device=pixels.device).view(1, 3, 1, 1)
+    return (pixels - mean) / std
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """How the Grad-CAM layer's output reads as an N x C x h x w grid."""
+
+    prefix_tokens: int | None = None  # tokens before the patch grid (class, distillation, registers); None: 0 or 1
+    channels_last: bool = False  # a cube-shaped 4-D output is N x h x w x C (Swin's stages)
+
+
+@dataclass
+class BuiltModel:
+    """A network as its source built it, with what the source knows about it."""
+
+    module: nn.Module  # takes a normalised N x 3 x H x W batch, returns N x outputs
+    categories: tuple[str, ...] | None = None  # None: the source has no names (ImageNet's for 1000 outputs)
+    normalisation: Normalisation = Normalisation()
+    default_layer: str | None = None  # the family's Grad-CAM layer; None: found by rule (target_layers)
+    grid: GridLayout = GridLayout()
+    native_input: tuple[int, int] | None = None  # (h, w) the weights were trained at, when the source says
+    interpolation: str | None = None  # the resize interpolation the weights expect, when the source says
+    provenance: str = ""  # one line for the methods page: where the architecture and its weights come from
+    opaque: str | None = None  # why the model exposes no layers or gradients (an ONNX file); None: it does
+
+
+class ModelSource(ABC):
+    """One `source:` of the manifest's `models:` entries."""
+
+    name: ClassVar[str] = ""  # the manifest value
+    title: ClassVar[str] = ""  # for the methods page
+
+    @abstractmethod
+    def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
+        """Find the weights (or the model file); raise WeightsError naming the model and the fix."""
+
+    @abstractmethod
+    def build(self, spec: ModelSpec, weights: ResolvedWeights, seed: int) -> BuiltModel:
+        """The network with those weights loaded (any mode; `load_model` puts it in eval mode)."""
+
+
+SOURCES: dict[str, ModelSource] = {}  # manifest `source:` -> its source, in registration order
+
+
+def register(cls: type[ModelSource]) -> type[ModelSource]:
+    SOURCES[cls.name] = cls()
+    return cls
+
+
+def source_of(spec: ModelSpec) -> ModelSource:
+    import generator.run.sources  # noqa: F401 - registers every source
+
+    try:
+        return SOURCES[spec.source]
+    except KeyError:
+        raise WeightsError(
+            f"model '{spec.label}': unknown source {spec.source!r}; choose one of {', '.join(SOURCES)}"
+        ) from None
+
+
+def digest_state_dict(state_dict: Mapping[str, object]) -> str:
+    sha = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name]
+        sha.update(name.encode())
+        if isinstance(tensor, torch.Tensor):
+            sha.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return sha.hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:16]
+
+
+def random_weights(seed: int) -> ResolvedWeights:
+    return ResolvedWeights("random", f"random (seed {seed})", None, f"random-{seed}", f"random weights (seed {seed})")
+
+
+def local_file(spec: ModelSpec, value: str, manifest_dir: Path, what: str) -> Path:
+    """A path of the entry, relative to the manifest's folder; WeightsError when it does not exist."""
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else manifest_dir / path
+    if not path.exists():
+        raise WeightsError(f"model '{spec.label}': {what} not found: {path} (paths are relative to the manifest)")
+    return path
+
+
+def load_state_dict_file(spec: ModelSpec, path: Path) -> ResolvedWeights:
+    """A plain state dict from a .pth/.pt (never unpickling code: weights_only) or a .safetensors file."""
+    if not path.is_file():
+        raise WeightsError(f"model '{spec.label}': weights file not found: {path}")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state_dict: object = load_file(str(path), device="cpu")
+        else:
+            state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    except ImportError:
+        raise WeightsError(f"model '{spec.label}': {path.name} needs safetensors: pip install safetensors") from None
+    except Exception as error:  # torch raises many types for corrupt or unsafe files
+        reason = load_failure(error)
+        raise WeightsError(
+            f"model '{spec.label}': cannot load {path} as a state dict ({type(error).__name__}: {reason}). "
+            "Only plain state dicts saved with torch.save(model.state_dict(), ...) or safetensors are accepted."
+        ) from None
+    if not isinstance(state_dict, dict):
+        raise WeightsError(f"model '{spec.label}': {path} holds a {type(state_dict).__name__}, not a state dict")
+    return ResolvedWeights("file", str(path), state_dict, digest_state_dict(state_dict), path.name)
+
+
+def load_failure(error: Exception) -> str:
+    """What torch.load found, without its advice to set weights_only=False (this tool never unpickles code)."""
+    text = str(error)
+    found = re.search(r"Unsupported global: GLOBAL \S+", text)
+    return found.group(0) if found else (text.strip().splitlines() or [""])[0]
+
+
+def load_into(spec: ModelSpec, module: nn.Module, weights: ResolvedWeights) -> None:
+    """Load the resolved state dict (if any) into the module; WeightsError when it does not fit."""
+    if weights.state_dict is None:
+        return
+    try:
+        module.load_state_dict(weights.state_dict)
+    except RuntimeError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise WeightsError(
+            f"model '{spec.label}': the weights in {weights.description} do not fit architecture '{spec.name}' "
+            f"({first_line}). Check the model name or the weights file."
+        ) from None
+
+
+def head_size(default: Mapping[str, torch.Tensor], loaded: Mapping[str, torch.Tensor]) -> int | None:
+    """The number of classes of a state dict whose only difference from the default architecture is its head.
+
+    Every tensor whose shape differs must differ in its first size only, and all to the same size (the last
+    layer's weight and bias); None when nothing differs or the difference is not a head's.
+    """
+    sizes = {
+        int(tensor.shape[0])
+        for key, tensor in loaded.items()
+        if key in default
+        and isinstance(tensor, torch.Tensor)
+        and tensor.dim() >= 1
+        and tuple(tensor.shape) != tuple(default[key].shape)
+        and tuple(tensor.shape[1:]) == tuple(default[key].shape[1:])
+    }
+    return sizes.pop() if len(sizes) == 1 else None
