@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from generator.manifest.schema import Manifest
+from generator.manifest.cases_from import CaseOrigin, expand_cases_from
+from generator.manifest.schema import CASE_SOURCE_TAGS, Manifest
 from generator.utils.errors import ManifestError
 
 MAX_MANIFEST_BYTES = 1_000_000
@@ -32,10 +33,17 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         raise ManifestError(path, ["the manifest is empty: it needs at least a 'cases' list"])
     if not isinstance(data, dict):
         raise ManifestError(path, [f"the manifest must be a mapping of keys, got a {type(data).__name__}"])
+    expansion = expand_cases_from(data, path.parent)
+    if expansion is not None:
+        data = {**data, "cases": expansion.cases}
+    problems = expansion.problems if expansion is not None else []
     try:
-        return Manifest.model_validate(data, context={"content_dir": path.parent})
+        manifest = Manifest.model_validate(data, context={"content_dir": path.parent})
     except ValidationError as error:
-        raise ManifestError(path, format_validation_errors(error)) from None
+        problems += format_validation_errors(error, expansion.origins if expansion is not None else None)
+    if problems:
+        raise ManifestError(path, problems)
+    return manifest
 
 
 def parse_yaml(path: Path, raw: bytes) -> object:
@@ -101,11 +109,13 @@ def format_location(loc: Sequence[int | str]) -> str:
     return text or "(top level)"
 
 
-def format_validation_errors(error: ValidationError) -> list[str]:
+def format_validation_errors(error: ValidationError, case_origins: Sequence[CaseOrigin] | None = None) -> list[str]:
+    """One line per problem, each with its key path; `case_origins` names where each of `cases` came from (a
+    folder's file, a table's row) when cases_from generated them."""
     problems = []
     items = error.errors(include_url=False)
     for item in items:
-        loc = tuple(part for part in item["loc"] if part not in ("int", "str"))
+        loc = tuple(part for part in item["loc"] if part not in ("int", "str", *CASE_SOURCE_TAGS))
         if item["type"] == "too_short" and any(is_inside(other["loc"], item["loc"]) for other in items):
             continue  # the list only looks empty because its items failed; those errors say why
         message = item["msg"].removeprefix("Value error, ")
@@ -115,8 +125,14 @@ def format_validation_errors(error: ValidationError) -> list[str]:
             message = "required key is missing"
         elif item["type"] == "too_short":
             message = f"must list at least {item['ctx']['min_length']} item(s)"
-        problems.append(f"{format_location(loc)}: {message}")
+        problems.append(f"{locate(loc, case_origins)}: {message}")
     return list(dict.fromkeys(problems))
+
+
+def locate(loc: Sequence[int | str], case_origins: Sequence[CaseOrigin] | None) -> str:
+    if case_origins and len(loc) > 1 and loc[0] == "cases" and isinstance(loc[1], int) and loc[1] < len(case_origins):
+        return case_origins[loc[1]].locate(format_location(loc[2:]) if len(loc) > 2 else "")
+    return format_location(loc)
 
 
 def is_inside(loc: Sequence[int | str], parent: Sequence[int | str]) -> bool:
