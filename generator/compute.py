@@ -23,6 +23,7 @@ from generator.explain.base import runs_on
 from generator.measure.measurer import Measurer, compare_models
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
+from generator.run.class_names import model_targets
 from generator.run.images import Preprocessor, decode_image
 from generator.run.inference import probabilities, top_k
 from generator.run.results import CaseResult, ModelResult
@@ -65,11 +66,6 @@ def case_computers(manifest: Manifest, options: BuildOptions) -> tuple[list[AnyE
         options.precision,
     )
     return explainers, measurer
-
-
-def case_targets(spec: CaseSpec, predictions: Sequence[Sequence[Prediction]]) -> tuple[int, ...]:
-    """Every model's top-1 and the case's extra targets, so that models can be compared on the same class."""
-    return tuple(dict.fromkeys([p[0].index for p in predictions] + list(spec.target_indices)))
 
 
 def compute_case(
@@ -120,9 +116,9 @@ def compute_case(
     computed = [p for p in probs if p is not None]
     assert len(computed) == len(probs), "predictions are missing only on a dry run"
     predictions = [top_k(p, model.categories, manifest.top_k) for p, model in zip(computed, models)]
-    targets = case_targets(spec, predictions)
     model_results: dict[str, ModelResult] = {}
     for model, top, model_probs in zip(models, predictions, computed):
+        targets = model_targets(model, spec, models, predictions)  # so that models compare on the same class
         if bar is not None:
             bar.set_description(f"{spec.case_id} · {model.label}")
         with failures_named(spec.case_id, model):
@@ -136,7 +132,8 @@ def compute_case(
     case = CaseResult(
         spec=spec, original=original, crop_array=prepared.crop_array, segments=inputs.segments, models=model_results
     )
-    return case.with_comparisons(compare_models(case, explainers, manifest.metrics.top_k))
+    classes = {model.key: model.categories for model in models}
+    return case.with_comparisons(compare_models(case, explainers, manifest.metrics.top_k, classes))
 
 
 @contextmanager

@@ -19,8 +19,10 @@ from generator.explain.base import Explainer
 from generator.manifest.loader import load_manifest
 from generator.manifest.schema import CaseSpec, Manifest
 from generator.measure.measurer import Measurer
+from generator.run.class_names import unknown_classes
 from generator.run.models import LoadedModel, load_models
 from generator.run.results import CaseResult
+from generator.utils.errors import ManifestError
 from generator.utils.phase_times import timed
 
 if TYPE_CHECKING:
@@ -44,6 +46,9 @@ class BuildSession:
         content_dir = Path(options.manifest).parent
         with timed("models"):
             models = load_models(manifest, content_dir, options.device)
+        problems = unknown_classes(manifest, models)
+        if problems:
+            raise ManifestError(options.manifest, problems)
         cache = ResultCache(options.cache_dir) if options.cache_dir else None
         explainers, measurer = case_computers(manifest, options)
         return cls(options, manifest, content_dir, models, cache, explainers, measurer)

@@ -27,13 +27,17 @@ def test_valid_manifest_has_reference_defaults(tmp_path):
     assert (lime.num_samples, lime.hide_color, lime.top_labels, lime.num_features) == (1000, 0, 5, 5)
     case = manifest.cases[0]
     assert case.case_id == "chelsea"  # derived from the file name
-    assert case.label_index == 281
+    assert case.label == "tabby" and manifest.preprocess.mean is None  # each model's own normalisation
 
 
 def test_labels_and_targets_by_name_or_index(tmp_path):
     path = make_project(tmp_path, {"cases": [{"image": "images/chelsea.png", "label": 285, "targets": ["Tabby", 282]}]})
     case = load_manifest(path).cases[0]
-    assert case.label_index == 285 and case.target_indices == (281, 282)
+    assert case.label == 285 and case.targets == ("Tabby", 282)  # resolved per model: tests/test_classes.py
+    bad = make_project(tmp_path / "bad", {"cases": [{"image": "images/chelsea.png", "label": True, "targets": [-1]}]})
+    problems = problems_of(bad)
+    assert "cases[0].label: expected a class name or index, got True" in problems
+    assert "cases[0].targets[0]: class index -1 is negative" in problems
 
 
 def test_several_problems_reported_at_once_with_key_paths(tmp_path):
@@ -46,7 +50,7 @@ def test_several_problems_reported_at_once_with_key_paths(tmp_path):
             "cases": [
                 {"image": "images/chelsea.png"},
                 {"image": "images/missing.jpg"},
-                {"image": "images/chelsea.png", "id": "Not A Slug", "label": "no such class"},
+                {"image": "images/chelsea.png", "id": "Not A Slug", "label": False},
             ],
         },
     )
@@ -56,7 +60,7 @@ def test_several_problems_reported_at_once_with_key_paths(tmp_path):
     assert any(p.startswith("models[0].weigths: unknown key") for p in problems)
     assert "cases[1].image: file not found: images/missing.jpg" in problems
     assert any(p.startswith("cases[2].id: invalid case id 'Not A Slug'") for p in problems)
-    assert any(p.startswith("cases[2].label: unknown ImageNet class 'no such class'") for p in problems)
+    assert any(p.startswith("cases[2].label: expected a class name or index") for p in problems)
     assert len(problems) == 6
 
 

@@ -80,7 +80,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
 )
 # The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
 INVALID_CHOICES = {
-    "unknown label": ({"label": "no such class"}, ManifestError, "cases[0].label: unknown ImageNet class"),
+    "unknown label": ({"label": "no such class"}, ManifestError, "cases[0].label: unknown class 'no such class'"),
     "target out of range": ({"targets": [1000]}, ManifestError, "cases[0].targets: class index 1000 is out of range"),
     "too few LIME samples": ({"num_samples": 9}, ManifestError, "explainers.lime.num_samples"),
     "no stability seed": ({"stability_seeds": 0}, ManifestError, "metrics.stability_seeds"),

@@ -224,10 +224,17 @@ def random_smooth_map(shape: tuple[int, ...], seed: int, grid: int = RANDOM_MAP_
     ].numpy()
 
 
-def compare_models(case: CaseResult, explainers: Iterable[AnyExplainer], k: int) -> list[PairAgreement]:
-    """Model-vs-model agreement per method on every target both models explained."""
+def compare_models(
+    case: CaseResult, explainers: Iterable[AnyExplainer], k: int, classes: Mapping[str, Sequence[str]] | None = None
+) -> list[PairAgreement]:
+    """Model-vs-model agreement per method on every target both models explained.
+
+    Only models with the same class list (`classes`: model key -> names) compare: a target index means the
+    same class for both."""
     pairs = []
     for (key_a, a), (key_b, b) in itertools.combinations(case.models.items(), 2):
+        if classes is not None and classes[key_a] != classes[key_b]:
+            continue
         for target in (t for t in a.targets if t in b.targets):
             for explainer in explainers:
                 found = [r.explained(explainer.name, target) for r in (a, b)]

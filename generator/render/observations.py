@@ -9,8 +9,10 @@ from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
 from generator.render.pages_format import is_number, mean, pct, shown_k
 from generator.render.summary import own_top1_metrics
+from generator.run.class_names import label_index
 
 if TYPE_CHECKING:
+    from generator.manifest.schema import CaseSpec
     from generator.measure.measurer import TargetMetrics
     from generator.measure.metrics import Agreement
     from generator.run.models import LoadedModel
@@ -23,19 +25,16 @@ PARTLY_RHO = 0.2  # at or above this (and below AGREE_RHO): they partly agree
 HALF = 0.5  # "at least half of their top regions"
 
 
-def case_observations(
-    case: CaseResult, models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
-) -> list[str]:
+def case_observations(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> list[str]:
     """Plain-text sentences about one case: predictions, agreement, and what the measurements say."""
     results = list(case.models.values())
-    label = case.spec.label_index
-    sentences = [prediction_sentence(models_by_key[r.model_key].label, r, categories, label) for r in results]
+    sentences = [prediction_sentence(models_by_key[r.model_key], r, case.spec) for r in results]
     if len(results) > 1:
         tops = {r.top1.index for r in results}
         sentences.append(
             "The models agree on the top-1 class." if len(tops) == 1 else "The models disagree on the top-1 class."
         )
-    sentences += concentration_sentences(results, models_by_key, categories)
+    sentences += concentration_sentences(results, models_by_key)
     for r in results:
         name = models_by_key[r.model_key].label
         own = r.own_metrics
@@ -74,11 +73,14 @@ def agreement_sentences(name: str, own: TargetMetrics) -> list[str]:
     return out
 
 
-def prediction_sentence(name: str, result: ModelResult, categories: Sequence[str], label: int | None) -> str:
+def prediction_sentence(model: LoadedModel, result: ModelResult, spec: CaseSpec) -> str:
     top = result.top1
-    text = f"{name} predicts {top.name} ({pct(top.probability)})"
+    text = f"{model.label} predicts {top.name} ({pct(top.probability)})"
+    label = label_index(model, spec)
+    if spec.label is not None and label is None:
+        text += f"; the ground truth, {spec.label}, is not among its classes"
     if label is not None:
-        text += ", which is correct" if top.index == label else f"; the ground truth is {categories[label]}"
+        text += ", which is correct" if top.index == label else f"; the ground truth is {model.categories[label]}"
         if top.index != label:
             rank = next((i + 1 for i, p in enumerate(result.top_k) if p.index == label), None)
             text += (
@@ -87,9 +89,7 @@ def prediction_sentence(name: str, result: ModelResult, categories: Sequence[str
     return text + "."
 
 
-def concentration_sentences(
-    results: Sequence[ModelResult], models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
-) -> list[str]:
+def concentration_sentences(results: Sequence[ModelResult], models_by_key: Mapping[str, LoadedModel]) -> list[str]:
     """Per method with a concentration, which model's map of its own top-1 class is the most focused."""
     own = [(models_by_key[r.model_key].label, r.own_metrics) for r in results if r.own_metrics is not None]
     methods = dict.fromkeys(method for _, m in own for method in m.concentration)

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from generator import __version__
 from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
-from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD
+from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD, runs_on
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.measure.measurer import COMPARED, RANDOM_MAP_GRID, agreement_unit
 from generator.measure.metrics import BLUR_SIGMA, SANITY_THRESHOLD
@@ -33,6 +33,7 @@ from generator.render.overview import overview_table
 from generator.render.pages_format import num_cell, pct_cell, shown_k
 from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
 from generator.render.worst_cases import worst_cases
+from generator.run.class_names import label_index, label_name
 from generator.run.devices import Inference
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from generator.render.metric_tables import Table
     from generator.run.inference import Prediction
     from generator.run.models import LoadedModel
-    from generator.run.results import CaseFailure, CaseResult
+    from generator.run.results import CaseFailure, CaseResult, ModelResult
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -84,10 +85,15 @@ class ModelColumn:
     is_random: bool
     top_k: tuple[Prediction, ...]
     targets: tuple[tuple[int, str], ...]  # (index, name)
-    correct: bool | None
+    correct: bool | None  # None: no ground truth, or the model lacks its class (label_note says so)
+    label_note: str | None
     samples: dict[str, int | None] | None = (
         None  # explainer name -> model evaluations it used, where the method decides how many
     )
+
+    def target_named(self, name: str) -> int | None:
+        """This model's index of a target the page shows by name (None: the model does not explain it)."""
+        return next((index for index, own in self.targets if own == name), None)
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,14 @@ class MethodSection:
     intro: str  # Markdown, rendered from the explainer's `section`
     kinds: tuple[FigureKind, ...]  # the tabs
     width: int
+    left_out: tuple[LeftOut, ...] = ()  # the models it cannot explain (an ONNX file), each with the reason
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    key: str
+    label: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -150,25 +164,26 @@ class CasePage:
             if row.metrics.sanity_flagged(method)
         ]
 
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        """Every target any model explains, by name, in the models' order: the rows of the figure grids."""
+        return tuple(dict.fromkeys(name for column in self.columns for _, name in column.targets))
 
-def metrics_rows(
-    case: CaseResult, models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
-) -> tuple[MetricsRow, ...]:
+
+def metrics_rows(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> tuple[MetricsRow, ...]:
     return tuple(
-        MetricsRow(models_by_key[key].label, categories[target], result.metrics[target])
+        MetricsRow(models_by_key[key].label, models_by_key[key].categories[target], result.metrics[target])
         for key, result in case.models.items()
         for target in result.targets
         if target in result.metrics
     )
 
 
-def comparison_rows(
-    case: CaseResult, models_by_key: Mapping[str, LoadedModel], categories: Sequence[str]
-) -> tuple[ComparisonRow, ...]:
+def comparison_rows(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> tuple[ComparisonRow, ...]:
     return tuple(
         ComparisonRow(
             method_title(p.method),
-            categories[p.target],
+            models_by_key[p.model_a].categories[p.target],  # compared models share their class list
             models_by_key[p.model_a].label,
             models_by_key[p.model_b].label,
             p.agreement,
@@ -177,18 +192,25 @@ def comparison_rows(
     )
 
 
+def is_correct(result: ModelResult, label: int | None) -> bool | None:
+    return None if label is None else result.top1.index == label
+
+
+def label_note(model: LoadedModel, spec: CaseSpec) -> str | None:
+    """Why a model with a ground truth has no correct/wrong mark: the class is not among its classes."""
+    if spec.label is None or label_index(model, spec) is not None:
+        return None
+    return f"{spec.label} is not among {model.label}'s classes"
+
+
 def case_page(
-    case: CaseResult,
-    models_by_key: Mapping[str, LoadedModel],
-    categories: Sequence[str],
-    explainers: Sequence[AnyExplainer] = (),
+    case: CaseResult, models_by_key: Mapping[str, LoadedModel], explainers: Sequence[AnyExplainer] = ()
 ) -> CasePage:
     spec = case.spec
-    rows = metrics_rows(case, models_by_key, categories)
+    rows = metrics_rows(case, models_by_key)
     faithfulness_table, focus_table = case_tables(
         [((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows]
     )
-    label = spec.label_index
     columns = tuple(
         ModelColumn(
             key=key,
@@ -196,28 +218,40 @@ def case_page(
             weights=models_by_key[key].weights.short,
             is_random=models_by_key[key].is_random,
             top_k=result.top_k,
-            targets=tuple((t, categories[t]) for t in result.targets),
-            correct=None if label is None else result.top1.index == label,
+            targets=tuple((t, models_by_key[key].categories[t]) for t in result.targets),
+            correct=is_correct(result, label_index(models_by_key[key], spec)),
+            label_note=label_note(models_by_key[key], spec),
             samples={e.name: e.samples(result.explanations.get(e.name, {})) for e in explainers},
         )
         for key, result in case.models.items()
     )
-    shown = [e for e in explainers if any(r.explanations.get(e.name) for r in case.models.values())]
+    left_out = {e.name: left_out_models(e, case, models_by_key) for e in explainers}
+    shown = [e for e in explainers if left_out[e.name] or any(r.explanations.get(e.name) for r in case.models.values())]
     return CasePage(
         case_id=case.case_id,
         title=spec.title or case.case_id,
         image_path=quote(spec.image),  # a phone's "IMG (1) #2.jpg" must stay one valid link
-        label_name=None if label is None else categories[label],
+        label_name=label_name(spec, list(models_by_key.values())),
         columns=columns,
-        agree=len({r.top1.index for r in case.models.values()}) == 1,
-        methods=tuple(MethodSection(e.name, e.title, "", e.figure_kinds(), e.figure_width) for e in shown),
+        agree=len({r.top1.name for r in case.models.values()}) == 1,
+        methods=tuple(
+            MethodSection(e.name, e.title, "", e.figure_kinds(), e.figure_width, left_out[e.name]) for e in shown
+        ),
         metrics_rows=rows,
         faithfulness_table=faithfulness_table,
         focus_table=focus_table,
-        comparisons=comparison_rows(case, models_by_key, categories),
-        observations=tuple(case_observations(case, models_by_key, categories)),
+        comparisons=comparison_rows(case, models_by_key),
+        observations=tuple(case_observations(case, models_by_key)),
         has_curves=bool(faithfulness_curve_list(case, models_by_key)),
     )
+
+
+def left_out_models(
+    explainer: AnyExplainer, case: CaseResult, models_by_key: Mapping[str, LoadedModel]
+) -> tuple[LeftOut, ...]:
+    """The case's models that the method does not run on (generator.explain.base.runs_on), with the reason."""
+    models = [models_by_key[key] for key in case.models]
+    return tuple(LeftOut(m.key, m.label, m.opaque or "") for m in models if not runs_on(explainer, m))
 
 
 class PageRenderer:
@@ -250,6 +284,7 @@ class PageRenderer:
             PAIR_FIGURES={e.name: (e.figure_kinds()[0].kind, e.title) for e in self.explainers},
             version=__version__,
             method_title=method_title,
+            runs_on=runs_on,
             stable_threshold=STABILITY_THRESHOLD,
             sanity_threshold=SANITY_THRESHOLD,
             random_grid=RANDOM_MAP_GRID,
@@ -278,8 +313,11 @@ class PageRenderer:
         return self.render(
             "methods.md.j2",
             explainers=[(e, self.explainer_text(e, e.method_text)) for e in self.explainers],
-            layer_shown=any(e.uses_target_layer for e in self.explainers)
-            or "sanity" in measured_metrics(self.manifest, self.explainers, 1),
+            layer_shown=(
+                any(e.uses_target_layer for e in self.explainers)
+                or "sanity" in measured_metrics(self.manifest, self.explainers, 1)
+            )
+            and any(m.target_layer_name for m in self.models),  # opaque models only: their sections say why
             versions=library_versions(),
             inference=self.inference,
             batched_steps=batched_steps(self.manifest, self.explainers),
@@ -297,12 +335,9 @@ class PageRenderer:
     def pages(
         self, cases: Sequence[CaseResult], failures: Sequence[CaseFailure], kept: Sequence[CaseSpec] = ()
     ) -> dict[str, str]:
-        categories = self.models[0].categories
-        case_pages = [
-            self.with_intros(case_page(case, self.models_by_key, categories, self.explainers)) for case in cases
-        ]
+        case_pages = [self.with_intros(case_page(case, self.models_by_key, self.explainers)) for case in cases]
         means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)])
-        disagreements = largest_disagreements(cases, self.models_by_key, categories)
+        disagreements = largest_disagreements(cases, self.models_by_key)
         out = {
             "index.md": self.render(
                 "index.md.j2",
@@ -318,7 +353,7 @@ class PageRenderer:
             ),
             "comparison.md": self.render(
                 "comparison.md.j2",
-                pairs=disagreeing_pairs(cases, case_pages),
+                pairs=disagreeing_pairs(cases, case_pages, self.models_by_key),
                 cases=case_pages,
                 means=means,
                 disagreements=disagreements,

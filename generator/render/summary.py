@@ -73,7 +73,7 @@ def own_top1_metrics(
 
 
 def largest_disagreements(
-    cases: Sequence[CaseResult], models_by_key: Mapping[str, LoadedModel], categories: Sequence[str], limit: int = 5
+    cases: Sequence[CaseResult], models_by_key: Mapping[str, LoadedModel], limit: int = 5
 ) -> list[Disagreement]:
     """Where the methods (per model) or the models (per method) rank the image's regions least alike."""
     rows = []
@@ -83,26 +83,29 @@ def largest_disagreements(
             own = result.own_metrics
             for pair, agreement in (own.methods_agreement if own is not None else {}).items():
                 methods = " vs ".join(method_title(method) for method in agreement_pair(pair))
-                what = f"{models_by_key[key].label}: {methods} · {categories[result.top1.index]}"
+                what = f"{models_by_key[key].label}: {methods} · {result.top1.name}"
                 rows.append(Disagreement(case.case_id, title, what, agreement.spearman, agreement.unit))
         for pair in case.comparisons:
             method = method_title(pair.method)
             models = f"{models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label}"
-            what = f"{method}: {models} · {categories[pair.target]}"
+            what = f"{method}: {models} · {models_by_key[pair.model_a].categories[pair.target]}"
             rows.append(Disagreement(case.case_id, title, what, pair.agreement.spearman, pair.agreement.unit))
     rows = [r for r in rows if not math.isnan(r.spearman)]
     return sorted(rows, key=lambda r: r.spearman)[:limit]
 
 
-def disagreeing_pairs(cases: Sequence[CaseResult], case_pages: Sequence[CasePage]) -> list[PairComparison]:
-    """Every pair of models whose top-1 differs, with each model's confidence in the other's class."""
+def disagreeing_pairs(
+    cases: Sequence[CaseResult], case_pages: Sequence[CasePage], models_by_key: Mapping[str, LoadedModel]
+) -> list[PairComparison]:
+    """Every pair of models (of the same classes) whose top-1 differs, with each one's confidence in the other's."""
     pages = {page.case_id: page for page in case_pages}
     out = []
     for case in cases:
         page = pages[case.case_id]
         for i, a in enumerate(page.columns):
             for b in page.columns[i + 1 :]:
-                if a.top_k[0].index == b.top_k[0].index:
+                same_classes = models_by_key[a.key].categories == models_by_key[b.key].categories
+                if a.top_k[0].index == b.top_k[0].index or not same_classes:
                     continue
                 out.append(
                     PairComparison(
