@@ -9,7 +9,9 @@ and at 21.0 ms in bf16 against 26.9 under eager autocast. `torch.compile` was me
 
 The fused forward is checked once against the eager module on a second synthetic batch; a network
 that cannot be traced, or whose traced forward differs (data-dependent control flow), runs eagerly
-instead, with a warning. CUDA and MPS always run the eager module (autocast for bf16).
+instead, with a warning. CUDA and MPS always run the eager module (autocast for bf16). A network whose
+class says `traceable = False` (an onnxruntime session, a loaded TorchScript file) is never traced: its
+forward runs outside PyTorch's modules or is compiled already.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def eager_forward(module: nn.Module, precision: str, device: torch.device) -> Fo
 
 def _build(module: nn.Module, precision: str, device: torch.device, batch_shape: tuple[int, ...]) -> Forward | None:
     """The fused forward, or None where the eager module must run."""
-    if device.type != "cpu" or module.training:
+    if device.type != "cpu" or module.training or not getattr(module, "traceable", True):
         return None
     eager = eager_forward(module, precision, device)
     tracing_batch, checking_batch = synthetic_batch(batch_shape, seed=0), synthetic_batch(batch_shape, seed=1)
