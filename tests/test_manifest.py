@@ -37,7 +37,7 @@ def test_labels_and_targets_by_name_or_index(tmp_path):
     bad = make_project(tmp_path / "bad", {"cases": [{"image": "images/chelsea.png", "label": True, "targets": [-1]}]})
     problems = problems_of(bad)
     assert "cases[0].label: expected a class name or index, got True" in problems
-    assert "cases[0].targets[0]: class index -1 is negative" in problems
+    assert "cases[0].targets: class index -1 is negative" in problems
 
 
 def test_several_problems_reported_at_once_with_key_paths(tmp_path):

@@ -10,13 +10,15 @@ from typing import Annotated, Literal, Union
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-
-from generator.manifest.imagenet import resolve_class
+from pydantic_core import InitErrorDetails
 
 CASE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -200,8 +202,14 @@ class CaseSpec(Strict):
     image: str = Field(description="Path of the photo, relative to the manifest's folder (content/).")
     id: str | None = Field(None, description="URL slug; derived from the file name when absent.")
     title: str | None = None
-    label: ClassRef | None = Field(None, description="Ground truth: an ImageNet class name or index.")
-    targets: tuple[ClassRef, ...] = Field((), description="Extra classes to explain for every model.")
+    label: ClassRef | None = Field(
+        None,
+        description="Ground truth: a class name (case-insensitive) or index, resolved against each model's classes "
+        "(a model without it shows no correct/wrong mark for this case, with a note).",
+    )
+    targets: tuple[ClassRef, ...] = Field(
+        (), description="Extra classes to explain, for every model that has them (names or indices)."
+    )
 
     @field_validator("image")
     @classmethod
@@ -218,31 +226,61 @@ class CaseSpec(Strict):
             )
         return value
 
-    @field_validator("label")
+    @field_validator("label", mode="before")
     @classmethod
-    def _label_known(cls, value: ClassRef | None) -> ClassRef | None:
-        if value is not None:
-            resolve_class(value)
-        return value
+    def _label_not_bool(cls, value: object) -> object:
+        return check_class_ref(value) if value is not None else None
 
-    @field_validator("targets")
+    @field_validator("targets", mode="before")
     @classmethod
-    def _targets_known(cls, value: tuple[ClassRef, ...]) -> tuple[ClassRef, ...]:
-        for item in value:
-            resolve_class(item)
-        return value
+    def _targets_not_bool(cls, value: object) -> object:
+        return [check_class_ref(item) for item in value] if isinstance(value, (list, tuple)) else value
 
     @property
     def case_id(self) -> str:
         return self.id or slugify(PurePosixPath(self.image).stem)
 
-    @property
-    def label_index(self) -> int | None:
-        return None if self.label is None else resolve_class(self.label)
 
-    @property
-    def target_indices(self) -> tuple[int, ...]:
-        return tuple(resolve_class(item) for item in self.targets)
+class FolderCases(Strict):
+    folder: str = Field(
+        description="A folder relative to the manifest's folder: every image below it (sub-folders included, hidden "
+        "files skipped) is a case, in the order of their paths."
+    )
+    label: Literal["folder"] | None = Field(
+        None,
+        description="folder: each image's ground truth is the name of the folder it is in (the ImageFolder layout: "
+        "val/tabby/1.jpg is a tabby); absent: no ground truth.",
+    )
+    glob: str | None = Field(
+        None,
+        description="Only the images whose path below the folder matches this pattern: '*' and '?' within a name, "
+        "'**/' any sub-folders; a pattern without '/' matches the file name at any depth ('*.jpg', '**/cat*.png').",
+    )
+
+
+class CsvCases(Strict):
+    csv: str = Field(
+        description="A UTF-8 CSV file relative to the manifest's folder, with a header row: column image (required, "
+        "relative to the manifest's folder), and optionally label, title, id and targets (classes separated by ';')."
+    )
+
+
+def case_source_kind(value: object) -> str | None:
+    """The tag of a source: by its key (a mapping from YAML) or by its class (a model built in Python)."""
+    if isinstance(value, dict):
+        return "folder source" if "folder" in value else "csv source" if "csv" in value else None
+    return "folder source" if isinstance(value, FolderCases) else "csv source" if isinstance(value, CsvCases) else None
+
+
+CASE_SOURCE_TAGS = ("folder source", "csv source")  # the union's tags, which error paths leave out
+CaseSource = Annotated[
+    Union[Annotated[FolderCases, Tag("folder source")], Annotated[CsvCases, Tag("csv source")]],
+    Discriminator(
+        case_source_kind,
+        custom_error_type="case_source",
+        custom_error_message="a source of cases needs a 'folder' key or a 'csv' key",
+    ),
+]
 
 
 class Manifest(Strict):
@@ -260,7 +298,31 @@ class Manifest(Strict):
     top_k: int = Field(5, ge=1, le=20)
     explainers: ExplainersSpec = ExplainersSpec()
     metrics: MetricsSpec = MetricsSpec()
-    cases: tuple[CaseSpec, ...] = Field(min_length=1)
+    cases_from: tuple[CaseSource, ...] = Field(
+        (),
+        description="Cases generated from folders of images and CSV tables; load_manifest expands them into cases "
+        "(docs/manifest.md, 'Cases from folders and tables').",
+    )
+    cases: tuple[CaseSpec, ...] = Field(
+        (),
+        description="The cases, one by one; beside cases_from, an entry whose id is a generated case's overrides its "
+        "keys, any other entry adds a case. A manifest needs cases or cases_from.",
+    )
+
+    @model_validator(mode="after")
+    def _has_cases(self) -> Manifest:
+        if self.cases or self.cases_from:
+            return self
+        if "cases" in self.model_fields_set:
+            error = InitErrorDetails(
+                type="too_short",
+                loc=("cases",),
+                input=[],
+                ctx={"field_type": "Tuple", "min_length": 1, "actual_length": 0},
+            )
+        else:
+            error = InitErrorDetails(type="missing", loc=("cases",), input=None)
+        raise ValidationError.from_exception_data(type(self).__name__, [error])  # at the key, as a field error is
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Manifest:
@@ -274,6 +336,15 @@ class Manifest(Strict):
         if problems:
             raise ValueError("; ".join(problems) + " (set a distinct id / display_name)")
         return self
+
+
+def check_class_ref(value: object) -> object:
+    """A class given by name or by index (YAML's true/false would pass as 1/0: refused)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a class name or index, got {value!r}")
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"class index {value} is negative")
+    return value
 
 
 def check_image_path(value: str, content_dir: str | os.PathLike[str] | None) -> str:
