@@ -122,13 +122,14 @@ def find_grid_layer(module: nn.Module, crop: int, grid: GridLayout, label: str) 
 
     One forward pass on a blank crop records, in the order they finish, the modules whose output reads as a
     grid (`is_grid`); the last to finish is the outermost module around the last such map (a CNN's last
-    stage, a transformer's last block or final norm), the map the pooling and the head then read.
+    stage, a transformer's last block or final norm), the map the pooling and the head then read. An
+    `nn.Identity` is passed over: a placeholder (timm's `norm_pre`) repeats the map of the module before it.
     """
     finished: list[str] = []
     names = {id(m): name for name, m in module.named_modules() if name}
 
     def record(layer: nn.Module, _inputs: object, output: object) -> None:
-        if is_grid(output, grid) and id(layer) in names:
+        if is_grid(output, grid) and id(layer) in names and not isinstance(layer, nn.Identity):
             finished.append(names[id(layer)])
 
     handles = [m.register_forward_hook(record) for name, m in module.named_modules() if name]

@@ -4,12 +4,14 @@ from generator.run.sources import (
     huggingface_source,
     onnx_source,
     python_source,
+    timm_source,
     torchscript_source,
     torchvision_source,
 )
 
 __all__ = [
     "torchvision_source",
+    "timm_source",
     "huggingface_source",
     "onnx_source",
     "python_source",
