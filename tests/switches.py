@@ -33,6 +33,7 @@ def tiny_manifest(
     models=None,
     crop=None,
     batch_size=None,
+    output=None,
 ):
     """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
 
@@ -49,7 +50,9 @@ def tiny_manifest(
         models = [{"name": model, "display_name": "R18" if model == "resnet18" else model, "weights": "random"}]
         models += [SECOND_MODEL] if two_models else []
     else:
-        models = [{"name": name, "weights": "random"} for name in models]
+        models = [model_entry(name) for name in models]
+    if output is not None:
+        models = [{**entry, "output": output} for entry in models]
     manifest = {
         "title": "Switches",
         "models": models,
@@ -81,10 +84,36 @@ def tiny_manifest(
     return manifest
 
 
+def model_entry(name):
+    """A `models:` entry of a random model: a torchvision builder, or "source:builder" for another source."""
+    source, _, builder = name.rpartition(":")
+    if source == "torchscript":  # the file build_tiny writes: a traced random torchvision model
+        return {"source": "torchscript", "name": f"models/{builder}.pt", "display_name": f"TS {builder}"}
+    if source:
+        return {"source": source, "name": builder, "weights": "random", "display_name": f"{source} {builder}"}
+    return {"name": builder, "weights": "random"}
+
+
+def write_model_files(manifest, content):
+    """The TorchScript files the manifest names, traced from seeded random torchvision models."""
+    import torch
+    import torchvision
+
+    for entry in manifest["models"]:
+        if entry.get("source") == "torchscript" and not (content / entry["name"]).exists():
+            torch.manual_seed(0)
+            builder = Path(entry["name"]).stem
+            module = torchvision.models.get_model(builder, weights=None).eval()
+            (content / entry["name"]).parent.mkdir(parents=True, exist_ok=True)
+            with torch.no_grad():
+                torch.jit.save(torch.jit.trace(module, torch.zeros(1, 3, 64, 64)), content / entry["name"])
+
+
 def build_tiny(manifest, folder=None, site=True):
     """Build `manifest` in its own folder and cache; returns the content folder."""
     folder = Path(folder or tempfile.mkdtemp(prefix="xai-switches-"))
     path = make_project(folder, manifest, images=(CHELSEA, COFFEE))
+    write_model_files(manifest, path.parent)
     options = BuildOptions(
         manifest=path,
         config=MKDOCS_YML,

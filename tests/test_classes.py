@@ -125,6 +125,9 @@ def test_sigmoid_and_binary_models_build_and_say_what_their_numbers_are(tmp_path
     content = build_tiny({**manifest_with(models[0]), "models": models}, tmp_path)
     methods = (content / "methods.md").read_text(encoding="utf-8")
     assert "4, sigmoid" in methods and "1, sigmoid" in methods
+    page = (content / "cases" / "chelsea.md").read_text(encoding="utf-8")
+    assert page.count("| # | Class (index) | Sigmoid probability |") == 2
+    assert "Sigmoid outputs: each class's own probability (multi-label); they need not add up to 1." in page
 
 
 def test_a_label_only_one_model_knows_builds_with_a_note(tmp_path):

@@ -59,7 +59,8 @@ def test_switch_builds_and_pages_show_only_what_ran(tmp_path, switches):
 
 
 EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients")  # tiny_manifest's switch of each explainer
-MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1")  # three small families, random weights
+# three small torchvision families, and a TorchScript file (an opaque model: its gradient methods left out)
+MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1", "torchscript:resnet18")
 CHEAP = {"crop": 64, "batch_size": 64}  # 64x64 images; no batch fills 64, so no model is traced
 MANIFEST_SPACE = st.fixed_dictionaries(
     {
@@ -76,6 +77,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
         "top_labels": st.integers(1, 10),
         "targets": st.lists(st.sampled_from(["tabby", "tiger cat", 285, 0, "espresso"]), max_size=2, unique=True),
         "label": st.none() | st.sampled_from(["tabby", 281, "Egyptian cat"]),
+        "output": st.sampled_from([None, "softmax", "sigmoid", "logits"]),
     }
 )
 # The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
@@ -99,6 +101,8 @@ def test_the_space_draws_every_explainer():
 @example({"gradcam": False})
 @example({"lime": False})
 @example({"gradcam": False, "lime": False, "two_models": True})
+@example({"models": ["torchscript:resnet18"], "integrated_gradients": True})  # every gradient method left out
+@example({"models": ["resnet18", "torchscript:resnet18"], "output": "logits", "label": "tabby"})
 @given(MANIFEST_SPACE)
 def test_any_valid_manifest_builds_and_its_pages_show_only_what_ran(switches):
     manifest = tiny_manifest(**CHEAP, **switches)

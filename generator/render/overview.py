@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from generator.render.metric_tables import cell, overview_columns
-from generator.render.pages_format import NOT_COMPUTED, with_reason
+from generator.render.pages_format import NOT_COMPUTED, pct, with_reason
 
 if TYPE_CHECKING:
     from generator.measure.measurer import TargetMetrics
@@ -35,6 +35,7 @@ class OverviewRow:
     label_name: str | None
     model: str  # the model's label
     top1: Prediction
+    score: str  # the top-1's score as the row shows it: a percentage, or a logit
     correct: bool | None  # None: the case has no ground truth
     agree: bool  # every model has the same top-1 class on this case
     metrics: tuple[Markup, ...]  # cells, one per OverviewTable.metric_headers
@@ -47,6 +48,11 @@ class OverviewTable:
     labelled: bool  # some case has a ground truth: a Ground truth column
     metric_headers: tuple[str, ...]
     rows: tuple[OverviewRow, ...]  # cases in manifest order, each case's models in manifest order
+
+
+def score_text(value: float, output: str) -> str:
+    """A probability (softmax or sigmoid) as a percentage; a logit as it is."""
+    return f"logit {value:.2f}" if output == "logits" else pct(value)
 
 
 def overview_table(cases: Sequence[CaseResult], case_pages: Sequence[CasePage], model_count: int) -> OverviewTable:
@@ -65,6 +71,7 @@ def overview_table(cases: Sequence[CaseResult], case_pages: Sequence[CasePage], 
             label_name=page.label_name,
             model=column.label,
             top1=column.top_k[0],
+            score=score_text(column.top_k[0].probability, column.output),
             correct=column.correct,
             agree=page.agree,
             metrics=tuple(metric_cell(c, metrics) for c in columns),

@@ -87,6 +87,7 @@ class ModelColumn:
     targets: tuple[tuple[int, str], ...]  # (index, name)
     correct: bool | None  # None: no ground truth, or the model lacks its class (label_note says so)
     label_note: str | None
+    output: str = "softmax"  # what the scores are (LoadedModel.output): softmax, sigmoid or logits
     samples: dict[str, int | None] | None = (
         None  # explainer name -> model evaluations it used, where the method decides how many
     )
@@ -221,6 +222,7 @@ def case_page(
             targets=tuple((t, models_by_key[key].categories[t]) for t in result.targets),
             correct=is_correct(result, label_index(models_by_key[key], spec)),
             label_note=label_note(models_by_key[key], spec),
+            output=models_by_key[key].output,
             samples={e.name: e.samples(result.explanations.get(e.name, {})) for e in explainers},
         )
         for key, result in case.models.items()
