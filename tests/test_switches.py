@@ -3,9 +3,9 @@
 The explicit cases are the switches of the manifest reference one at a time (and the combinations that once
 failed); each uses a random ResNet18 (and a random MobileNetV3-Small as second model), 12 LIME samples and
 4-step curves, and runs MkDocs in strict mode. "defaults" runs at the reference's 224x224 crop with fused
-inference; the others on 64x64 images, eagerly (CHEAP). The property-based tests draw whole manifests from the same
-space, with one or two of three model families, every explainer, 10-24 LIME samples and up to 3 stability
-seeds, on 64x64 images: a valid one must build, whatever fails inside (a TypeError in Grad-CAM becomes the
+inference; the others on 64x64 images, eagerly (CHEAP). The property-based tests draw whole manifests from the
+same space, with one or two of MODELS (three torchvision families, a timm model, a TorchScript file), every
+explainer, every output, 10-24 LIME samples and up to 3 stability seeds, on 64x64 images: a valid one must build, whatever fails inside (a TypeError in Grad-CAM becomes the
 case's CaseError, a ReportError: nothing here lets one through); an invalid choice, made on purpose and named,
 must stop the build with its own message. Examples, seed and profile: tests/conftest.py (20 under CI=true;
 more: XAI_REPORT_HYPOTHESIS_EXAMPLES=200 pytest tests/test_switches.py).
@@ -59,8 +59,8 @@ def test_switch_builds_and_pages_show_only_what_ran(tmp_path, switches):
 
 
 EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients")  # tiny_manifest's switch of each explainer
-# three small torchvision families, and a TorchScript file (an opaque model: its gradient methods left out)
-MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1", "torchscript:resnet18")
+# three small torchvision families, a timm model, and a TorchScript file (opaque: its gradient methods left out)
+MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1", "timm:resnet18", "torchscript:resnet18")
 CHEAP = {"crop": 64, "batch_size": 64}  # 64x64 images; no batch fills 64, so no model is traced
 MANIFEST_SPACE = st.fixed_dictionaries(
     {
