@@ -10,6 +10,7 @@ Nothing after that asks which source a model came from.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -113,6 +114,14 @@ def source_of(spec: ModelSpec) -> ModelSource:
         ) from None
 
 
+def optional_module(module: str, missing: str) -> Any:
+    """An optional dependency of a source, imported on first use; WeightsError(`missing`) where it is absent."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise WeightsError(missing) from None
+
+
 def digest_state_dict(state_dict: Mapping[str, object]) -> str:
     sha = hashlib.sha256()
     for name in sorted(state_dict):
@@ -129,6 +138,35 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()[:16]
+
+
+STATE_DICT_SUFFIXES = (".pth", ".pt", ".safetensors")
+
+
+def random_or_file(spec: ModelSpec, weights: str, manifest_dir: Path, seed: int) -> ResolvedWeights | None:
+    """`random`, or a state dict file (relative to the manifest's folder); None for any other value."""
+    if weights == "random":
+        return random_weights(seed)
+    if weights.endswith(STATE_DICT_SUFFIXES):
+        return load_state_dict_file(spec, local_file(spec, weights, manifest_dir, "weights file"))
+    return None
+
+
+class ModelFileSource(ModelSource):
+    """A source whose `name` is one file holding the network and its weights (ONNX, TorchScript)."""
+
+    what: ClassVar[str] = ""  # "ONNX file"
+
+    def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
+        if spec.weights is not None:
+            raise WeightsError(
+                f"model '{spec.label}': the {self.what} {spec.name} holds its own weights; remove `weights` from its "
+                "entry"
+            )
+        path = local_file(spec, spec.name, manifest_dir, self.what)
+        if not path.is_file():
+            raise WeightsError(f"model '{spec.label}': {self.what} {path} is not a file")
+        return ResolvedWeights("model file", f"{self.what} {path.name}", None, file_digest(path), path.name, path=path)
 
 
 def random_weights(seed: int) -> ResolvedWeights:

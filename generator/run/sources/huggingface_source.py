@@ -27,6 +27,7 @@ from generator.run.model_source import (
     Normalisation,
     ResolvedWeights,
     file_digest,
+    optional_module,
     register,
 )
 from generator.utils.errors import WeightsError
@@ -106,11 +107,7 @@ class HuggingFaceSource(ModelSource):
 
 
 def transformers_module(spec: ModelSpec) -> Any:
-    try:
-        import transformers
-    except ImportError:
-        raise WeightsError(f"model '{spec.label}': a HuggingFace model needs transformers: {EXTRA}") from None
-    return transformers
+    return optional_module("transformers", f"model '{spec.label}': a HuggingFace model needs transformers: {EXTRA}")
 
 
 def model_folder(spec: ModelSpec, manifest_dir: Path) -> Path:

@@ -7,26 +7,19 @@ the model's layers and gradients (Grad-CAM, Integrated Gradients, the sanity che
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from generator.run.model_source import (
-    BuiltModel,
-    ModelSource,
-    ResolvedWeights,
-    file_digest,
-    local_file,
-    register,
-)
+from generator.run.model_source import BuiltModel, ModelFileSource, ResolvedWeights, optional_module, register
 from generator.utils.errors import WeightsError
 
 if TYPE_CHECKING:
     from generator.manifest.schema import ModelSpec
 
+EXTRA = "pip install -e '.[onnx]'"
 OPAQUE = "an ONNX file does not expose the model's layers and gradients"
 
 
@@ -71,20 +64,13 @@ class OnnxClassifier(nn.Module):
 
 
 @register
-class OnnxSource(ModelSource):
+class OnnxSource(ModelFileSource):
     name = "onnx"
     title = "ONNX (onnxruntime)"
-
-    def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
-        return model_file(spec, manifest_dir, "ONNX file")
+    what = "ONNX file"
 
     def build(self, spec: ModelSpec, weights: ResolvedWeights, seed: int) -> BuiltModel:
-        try:
-            import onnxruntime
-        except ImportError:
-            raise WeightsError(
-                f"model '{spec.label}': an ONNX file needs onnxruntime: pip install -e '.[onnx]'"
-            ) from None
+        onnxruntime = optional_module("onnxruntime", f"model '{spec.label}': an ONNX file needs onnxruntime: {EXTRA}")
         assert weights.path is not None
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # the build's thread setting, as for torch models
@@ -101,18 +87,6 @@ class OnnxSource(ModelSource):
             provenance=f"ONNX file `{weights.path.name}` (onnxruntime)",
             opaque=OPAQUE,
         )
-
-
-def model_file(spec: ModelSpec, manifest_dir: Path, what: str) -> ResolvedWeights:
-    """The file `name` names, which holds the network and its weights (ONNX, TorchScript)."""
-    if spec.weights is not None:
-        raise WeightsError(
-            f"model '{spec.label}': the {what} {spec.name} holds its own weights; remove `weights` from its entry"
-        )
-    path = local_file(spec, spec.name, manifest_dir, what)
-    if not path.is_file():
-        raise WeightsError(f"model '{spec.label}': {what} {path} is not a file")
-    return ResolvedWeights("model file", f"{what} {path.name}", None, file_digest(path), path.name, path=path)
 
 
 def fixed_size(session: Any) -> tuple[int, int] | None:

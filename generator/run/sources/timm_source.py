@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from generator.run.model_source import (
+    STATE_DICT_SUFFIXES,
     BuiltModel,
     GridLayout,
     ModelSource,
@@ -42,8 +43,8 @@ from generator.run.model_source import (
     head_size,
     load_into,
     load_state_dict_file,
-    local_file,
-    random_weights,
+    optional_module,
+    random_or_file,
     register,
 )
 from generator.run.target_layers import find_grid_layer
@@ -52,16 +53,11 @@ from generator.utils.errors import WeightsError
 if TYPE_CHECKING:
     from generator.manifest.schema import ModelSpec
 
-STATE_DICT_SUFFIXES = (".pth", ".pt", ".safetensors")
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm's Hugging Face repositories hold
 
 
 def timm_module() -> Any:
-    try:
-        import timm
-    except ImportError:
-        raise WeightsError("source 'timm' needs timm: pip install timm") from None
-    return timm
+    return optional_module("timm", "source 'timm' needs timm: pip install -e '.[timm]'")
 
 
 def known_name(spec: ModelSpec) -> None:
@@ -126,10 +122,9 @@ class TimmSource(ModelSource):
     def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
         known_name(spec)
         weights = spec.weights or "pretrained"
-        if weights == "random":
-            return random_weights(seed)
-        if weights.endswith(STATE_DICT_SUFFIXES):
-            return load_state_dict_file(spec, local_file(spec, weights, manifest_dir, "weights file"))
+        resolved = random_or_file(spec, weights, manifest_dir, seed)
+        if resolved is not None:
+            return resolved
         if weights == "pretrained":
             return resolve_pretrained(spec)
         raise WeightsError(

@@ -7,14 +7,12 @@ the deletion and insertion curves run and the methods that need layers and gradi
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import nn
 
-from generator.run.model_source import BuiltModel, ModelSource, ResolvedWeights, register
-from generator.run.sources.onnx_source import model_file
+from generator.run.model_source import BuiltModel, ModelFileSource, ResolvedWeights, register
 from generator.utils.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -38,12 +36,10 @@ class ScriptedClassifier(nn.Module):
 
 
 @register
-class TorchScriptSource(ModelSource):
+class TorchScriptSource(ModelFileSource):
     name = "torchscript"
     title = "TorchScript"
-
-    def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
-        return model_file(spec, manifest_dir, "TorchScript file")
+    what = "TorchScript file"
 
     def build(self, spec: ModelSpec, weights: ResolvedWeights, seed: int) -> BuiltModel:
         assert weights.path is not None

@@ -23,8 +23,7 @@ from generator.run.model_source import (
     head_size,
     load_into,
     load_state_dict_file,
-    local_file,
-    random_weights,
+    random_or_file,
     register,
 )
 from generator.run.target_layers import channels_last_hint, default_target_layer
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 OFFLINE_EXAMPLE = "python -m generator build --manifest examples/offline/manifest.yaml"
 LITE0 = "efficientnet_lite0"
 DEFAULT_WEIGHTS = "IMAGENET1K_V1"
-STATE_DICT_SUFFIXES = (".pth", ".pt", ".safetensors")
 
 
 def available_builders() -> list[str]:
@@ -59,12 +57,9 @@ class TorchvisionSource(ModelSource):
                 f"(e.g. resnet18, resnet50, efficientnet_b0) or {LITE0}"
             )
         weights = spec.weights or DEFAULT_WEIGHTS
-        if weights == "random":
-            return random_weights(seed)
-        if weights.endswith(STATE_DICT_SUFFIXES):
-            path = local_file(spec, weights, manifest_dir, "weights file")
-            resolved = load_state_dict_file(spec, path)
-            return ResolvedWeights(**{**vars(resolved), "enum": enum_for_file(spec.name, path.name)})
+        resolved = random_or_file(spec, weights, manifest_dir, seed)
+        if resolved is not None:  # a copied torchvision checkpoint keeps its builder settings (enum_for_file)
+            return ResolvedWeights(**{**vars(resolved), "enum": enum_for_file(spec.name, resolved.short)})
         if spec.name == LITE0:
             return resolve_lite0_weights(spec, weights)
         return download_torchvision_weights(spec, weights)
