@@ -34,6 +34,8 @@ def tiny_manifest(
     crop=None,
     batch_size=None,
     output=None,
+    mean_std=None,
+    cases_from=False,
 ):
     """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
 
@@ -53,6 +55,8 @@ def tiny_manifest(
         models = [model_entry(name) for name in models]
     if output is not None:
         models = [{**entry, "output": output} for entry in models]
+    if mean_std is not None:  # every model normalises with these instead of its source's
+        models = [{**entry, "mean": list(mean_std[0]), "std": list(mean_std[1])} for entry in models]
     manifest = {
         "title": "Switches",
         "models": models,
@@ -79,6 +83,9 @@ def tiny_manifest(
     }
     if batch_size is not None:
         manifest["metrics"]["batch_size"] = batch_size
+    if cases_from:  # every image of the folder (chelsea and coffee); the first entry overrides chelsea's keys
+        manifest["cases_from"] = [{"folder": "images"}]
+        manifest["cases"] = [{key: value for key, value in case.items() if key != "image"}]
     if crop is not None:
         manifest["preprocess"] = {"resize": [crop, crop], "crop": crop}
     return manifest

@@ -16,7 +16,7 @@ from generator.run.class_names import model_targets, unknown_classes
 from generator.run.inference import Prediction
 from generator.session import BuildSession
 from generator.utils.errors import ManifestError, WeightsError
-from tests.helpers import CHELSEA, FAST_LIME, MKDOCS_YML, make_project
+from tests.helpers import CHELSEA, FAST_LIME, MKDOCS_YML, build, make_project
 from tests.switches import build_tiny
 
 CROP = {"resize": [72, 72], "crop": 64}
@@ -130,15 +130,18 @@ def test_sigmoid_and_binary_models_build_and_say_what_their_numbers_are(tmp_path
     assert "Sigmoid outputs: each class's own probability (multi-label); they need not add up to 1." in page
 
 
-def test_a_label_only_one_model_knows_builds_with_a_note(tmp_path):
+@pytest.mark.slow
+def test_a_label_only_one_model_knows_builds_with_exit_0_and_a_note(tmp_path):
     _, weights = fine_tuned(tmp_path, 3)
     models = [
         {"name": "resnet18", "display_name": "Pets3", "weights": weights, "classes": ["cat", "dog", "cup"]},
         {"name": "resnet18", "display_name": "R18", "weights": "random"},
     ]
     cases = [{"image": "images/chelsea.png", "label": "tabby", "targets": ["dog"]}]
-    content = build_tiny({**manifest_with(models[0], cases), "models": models}, tmp_path)
-    page = (content / "cases" / "chelsea.md").read_text(encoding="utf-8")
+    path = make_project(tmp_path, {**manifest_with(models[0], cases), "models": models})
+    done = build(path)
+    assert done.returncode == 0, done.stderr
+    page = (path.parent / "cases" / "chelsea.md").read_text(encoding="utf-8")
     assert "Pets3: no mark (tabby is not among Pets3's classes)" in page
     assert "the ground truth, tabby, is not among its classes" in page
 
@@ -186,3 +189,18 @@ def test_targets_are_each_models_own_and_repeated_imagenet_names_go_by_index(tmp
     assert model_targets(a, spec, [a, b, pets], predictions) == (crane_machine, 281, 1)  # "dog" is no ImageNet name
     assert model_targets(pets, spec, [a, b, pets], predictions) == (1, 2)  # crane by name; tabby unknown; dog; 1
     assert unknown_classes(load_manifest(path), [a, pets]) == []
+
+
+def test_a_model_trained_at_another_size_is_named_in_a_warning(caplog):
+    from generator.manifest.schema import ModelSpec
+    from generator.run.model_source import BuiltModel
+    from generator.run.models import warn_native_input
+
+    spec = ModelSpec(name="vit_b_16", display_name="ViT")
+    with caplog.at_level("WARNING", logger="generator.run.models"):
+        warn_native_input(spec, BuiltModel(module=torch.nn.Identity(), native_input=(224, 224)), 64)
+        warn_native_input(spec, BuiltModel(module=torch.nn.Identity(), native_input=(64, 64)), 64)
+        warn_native_input(spec, BuiltModel(module=torch.nn.Identity()), 64)
+    assert [r.getMessage() for r in caplog.records] == [
+        "model 'ViT' was trained on 224x224 inputs; the report's crop is 64x64 (preprocess.crop)"
+    ]

@@ -78,6 +78,8 @@ MANIFEST_SPACE = st.fixed_dictionaries(
         "targets": st.lists(st.sampled_from(["tabby", "tiger cat", 285, 0, "espresso"]), max_size=2, unique=True),
         "label": st.none() | st.sampled_from(["tabby", 281, "Egyptian cat"]),
         "output": st.sampled_from([None, "softmax", "sigmoid", "logits"]),
+        "mean_std": st.none() | st.just(((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))),
+        "cases_from": st.booleans(),
     }
 )
 # The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
@@ -103,6 +105,7 @@ def test_the_space_draws_every_explainer():
 @example({"gradcam": False, "lime": False, "two_models": True})
 @example({"models": ["torchscript:resnet18"], "integrated_gradients": True})  # every gradient method left out
 @example({"models": ["resnet18", "torchscript:resnet18"], "output": "logits", "label": "tabby"})
+@example({"cases_from": True, "label": "tabby", "mean_std": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))})
 @given(MANIFEST_SPACE)
 def test_any_valid_manifest_builds_and_its_pages_show_only_what_ran(switches):
     manifest = tiny_manifest(**CHEAP, **switches)
