@@ -48,12 +48,12 @@ def case_inputs(manifest, manifest_dir, spec):
 
 
 def shown_targets(spec, models, inputs):
-    """The labels a case page explains: every model's top-1 and the case's targets."""
-    from generator.compute import case_targets
+    """The labels each model's part of a case page explains: every model's top-1 and the case's targets."""
+    from generator.run.class_names import model_targets
     from generator.run.inference import probabilities, top_k
 
     top1 = [top_k(probabilities(model, model.input_tensor(inputs.image)), model.categories, 1) for model in models]
-    return case_targets(spec, top1)
+    return {model.key: model_targets(model, spec, models, top1) for model in models}
 
 
 def explain(model, manifest, inputs, targets, precision):
@@ -177,7 +177,7 @@ def cases_and_models(args, manifest, models):
         inputs = case_inputs(manifest, Path(args.manifest).parent, spec)
         targets = shown_targets(spec, models, inputs)
         for model in models:
-            yield inputs, targets, model
+            yield inputs, targets[model.key], model
 
 
 def collect_rows(argv, per_case):

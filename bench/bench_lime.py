@@ -168,10 +168,11 @@ def load_project_model(name, weights):
 
 
 def mean_std():
-    from generator.manifest.schema import PreprocessSpec
+    """torchvision's models' input mean and std (ImageNet's), what the reference recipe normalises with."""
+    from generator.run.model_source import Normalisation
 
-    spec = PreprocessSpec()
-    return spec.mean, spec.std
+    normalisation = Normalisation()
+    return normalisation.mean, normalisation.std
 
 
 def in_fresh_process(function, *args):

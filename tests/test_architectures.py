@@ -88,7 +88,7 @@ def test_family_default_layer_grid_and_a_real_map(chelsea, name, layer, grid):
     # top 3 classes, at least one must give a real map
     spreads = []
     for target in top_classes(model, chelsea, 3):
-        result = grad_cam(model.module, model.target_layer, chelsea, target, model.channels_last_grid)
+        result = grad_cam(model.module, model.target_layer, chelsea, target, model.grid)
         assert result.layer_map.shape == grid and result.raw.shape == (224, 224)
         spreads.append(result.heatmap.std())
     assert max(spreads) > 0.01, "constant maps"
@@ -120,7 +120,7 @@ def vit_reshape(tensor, side):  # pytorch-grad-cam's vit_reshape_transform for a
 def test_transformer_maps_match_pytorch_grad_cam(chelsea, name, reshape):
     model = random_model(name)
     for target in top_classes(model, chelsea, 3):
-        ours = grad_cam(model.module, model.target_layer, chelsea, target, model.channels_last_grid).heatmap
+        ours = grad_cam(model.module, model.target_layer, chelsea, target, model.grid).heatmap
         reference = pytorch_grad_cam_map(model, chelsea, target, reshape)
         if reference.std() == 0:  # no positive evidence for this class: both maps are zero
             assert ours.std() == 0

@@ -56,11 +56,6 @@ class LoadedModel:
     opaque: str | None = None  # why its layers and gradients are unavailable (an ONNX file); None: they are
 
     @property
-    def channels_last_grid(self) -> bool:
-        """Whether a cube-shaped output of the Grad-CAM layer is N x h x w x C (Swin)."""
-        return self.grid.channels_last
-
-    @property
     def key(self) -> str:
         return self.spec.key
 
