@@ -201,6 +201,8 @@ def test_a_model_trained_at_another_size_is_named_in_a_warning(caplog):
         warn_native_input(spec, BuiltModel(module=torch.nn.Identity(), native_input=(224, 224)), 64)
         warn_native_input(spec, BuiltModel(module=torch.nn.Identity(), native_input=(64, 64)), 64)
         warn_native_input(spec, BuiltModel(module=torch.nn.Identity()), 64)
+        warn_native_input(spec, BuiltModel(module=torch.nn.Identity(), interpolation="bicubic"), 64)
     assert [r.getMessage() for r in caplog.records] == [
-        "model 'ViT' was trained on 224x224 inputs; the report's crop is 64x64 (preprocess.crop)"
+        "model 'ViT' was trained on 224x224 inputs; the report's crop is 64x64 (preprocess.crop)",
+        "model 'ViT' was trained on bicubic-resized inputs; the report resizes every model's crop bilinearly",
     ]

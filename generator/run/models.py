@@ -53,6 +53,7 @@ class LoadedModel:
     output: Output = "softmax"
     grid: GridLayout = field(default_factory=GridLayout)
     provenance: str = ""  # the methods page's line: source, architecture
+    interpolation: str | None = None  # the resize its weights were trained with, when its source says
     opaque: str | None = None  # why its layers and gradients are unavailable (an ONNX file); None: they are
 
     @property
@@ -137,6 +138,7 @@ def load_model(
         output=spec.output or ("sigmoid" if outputs == 1 else "softmax"),
         grid=built.grid,
         provenance=built.provenance,
+        interpolation=built.interpolation,
         opaque=built.opaque,
     )
 
@@ -218,6 +220,13 @@ def read_classes(spec: ModelSpec, manifest_dir: Path) -> tuple[str, ...]:
 
 
 def warn_native_input(spec: ModelSpec, built: BuiltModel, crop: int) -> None:
+    """A warning naming a model trained at another input size, or with another resize, than the report's."""
+    if built.interpolation not in (None, "bilinear"):
+        log.warning(
+            "model '%s' was trained on %s-resized inputs; the report resizes every model's crop bilinearly",
+            spec.label,
+            built.interpolation,
+        )
     if built.native_input is not None and tuple(built.native_input) != (crop, crop):
         height, width = built.native_input
         log.warning(
