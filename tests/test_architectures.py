@@ -13,6 +13,7 @@ from PIL import Image
 
 from generator.explain.gradcam import grad_cam
 from generator.manifest.schema import ModelSpec, PreprocessSpec
+from generator.render.pages import markdown_text
 from generator.run.images import Preprocessor
 from generator.run.model_source import Normalisation, normalised
 from generator.run.models import load_model, resolve_weights
@@ -184,6 +185,7 @@ def test_report_with_transformers_and_inception_family_builds(tmp_path):
         ("maxvit_t", "blocks.3", "7x7"),
         ("resnet18", "layer4", "7x7"),
     ]:
-        assert f"| `{name}` | random \\(seed 0\\) ⚠️ random | `{layer}` | {grid} |" in methods
+        assert f"| torchvision {markdown_text(name)} | random \\(seed 0\\) ⚠️ random | 1000, softmax |" in methods
+        assert f"| `{layer}` | {grid} |" in methods
     assert (tmp_path / "site" / "cases" / "chelsea.html").is_file()
     check_pages(content, manifest)

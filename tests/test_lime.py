@@ -27,11 +27,13 @@ from generator.manifest.imagenet import imagenet_categories
 from generator.manifest.schema import CaseSpec, ExplainersSpec, LimeSpec, Manifest, ModelSpec, PreprocessSpec
 from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier
+from generator.run.model_source import Normalisation
 from generator.run.models import LoadedModel, resolve_weights
 
 SEED = 3
 NUM_SAMPLES = 100
 PREPROCESS = PreprocessSpec()
+IMAGENET = Normalisation()  # torchvision models' input mean and std
 
 
 def small_cnn(seed, classes=10):
@@ -52,7 +54,7 @@ def small_cnn(seed, classes=10):
 
 
 def classifier_for(module, batch_size=64):
-    return BatchClassifier(module, PREPROCESS.mean, PREPROCESS.std, batch_size)
+    return BatchClassifier(module, IMAGENET.mean, IMAGENET.std, batch_size)
 
 
 @pytest.fixture(scope="module")

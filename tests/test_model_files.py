@@ -169,7 +169,7 @@ def test_an_onnx_file_with_a_fixed_batch_of_one_runs_any_batch(tmp_path):
     batch = torch.randn(5, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
         np.testing.assert_allclose(model.module(batch).numpy(), module(batch).numpy(), atol=1e-5)
-    assert model.provenance == "ONNX file `one.onnx` (onnxruntime)"
+    assert model.provenance == "ONNX file one.onnx (onnxruntime)"
     assert model.weights.digest == resolve_weights(spec, tmp_path, SEED + 1).digest  # the file's, not the seed's
 
 

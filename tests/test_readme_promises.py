@@ -380,7 +380,7 @@ def test_pickled_model_file_refused_exit_1(tmp_path, command):
     assert result.output == (
         f"Error: model 'Mine': cannot load {weights} as a state dict (UnpicklingError: Unsupported global: "
         "GLOBAL torchvision.models.resnet.ResNet). Only plain state dicts saved with "
-        "torch.save(model.state_dict(), ...) are accepted.\n"
+        "torch.save(model.state_dict(), ...) or safetensors are accepted.\n"
     )  # one line: not torch's advice to set weights_only=False, which this tool never does
 
 

@@ -84,7 +84,7 @@ def test_layer_grid_normalisation_and_grad_cam_match_pytorch_grad_cam(models, ch
     assert model.target_layer_probe.grid == grid
     config = timm.create_model(name, pretrained=False).pretrained_cfg
     assert model.normalisation.mean == tuple(config["mean"]) and model.normalisation.std == tuple(config["std"])
-    assert model.provenance == f"timm `{name}`" and len(model.categories) == 1000
+    assert model.provenance == f"timm {name}" and len(model.categories) == 1000
     tensor = model.input_tensor(chelsea)
     with torch.inference_mode():
         top = [int(i) for i in torch.argsort(model.module(tensor)[0], descending=True)[:3]]

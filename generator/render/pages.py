@@ -86,7 +86,7 @@ class ModelColumn:
     top_k: tuple[Prediction, ...]
     targets: tuple[tuple[int, str], ...]  # (index, name)
     correct: bool | None  # None: no ground truth, or the model lacks its class (label_note says so)
-    label_note: str | None
+    label_note: str | None = None
     output: str = "softmax"  # what the scores are (LoadedModel.output): softmax, sigmoid or logits
     samples: dict[str, int | None] | None = (
         None  # explainer name -> model evaluations it used, where the method decides how many

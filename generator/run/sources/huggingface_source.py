@@ -102,7 +102,7 @@ class HuggingFaceSource(ModelSource):
             grid=GridLayout(prefix_tokens=prefix_tokens(module)),
             native_input=native_input(model.config),
             interpolation=RESAMPLE.get(processor.get("resample", -1)),
-            provenance=f"HuggingFace `{type(model).__name__}` (`{spec.name}`)",
+            provenance=f"HuggingFace {type(model).__name__} ({spec.name})",
         )
 
 

@@ -84,7 +84,7 @@ class OnnxSource(ModelFileSource):
         return BuiltModel(
             module=OnnxClassifier(session),
             native_input=fixed_size(session),
-            provenance=f"ONNX file `{weights.path.name}` (onnxruntime)",
+            provenance=f"ONNX file {weights.path.name} (onnxruntime)",
             opaque=OPAQUE,
         )
 

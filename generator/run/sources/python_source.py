@@ -73,7 +73,7 @@ class PythonSource(ModelSource):
                 f"model '{spec.label}': {spec.name}() returned a {type(module).__name__}, not a torch.nn.Module"
             )
         load_into(spec, module, weights)
-        return BuiltModel(module=module, provenance=f"your code: `{spec.name}` ({type(module).__name__})")
+        return BuiltModel(module=module, provenance=f"your code: {spec.name} ({type(module).__name__})")
 
 
 def import_entry_module(spec: ModelSpec, manifest_dir: Path) -> ModuleType:

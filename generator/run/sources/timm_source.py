@@ -148,7 +148,7 @@ class TimmSource(ModelSource):
             grid=grid,
             native_input=(native[0], native[1]),
             interpolation=str(config["interpolation"]),
-            provenance=f"timm `{spec.name}`",
+            provenance=f"timm {spec.name}",
         )
 
 

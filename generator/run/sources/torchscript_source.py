@@ -55,6 +55,6 @@ class TorchScriptSource(ModelFileSource):
             ) from None
         return BuiltModel(
             module=ScriptedClassifier(scripted),
-            provenance=f"TorchScript file `{weights.path.name}`",
+            provenance=f"TorchScript file {weights.path.name}",
             opaque=OPAQUE,
         )

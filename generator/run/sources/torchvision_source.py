@@ -79,9 +79,7 @@ class TorchvisionSource(ModelSource):
             grid=GridLayout(channels_last=channels_last_hint(spec.name)),
             native_input=native_input(weights.enum),
             interpolation="bilinear",
-            provenance=f"torchvision `{spec.name}`"
-            if spec.name != LITE0
-            else "efficientnet-lite-pytorch `EfficientNet`",
+            provenance=f"torchvision {spec.name}" if spec.name != LITE0 else "efficientnet-lite-pytorch EfficientNet",
         )
 
 
