@@ -104,6 +104,8 @@ def test_the_space_draws_every_explainer():
 @example({"lime": False})
 @example({"gradcam": False, "lime": False, "two_models": True})
 @example({"models": ["torchscript:resnet18"], "integrated_gradients": True})  # every gradient method left out
+# once failed: an opaque model alone, Grad-CAM its only method: no map at all, so no worst-case section
+@example({"models": ["torchscript:resnet18"], "lime": False, "stability_seeds": 1, "sanity": False, "top_k": 1})
 @example({"models": ["resnet18", "torchscript:resnet18"], "output": "logits", "label": "tabby"})
 @example({"cases_from": True, "label": "tabby", "mean_std": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))})
 @given(MANIFEST_SPACE)
