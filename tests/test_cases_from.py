@@ -376,15 +376,23 @@ def test_a_bad_source_exits_2_without_traceback(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_folder_source_builds_twelve_case_pages(tmp_path):
+def test_a_folder_and_a_table_build_their_case_pages_with_their_ground_truth(tmp_path):
     manifest = random_resnet_manifest()
     del manifest["cases"]
-    manifest["cases_from"] = [{"folder": "images/val", "label": "folder"}]
+    manifest["cases_from"] = [{"folder": "images/val", "label": "folder"}, {"csv": "extra.csv"}]
     path = make_project(tmp_path, manifest, images=())
     for name in image_folder(names=NAMES[:3] + ("a photo.png",)):
         tiny_image(path.parent / name, size=48)
+    for name in ("one.png", "dos ñ.png"):
+        tiny_image(path.parent / "images" / "extra" / name, size=48)
+    write_csv(
+        path.parent / "extra.csv",
+        "image,label,title\nimages/extra/one.png,espresso,First\nimages/extra/dos ñ.png,tabby,Second\n",
+    )
     result = build(path, site=False)
     assert result.returncode == 0, result.stderr
     pages = sorted(Path(path.parent, "cases").glob("*.md"))
-    assert len(pages) == 12
+    assert len(pages) == 14  # 3 classes x 4 images from the folder, 2 rows of the table
+    csv_page = (path.parent / "cases" / "images-extra-dos-n.md").read_text(encoding="utf-8")
+    assert "**Ground truth:** tabby" in csv_page and "# Second" in csv_page
     assert (path.parent / "cases" / "egyptian-cat-tete-de-chat-1.md").read_text(encoding="utf-8").count("Egyptian cat")
