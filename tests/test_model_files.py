@@ -205,7 +205,7 @@ def test_a_python_entry_point_builds(tmp_path):
     check_pages(content_dir, manifest)
     pages = generated_pages(content_dir)
     assert "`layer4`" in pages["methods.md"]  # the Grad-CAM layer, found by rule
-    assert "your code: `my_nets:build` (ResNet)" in pages["methods.md"].replace("\\", "")
+    assert "your code: my_nets:build (ResNet)" in pages["methods.md"].replace("\\", "")
     assert "-gradcam-" in pages["cases/chelsea.md"]
 
 
