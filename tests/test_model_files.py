@@ -27,6 +27,7 @@ from generator.run.inference import batch_classifier
 from generator.run.models import load_model, load_models, resolve_weights
 from generator.run.sources.onnx_source import OnnxClassifier
 from generator.utils.errors import WeightsError
+from tests import requires
 from tests.helpers import CHELSEA, FAST_METRICS, SMALL_CROP
 from tests.switches import build_tiny, check_pages, generated_pages
 
@@ -249,7 +250,7 @@ def test_the_manifests_folder_wins_over_an_earlier_import_and_sys_path_is_restor
 
 @pytest.mark.slow
 def test_a_huggingface_vit_folder_builds_with_its_classes_and_a_token_grid(tmp_path):
-    transformers = pytest.importorskip("transformers")
+    transformers = requires.module("transformers", "HuggingFace transformers")
     folder = tmp_path / "content" / "vit-3"
     config = transformers.ViTConfig(
         image_size=64,
