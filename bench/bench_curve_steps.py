@@ -47,7 +47,7 @@ def curves_per_steps(model, manifest, inputs, explainers, maps, steps_list):
     found = {}
     for steps in steps_list:
         settings = manifest.metrics.model_copy(update={"steps": steps})
-        measurer = Measurer(settings, explainers, manifest.preprocess, manifest.seed)
+        measurer = Measurer(settings, explainers, manifest.seed)
         classify = measurer.classifier(model)
         classify(np.repeat(crop[None], 64, axis=0))  # the fused network is traced on first use: not in the timing
         started = time.perf_counter()

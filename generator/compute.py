@@ -60,7 +60,6 @@ def case_computers(manifest: Manifest, options: BuildOptions) -> tuple[list[AnyE
     measurer = Measurer(
         manifest.metrics,
         explainers,
-        manifest.preprocess,
         manifest.seed,
         options.device,
         options.precision,

@@ -193,7 +193,7 @@ def test_rank_correlation_and_sanity_flag():
 
 def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify, lit_square):
     """Every map of one model and case in one pass: each distinct image classified once, never the original."""
-    from generator.manifest.schema import MetricsSpec, PreprocessSpec
+    from generator.manifest.schema import MetricsSpec
     from generator.measure.measurer import Measurer, random_smooth_map
 
     seen = []
@@ -207,7 +207,7 @@ def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify
         0: {"gradcam": oracle_map(), "lime": rng.random((SIZE, SIZE))},
         1: {"gradcam": 1.0 - oracle_map()},
     }
-    measurer = Measurer(MetricsSpec(steps=8), [], PreprocessSpec(), seed=4)
+    measurer = Measurer(MetricsSpec(steps=8), [], seed=4)
     original = classify(lit_square[None])[0]
     curves = measurer.faithfulness(counting, lit_square, maps, original)
 

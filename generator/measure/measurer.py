@@ -30,7 +30,7 @@ from generator.run.results import result_type
 from generator.utils.phase_times import timed
 
 if TYPE_CHECKING:
-    from generator.manifest.schema import MetricsSpec, PreprocessSpec
+    from generator.manifest.schema import MetricsSpec
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult, ModelResult
 
@@ -75,14 +75,12 @@ class Measurer:
         self,
         settings: MetricsSpec,
         explainers: Sequence[AnyExplainer],
-        preprocess: PreprocessSpec,
         seed: int,
         device: str | torch.device = "cpu",
         precision: str = "fp32",
     ) -> None:
         self.settings = settings
         self.explainers = explainers
-        self.preprocess = preprocess
         self.seed = seed
         self.device = device
         self.precision = precision
