@@ -44,7 +44,7 @@ def case_inputs(manifest, manifest_dir, spec):
 
     original = decode_image(manifest_dir / spec.image, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
-    return CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
+    return CaseInputs(spec.case_id, prepared)
 
 
 def shown_targets(spec, models, inputs):

@@ -98,7 +98,7 @@ def compute_case(
         cached_only=cached_only,
         dry_run=dry_run,
     )
-    inputs = CaseInputs(spec.case_id, prepared, extras={"preprocess": manifest.preprocess})
+    inputs = CaseInputs(spec.case_id, prepared)
     with timed("segmentation"):
         for explainer in explainers:
             explainer.prepare_case(inputs, case_cache.shared(explainer))

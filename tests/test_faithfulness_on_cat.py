@@ -27,7 +27,7 @@ def faithfulness_gains(weights):
     spec = ModelSpec(name="efficientnet_lite0", weights=weights)
     model = load_model(spec, resolve_weights(spec, ".", 0), 0)
     prepared = Preprocessor(PREPROCESS).prepare(Image.fromarray(skimage.data.chelsea()))
-    inputs = CaseInputs("chelsea", prepared, extras={"preprocess": PREPROCESS})
+    inputs = CaseInputs("chelsea", prepared)
     targets = (EGYPTIAN_CAT,)
     explainers = [GradCam(None), Lime(LIME)]
     explanations = {e.name: {r.target: r for r in e.explain(model, inputs, targets)} for e in explainers}

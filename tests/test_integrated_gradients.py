@@ -39,7 +39,7 @@ class Model:
 
 def cat_inputs(preprocess=PREPROCESS):
     prepared = Preprocessor(preprocess).prepare(Image.fromarray(skimage.data.chelsea()))
-    return CaseInputs("chelsea", prepared, extras={"preprocess": preprocess})
+    return CaseInputs("chelsea", prepared)
 
 
 def test_black_baseline_is_the_normalised_black_image():

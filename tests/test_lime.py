@@ -295,7 +295,7 @@ def test_compute_case_segments_once_and_shares_perturbations(tmp_path, monkeypat
 
 def test_lime_explainer_reuses_case_segments(monkeypatch, crop):
     prepared = Preprocessor(PREPROCESS).prepare(Image.fromarray(skimage.data.chelsea()))
-    inputs = CaseInputs("cat", prepared, extras={"preprocess": PREPROCESS})
+    inputs = CaseInputs("cat", prepared)
     calls = []
     real_segment = project_lime.segment_image
     monkeypatch.setattr(project_lime, "segment_image", lambda *args: calls.append(1) or real_segment(*args))

@@ -11,7 +11,7 @@ explainers and never names one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
@@ -128,7 +128,6 @@ class CaseInputs:
     case_id: str
     image: PreparedImage
     segments: Segments | None = None  # HxW int superpixels, when an explainer (LIME) segments the case
-    extras: dict[str, Any] = field(default_factory=dict)  # "preprocess": the manifest's PreprocessSpec
 
 
 @dataclass(frozen=True)
