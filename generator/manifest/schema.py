@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from generator.manifest.regions import CaseRegions
+
 CASE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -198,7 +200,9 @@ class MetricsSpec(Strict):
 ClassRef = Union[int, str]
 
 
-class CaseSpec(Strict):
+class CaseSpec(CaseRegions):
+    """One case: a photo, its ground truth, extra targets and the regions the author marks (CaseRegions)."""
+
     image: str = Field(description="Path of the photo, relative to the manifest's folder (content/).")
     id: str | None = Field(None, description="URL slug; derived from the file name when absent.")
     title: str | None = None
