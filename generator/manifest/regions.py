@@ -9,6 +9,7 @@ is the whole w x h photo. generator/run/region_geometry.py carries them onto the
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -92,7 +93,7 @@ RegionShape = Annotated[
 ]
 
 
-def spelled_out(value: object) -> object:
+def spelled_out(value: builtins.object) -> builtins.object:
     """The short forms as mappings: 4 numbers a box, a list of points a polygon, a string a mask's path."""
     if isinstance(value, str):
         return {"mask": value}
@@ -127,7 +128,7 @@ class CaseRegions(BaseModel):
 
     @field_validator("regions", mode="before")
     @classmethod
-    def _short_forms(cls, value: object) -> object:
+    def _short_forms(cls, value: builtins.object) -> builtins.object:
         if isinstance(value, Mapping):
             return {name: spelled_out(shape) for name, shape in value.items()}
         return value

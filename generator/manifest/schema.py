@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from pathlib import Path, PurePosixPath
@@ -195,6 +196,14 @@ class MetricsSpec(Strict):
         "auto",
         description="Images per forward pass of the curves and the stability re-runs (auto: as LIME's `batch_size`).",
     )
+    pointing_tolerance: float = Field(
+        15.0,
+        ge=0,
+        le=1024,
+        exclude=True,  # read from the cached maps, never part of the metrics' cache key: changing it runs no model
+        description="The pointing game's tolerance in crop pixels: a map's maximum within this distance of a region "
+        "hits it (TorchRay's benchmark: 15 on a 224 crop; 0: inside only).",
+    )
 
 
 ClassRef = Union[int, str]
@@ -232,12 +241,12 @@ class CaseSpec(CaseRegions):
 
     @field_validator("label", mode="before")
     @classmethod
-    def _label_not_bool(cls, value: object) -> object:
+    def _label_not_bool(cls, value: builtins.object) -> builtins.object:
         return check_class_ref(value) if value is not None else None
 
     @field_validator("targets", mode="before")
     @classmethod
-    def _targets_not_bool(cls, value: object) -> object:
+    def _targets_not_bool(cls, value: builtins.object) -> builtins.object:
         return [check_class_ref(item) for item in value] if isinstance(value, (list, tuple)) else value
 
     @property
@@ -342,7 +351,7 @@ class Manifest(Strict):
         return self
 
 
-def check_class_ref(value: object) -> object:
+def check_class_ref(value: builtins.object) -> builtins.object:
     """A class given by name or by index (YAML's true/false would pass as 1/0: refused)."""
     if isinstance(value, bool):
         raise ValueError(f"expected a class name or index, got {value!r}")
