@@ -21,10 +21,12 @@ from generator.cache.store import file_digest
 from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.base import runs_on
 from generator.measure.measurer import Measurer, compare_models
+from generator.measure.region_measurer import region_scores
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
 from generator.run.class_names import model_targets
 from generator.run.images import Preprocessor, decode_image
+from generator.run.region_geometry import case_regions
 from generator.run.inference import probabilities, top_k
 from generator.run.results import CaseResult, ModelResult
 from generator.utils.errors import CaseError, ReportError
@@ -88,6 +90,7 @@ def compute_case(
     path = Path(content_dir) / spec.image
     original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
+    regions = case_regions(spec, Path(content_dir), original.size, manifest.preprocess)  # a bad region fails here, first
     case_cache = CaseCache(
         cache,
         manifest,
@@ -128,8 +131,18 @@ def compute_case(
             bar.update(1)
     if dry_run:
         return case_cache.missing
+    if measurer is not None and regions:
+        model_results = {
+            key: result.with_regions(region_scores(measurer, result, inputs, regions))
+            for key, result in model_results.items()
+        }
     case = CaseResult(
-        spec=spec, original=original, crop_array=prepared.crop_array, segments=inputs.segments, models=model_results
+        spec=spec,
+        original=original,
+        crop_array=prepared.crop_array,
+        segments=inputs.segments,
+        models=model_results,
+        regions=regions,
     )
     classes = {model.key: model.categories for model in models}
     return case.with_comparisons(compare_models(case, explainers, manifest.metrics.top_k, classes))

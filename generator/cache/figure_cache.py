@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image
 
 from generator.cache.store import Arrays, ResultCache, computation_key, content_digest, encode, to_payload
-from generator.utils import figures, plots
+from generator.utils import figures, plots, region_figure
 
 FIGURES_SOURCE_DIGEST = hashlib.sha256(
-    b"".join(Path(inspect.getfile(m)).read_bytes() for m in (figures, plots))
+    b"".join(Path(inspect.getfile(m)).read_bytes() for m in (figures, plots, region_figure))
 ).hexdigest()
 
 Draw = Callable[..., bytes]  # a figure function of generator.utils.figures or plots: its arguments -> PNG/JPEG bytes

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from generator.explain import method_title
-from generator.utils import figures, plots
+from generator.utils import figures, plots, region_figure
 
 if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer, FigureJob
@@ -46,7 +46,7 @@ def case_figures(
     assert case.crop_array is not None, "figures are drawn before the case drops its pixels (for_pages)"
     out: dict[str, FigureJob] = {
         thumbnail_path(case.case_id): (figures.thumbnail, (case.original,)),
-        crop_path(case.case_id): (figures.crop_png, (Image.fromarray(case.crop_array),)),
+        crop_path(case.case_id): crop_job(case),
     }
     for explainer in explainers:
         context = explainer.figure_context(case)
@@ -64,6 +64,15 @@ def case_figures(
             (curves, "Each model's explanations of its own top-1 class"),
         )
     return out
+
+
+def crop_job(case: CaseResult) -> FigureJob:
+    """The model input; with regions, enlarged with each region outlined and named."""
+    assert case.crop_array is not None
+    if not case.regions:
+        return (figures.crop_png, (Image.fromarray(case.crop_array),))
+    outlines = [region_figure.Outline(r.name, r.mask, r.is_object) for r in case.regions if not r.outside]
+    return (region_figure.regions_picture, (case.crop_array, outlines))
 
 
 def faithfulness_curve_list(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> list[plots.Curve]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from generator.explain import EXPLAINERS, method_title
 from generator.explain.base import agreement_pair
 from generator.render.pages_format import is_number, mean, pct, shown_k
+from generator.render.region_observations import region_sentences
 from generator.render.summary import own_top1_metrics
 from generator.run.class_names import label_index
 
@@ -54,7 +55,7 @@ def case_observations(case: CaseResult, models_by_key: Mapping[str, LoadedModel]
                     f"{name}'s {method_title(method)} barely changes when its target layer is randomised "
                     f"(rank correlation {rho:.2f}): treat it with suspicion."
                 )
-    return sentences
+    return sentences + region_sentences(case, models_by_key)
 
 
 def agreement_sentences(name: str, own: TargetMetrics) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,10 +28,12 @@ from generator.render.case_figures import (
 from generator.render.metric_tables import case_tables, focus_heading, means_tables
 from generator.render.observations import case_observations, report_findings
 from generator.render.overview import overview_table
-from generator.render.pages_format import num_cell, pct_cell, shown_k
+from generator.render.pages_format import markdown_text, num_cell, pct_cell, shown_k
+from generator.render.region_tables import RegionSection, object_scores, object_summary, region_section
 from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
 from generator.render.worst_cases import worst_cases
 from generator.run.class_names import label_index, label_name
+from generator.manifest.schema import PreprocessSpec
 from generator.run.devices import Inference
 
 if TYPE_CHECKING:
@@ -49,15 +49,6 @@ if TYPE_CHECKING:
     from generator.run.results import CaseFailure, CaseResult, ModelResult
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
-
-def markdown_text(value: object) -> Markup:
-    """Plain text that shows literally in Markdown: HTML-escaped, Markdown punctuation backslashed."""
-    if value is None:
-        return Markup("")
-    text = " ".join(str(value).split())
-    return Markup(MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False)))
 
 
 def template_environment(templates_dir: str | PathLike[str] = TEMPLATES_DIR) -> jinja2.Environment:
@@ -149,6 +140,7 @@ class CasePage:
     comparisons: tuple[ComparisonRow, ...] = ()
     observations: tuple[str, ...] = ()
     has_curves: bool = False
+    regions: RegionSection | None = None  # None: the case marks no region
 
     @property
     def comparisons_k(self) -> str:
@@ -205,7 +197,10 @@ def label_note(model: LoadedModel, spec: CaseSpec) -> str | None:
 
 
 def case_page(
-    case: CaseResult, models_by_key: Mapping[str, LoadedModel], explainers: Sequence[AnyExplainer] = ()
+    case: CaseResult,
+    models_by_key: Mapping[str, LoadedModel],
+    explainers: Sequence[AnyExplainer] = (),
+    crop: int = PreprocessSpec().crop,
 ) -> CasePage:
     spec = case.spec
     rows = metrics_rows(case, models_by_key)
@@ -245,6 +240,7 @@ def case_page(
         comparisons=comparison_rows(case, models_by_key),
         observations=tuple(case_observations(case, models_by_key)),
         has_curves=bool(faithfulness_curve_list(case, models_by_key)),
+        regions=region_section(case, models_by_key, crop),
     )
 
 
@@ -311,9 +307,12 @@ class PageRenderer:
         )
         return replace(page, methods=methods)
 
-    def methods_page(self) -> str:
+    def methods_page(self, has_regions: bool = False) -> str:
         return self.render(
             "methods.md.j2",
+            has_regions=has_regions,
+            pointing_tolerance=self.manifest.metrics.pointing_tolerance,
+            segmented=[e.title for e in self.explainers if e.segments_case],
             explainers=[(e, self.explainer_text(e, e.method_text)) for e in self.explainers],
             layer_shown=(
                 any(e.uses_target_layer for e in self.explainers)
@@ -337,9 +336,15 @@ class PageRenderer:
     def pages(
         self, cases: Sequence[CaseResult], failures: Sequence[CaseFailure], kept: Sequence[CaseSpec] = ()
     ) -> dict[str, str]:
-        case_pages = [self.with_intros(case_page(case, self.models_by_key, self.explainers)) for case in cases]
+        crop = self.manifest.preprocess.crop
+        case_pages = [self.with_intros(case_page(case, self.models_by_key, self.explainers, crop)) for case in cases]
         means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)])
         disagreements = largest_disagreements(cases, self.models_by_key)
+        on_object = object_scores(cases, self.models)
+        object_means = {
+            "object_table": object_summary(on_object, len(self.models) > 1),
+            "object_cases": len({found.case_id for found in on_object}),
+        }
         out = {
             "index.md": self.render(
                 "index.md.j2",
@@ -352,6 +357,7 @@ class PageRenderer:
                 worst=worst_cases(cases, self.models),
                 overview=overview_table(cases, case_pages, len(self.models)),
                 kept=kept,
+                **object_means,
             ),
             "comparison.md": self.render(
                 "comparison.md.j2",
@@ -360,8 +366,9 @@ class PageRenderer:
                 means=means,
                 disagreements=disagreements,
                 kept=kept,
+                **object_means,
             ),
-            "methods.md": self.methods_page(),
+            "methods.md": self.methods_page(has_regions=any(case.regions for case in cases)),
         }
         for page in case_pages:
             out[f"cases/{page.case_id}.md"] = self.render("case.md.j2", page=page)

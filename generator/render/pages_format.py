@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -16,6 +17,7 @@ from markupsafe import Markup
 if TYPE_CHECKING:
     from generator.measure.metrics import Agreement
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 NOT_COMPUTED = "—"
 UNDEFINED = "n/a"
 WHY = {
@@ -75,3 +77,11 @@ def shown_k(agreements: Iterable[Agreement]) -> str:
     """The k that a heading or sentence names for these Agreements: theirs when they share one, else "k"."""
     ks = {agreement.k for agreement in agreements}
     return str(ks.pop()) if len(ks) == 1 else "k"
+
+
+def markdown_text(value: object) -> Markup:
+    """Plain text that shows literally in Markdown: HTML-escaped, Markdown punctuation backslashed."""
+    if value is None:
+        return Markup("")
+    text = " ".join(str(value).split())
+    return Markup(MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False)))

@@ -1,5 +1,5 @@
-"""The overview's lists of the worst cases: where the models disagree most, the least faithful explanations and
-the least stable ones.
+"""The overview's lists of the worst cases: where the models disagree most, the least faithful explanations,
+the least stable ones and the maps that miss the object the author marks.
 
 Each list ranks by one number, worst first, and keeps the first WORST_SHOWN; ties keep the manifest's order of
 the cases (then of the models). The measurements are those of each model's explanation of its own top-1 class,
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from generator.explain import method_title
 from generator.render.metric_tables import page_order
 from generator.render.pages_format import is_number
+from generator.render.region_tables import ObjectScore, object_misses, object_scores
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
@@ -93,6 +94,7 @@ class WorstCases:
     unfaithful: tuple[MethodRanking, ...]  # of FaithfulnessRow, one per method with deletion and insertion curves
     unstable: tuple[MethodRanking, ...]  # of StabilityRow, one per method whose stability was measured
     show_model: bool  # more than one model: the tables name each row's model
+    object_misses: tuple[ObjectScore, ...] = ()  # the maps with the least mass on the object (cases that mark one)
 
 
 def worst_cases(cases: Sequence[CaseResult], models: Sequence[LoadedModel], limit: int = WORST_SHOWN) -> WorstCases:
@@ -103,6 +105,7 @@ def worst_cases(cases: Sequence[CaseResult], models: Sequence[LoadedModel], limi
         unfaithful=least_faithful(own, limit),
         unstable=least_stable(own, limit),
         show_model=len(models) > 1,
+        object_misses=object_misses(object_scores(cases, models), limit),
     )
 
 

@@ -25,6 +25,9 @@ ExplainerResult = (
 )
 TargetMetrics = Any  # measure.measurer.TargetMetrics
 PairAgreement = Any  # measure.measurer.PairAgreement
+CropRegion = Any  # run.region_geometry.CropRegion
+RegionScore = Any  # measure.region_scores.RegionScore
+RegionScores = dict[int, dict[str, dict[str, RegionScore]]]  # target -> method -> region name -> its score
 
 Registered = TypeVar("Registered", bound=type)
 Result = TypeVar("Result")
@@ -50,6 +53,7 @@ class ModelResult:
     explanations: dict[str, dict[int, ExplainerResult]] = field(default_factory=dict)
     metrics: dict[int, TargetMetrics] = field(default_factory=dict)
     probabilities: NDArray[np.float64] | None = None  # softmax over every class
+    regions: RegionScores = field(default_factory=dict)  # measured on the case's regions (none: no regions)
 
     @property
     def top1(self) -> Prediction:
@@ -67,6 +71,9 @@ class ModelResult:
     def with_metrics(self, metrics: dict[int, TargetMetrics]) -> ModelResult:
         return replace(self, metrics=metrics)
 
+    def with_regions(self, regions: RegionScores) -> ModelResult:
+        return replace(self, regions=regions)
+
     def for_pages(self) -> ModelResult:
         """Without the explanations' pixel maps (drawn already): what pages and summaries read."""
         slim = {method: {t: without_pixels(r) for t, r in found.items()} for method, found in self.explanations.items()}
@@ -81,6 +88,7 @@ class CaseResult:
     segments: NDArray[np.integer] | None
     models: dict[str, ModelResult]  # model key -> its result
     comparisons: tuple[PairAgreement, ...] = ()  # model vs model per method and shared target
+    regions: tuple[CropRegion, ...] = ()  # the regions the author marks, on the crop (masks dropped by for_pages)
 
     @property
     def case_id(self) -> str:
@@ -94,6 +102,11 @@ class CaseResult:
     def with_comparisons(self, comparisons: Iterable[PairAgreement]) -> CaseResult:
         return replace(self, comparisons=tuple(comparisons))
 
+    @property
+    def object_region(self) -> CropRegion | None:
+        """The region that is the object (the manifest's `object`, or the one named like the label), if any."""
+        return next((region for region in self.regions if region.is_object), None)
+
     def for_pages(self) -> CaseResult:
         """The case once its figures are drawn: no photo, crop or maps, so that a build holds every case's
         numbers but only one case's pixels at a time. The superpixels become an empty array (still segmented)."""
@@ -103,6 +116,7 @@ class CaseResult:
             crop_array=None,
             segments=None if self.segments is None else np.empty((0, 0), dtype=self.segments.dtype),
             models={key: result.for_pages() for key, result in self.models.items()},
+            regions=tuple(region.without_mask() for region in self.regions),
         )
 
 
