@@ -10,6 +10,21 @@ from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML, make_project
 
 GENERATED_PAGES = ("index.md", "comparison.md", "methods.md")
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+# regions on chelsea (451x300): one named object, several shapes (a mask image that build_tiny paints), none an object
+REGIONS = {
+    "object": {"regions": {"cat": [0, 0, 400, 300]}, "object": "cat"},
+    "shapes": {
+        "regions": {
+            "eyes": [133, 83, 345, 165],
+            "nose": [[232, 222], [295, 222], [263, 267]],
+            "ear": "masks/ear.png",
+            "tiny": [200.1, 150.1, 200.2, 150.2],
+        },
+        "object": "eyes",
+    },
+    "no object": {"regions": {"desk": [300, 200, 451, 300]}},
+}
+COFFEE_REGIONS = {"regions": {"cup": [172, 18, 410, 308], "espresso": [205, 95, 370, 193]}}  # the label's region
 SECOND_MODEL = {"name": "mobilenet_v3_small", "display_name": "MNv3", "weights": "random"}
 
 
@@ -36,18 +51,24 @@ def tiny_manifest(
     output=None,
     mean_std=None,
     cases_from=False,
+    regions=None,
 ):
     """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
 
     `models` (builder names) replaces `model` and `two_models`; `crop` shrinks the images the models see
     (resized to crop x crop); a `batch_size` (LIME's and the metrics') above every batch's length runs the
-    models eagerly, so that none is traced (fast_forward: seconds per model and batch shape)."""
+    models eagerly, so that none is traced (fast_forward: seconds per model and batch shape). `regions` (a key
+    of REGIONS) marks regions on chelsea (and coffee)."""
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
         case["label"] = label
     if targets:
         case["targets"] = list(targets)
-    cases = [case] + ([{"id": "coffee", "image": "images/coffee.png", "label": "espresso"}] if two_cases else [])
+    coffee = {"id": "coffee", "image": "images/coffee.png", "label": "espresso"}
+    if regions is not None:
+        case.update(REGIONS[regions])
+        coffee.update(COFFEE_REGIONS)
+    cases = [case] + ([coffee] if two_cases else [])
     if models is None:
         models = [{"name": model, "display_name": "R18" if model == "resnet18" else model, "weights": "random"}]
         models += [SECOND_MODEL] if two_models else []
@@ -116,11 +137,25 @@ def write_model_files(manifest, content):
                 torch.jit.save(torch.jit.trace(module, torch.zeros(1, 3, 64, 64)), content / entry["name"])
 
 
+def write_masks(manifest, content):
+    """The mask images the manifest's regions name: a white rectangle on black, at half the photo's size."""
+    from PIL import Image, ImageDraw
+
+    for case in manifest["cases"]:
+        for shape in case.get("regions", {}).values():
+            if isinstance(shape, str) and not (content / shape).exists():
+                (content / shape).parent.mkdir(parents=True, exist_ok=True)
+                mask = Image.new("L", (225, 150))
+                ImageDraw.Draw(mask).rectangle((40, 0, 90, 40), fill=255)
+                mask.save(content / shape)
+
+
 def build_tiny(manifest, folder=None, site=True):
     """Build `manifest` in its own folder and cache; returns the content folder."""
     folder = Path(folder or tempfile.mkdtemp(prefix="xai-switches-"))
     path = make_project(folder, manifest, images=(CHELSEA, COFFEE))
     write_model_files(manifest, path.parent)
+    write_masks(manifest, path.parent)
     options = BuildOptions(
         manifest=path,
         config=MKDOCS_YML,
@@ -190,6 +225,8 @@ def switched_off_words(manifest):
         words += ["stability", "stable", "Unstable"]
     if len(manifest["models"]) < 2:
         words += ["Agree", "agree on", "Model against model", "disagree most"]
+    if not any(case.get("regions") for case in manifest["cases"]):
+        words += ["## Regions", "mass on", "Pointing game", "pointing game", "the author marks", "miss the object"]
     return words
 
 
@@ -207,6 +244,11 @@ def expected_overview_sections(manifest):
     return sections
 
 
+def case_pages_with_regions(manifest):
+    """The case pages that must have a Regions section: those of the cases that mark regions."""
+    return [f"cases/{case['id']}.md" for case in manifest["cases"] if case.get("regions")]
+
+
 def check_pages(content_dir, manifest):
     """The pages show only what was computed: no trace of what is off, no empty column, every figure present."""
     pages = generated_pages(content_dir)
@@ -215,6 +257,7 @@ def check_pages(content_dir, manifest):
         for heading in expected_overview_sections(manifest)
         if heading not in pages["index.md"]
     ]
+    problems += [f"{name}: no '## Regions'" for name in case_pages_with_regions(manifest) if "## Regions" not in pages[name]]
     for name, text in pages.items():
         for word in switched_off_words(manifest):
             if word in text:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from generator.explain import EXPLAINERS, GradCam
 from generator.utils.errors import CaseError, ManifestError, WeightsError
-from tests.switches import build_tiny, check_pages, tiny_manifest
+from tests.switches import REGIONS, build_tiny, check_pages, tiny_manifest
 
 SWITCHES = {
     "defaults": {},
@@ -40,6 +40,8 @@ SWITCHES = {
     "label-only": {"label": 281},
     "integrated-gradients": {"integrated_gradients": True, "two_models": True},
     "integrated-gradients-alone": {"integrated_gradients": True, "gradcam": False, "lime": False},
+    "regions": {"regions": "shapes", "two_cases": True, "two_models": True},
+    "regions-no-object": {"regions": "no object", "lime": False},
     "lime-samples-auto": {  # up to 2000 images: a small model, no curves
         "num_samples": "auto",
         "model": "squeezenet1_1",
@@ -80,6 +82,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
         "output": st.sampled_from([None, "softmax", "sigmoid", "logits"]),
         "mean_std": st.none() | st.just(((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))),
         "cases_from": st.booleans(),
+        "regions": st.none() | st.sampled_from(sorted(REGIONS)),
     }
 )
 # The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
