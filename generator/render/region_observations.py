@@ -1,6 +1,6 @@
 """Sentences about where each model's maps lie on the case's regions, stated from the region measures.
 
-They read each model's explanation of its own top-1 class (as the other observations do): "ResNet50's Grad-CAM
+They read each model's explanation of its own top-1 class (as the other observations do): "ResNet50's <method>
 puts 41% of its mass on 'back seat' (8% of the crop); ResNet18's 22%." A case without regions gets none.
 """
 
@@ -50,7 +50,7 @@ def region_sentences(case: CaseResult, models_by_key: Mapping[str, LoadedModel])
 
 
 def mass_sentence(scores: OwnScores, method: str, region: CropRegion) -> list[str]:
-    """"A's Grad-CAM puts 41% of its mass on 'cat' (8% of the crop); B's 22%." over the models that measured it."""
+    """"A's <method> puts 41% of its mass on 'cat' (8% of the crop); B's 22%." over the models that measured it."""
     measured = [(label, found[method].mass) for label, found in scores.items() if method in found]
     measured = [(label, mass) for label, mass in measured if is_number(mass)]
     if not measured:
@@ -64,7 +64,7 @@ def mass_sentence(scores: OwnScores, method: str, region: CropRegion) -> list[st
 
 
 def pointing_sentence(scores: OwnScores, methods: list[str], region: CropRegion) -> list[str]:
-    """Which models' maps point at the object and which miss it: "A's Grad-CAM and LIME point at it; B's LIME misses it"."""
+    """Which models' maps point at the object and which miss it: "A's <m1> and <m2> point at it; B's <m2> misses it"."""
     hits: list[str] = []
     misses: list[str] = []
     for label, found in scores.items():
@@ -78,7 +78,7 @@ def pointing_sentence(scores: OwnScores, methods: list[str], region: CropRegion)
 
 
 def superpixel_sentences(scores: OwnScores, method: str, region: CropRegion) -> Iterator[str]:
-    """"None of A's top 5 LIME superpixels touches 'desk'.", for each model whose top superpixels all miss it."""
+    """"None of A's top 5 <method> superpixels touches 'desk'.", for each model whose top superpixels all miss it."""
     for label, found in scores.items():
         score = found.get(method)
         if score is not None and score.top_superpixels == ():
@@ -86,7 +86,7 @@ def superpixel_sentences(scores: OwnScores, method: str, region: CropRegion) -> 
 
 
 def single(subjects: list[str]) -> bool:
-    """One map: "A's Grad-CAM" (not "A's Grad-CAM and LIME", not two models)."""
+    """One map: "A's <m1>" (not "A's <m1> and <m2>", not two models)."""
     return len(subjects) == 1 and " and " not in subjects[0]
 
 
