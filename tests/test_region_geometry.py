@@ -6,13 +6,15 @@ starts at row 16, column 16 of the resized image. A resized pixel is inside when
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from pydantic import ValidationError
 
+from generator.manifest.loader import load_manifest
 from generator.manifest.schema import CaseSpec, PreprocessSpec
 from generator.run.images import Preprocessor
 from generator.run.region_geometry import case_regions, crop_offsets
-from generator.utils.errors import CaseError
+from generator.utils.errors import CaseError, ManifestError
 
 PHOTO = (400, 300)
 REFERENCE = PreprocessSpec(resize=(256, 256), crop=224)
@@ -140,3 +142,18 @@ def test_the_mask_lines_up_with_the_preprocessed_photo(tmp_path, preprocess):
     assert (region.mask != bright).sum() <= 2 * (crop.shape[0] + crop.shape[1])  # at most the edge pixels differ
     np.testing.assert_array_equal(region.mask[crop > 250], True)
     np.testing.assert_array_equal(region.mask[crop < 5], False)
+
+
+def test_bad_regions_are_listed_with_their_key_paths(tmp_path):
+    Image.new("RGB", PHOTO).save(tmp_path / "photo.png")
+    regions = {"cat": [20, 0, 10, 300], "blob": "masks/none.png", "tri": [[1, 2], [3, 4]], "odd": {"box": [0, 0, 1]}}
+    manifest = {"cases": [{"image": "photo.png", "regions": regions}, {"image": "photo.png", "object": "cup"}]}
+    (tmp_path / "manifest.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(tmp_path / "manifest.yaml")
+    problems = "\n".join(caught.value.problems)
+    assert "cases[0].regions.cat.box: box [20.0, 0.0, 10.0, 300.0] is empty: write [x0, y0, x1, y1]" in problems
+    assert "cases[0].regions.blob.mask: mask image not found: masks/none.png" in problems
+    assert "cases[0].regions.tri.polygon: must list at least 3 item(s)" in problems
+    assert "cases[0].regions.odd.box" in problems
+    assert "cases[1]: object 'cup' is not one of the case's regions (none)" in problems

@@ -115,7 +115,7 @@ def format_validation_errors(error: ValidationError, case_origins: Sequence[Case
     problems = []
     items = error.errors(include_url=False)
     for item in items:
-        loc = tuple(part for part in item["loc"] if part not in ("int", "str", *CASE_SOURCE_TAGS))
+        loc = without_tags(tuple(part for part in item["loc"] if part not in ("int", "str", *CASE_SOURCE_TAGS)))
         if item["type"] == "too_short" and any(is_inside(other["loc"], item["loc"]) for other in items):
             continue  # the list only looks empty because its items failed; those errors say why
         message = item["msg"].removeprefix("Value error, ")
@@ -127,6 +127,11 @@ def format_validation_errors(error: ValidationError, case_origins: Sequence[Case
             message = f"must list at least {item['ctx']['min_length']} item(s)"
         problems.append(f"{locate(loc, case_origins)}: {message}")
     return list(dict.fromkeys(problems))
+
+
+def without_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A tagged union's tag followed by its field of the same name (regions.cat.box.box) read once (.box)."""
+    return tuple(part for i, part in enumerate(loc) if i + 1 == len(loc) or loc[i + 1] != part)
 
 
 def locate(loc: Sequence[int | str], case_origins: Sequence[CaseOrigin] | None) -> str:
