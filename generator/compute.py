@@ -132,10 +132,11 @@ def compute_case(
     if dry_run:
         return case_cache.missing
     if measurer is not None and regions:
-        model_results = {
-            key: result.with_regions(region_scores(measurer, result, inputs, regions))
-            for key, result in model_results.items()
-        }
+        with timed("regions"):
+            model_results = {
+                key: result.with_regions(region_scores(measurer, result, inputs, regions))
+                for key, result in model_results.items()
+            }
     case = CaseResult(
         spec=spec,
         original=original,
