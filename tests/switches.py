@@ -6,6 +6,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from generator.build import BuildOptions, build_report
+from generator.explain import EXPLAINERS
+from generator.explain.base import CONCENTRATION
 from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML, make_project
 
 GENERATED_PAGES = ("index.md", "comparison.md", "methods.md")
@@ -25,6 +27,7 @@ REGIONS = {
     "no object": {"regions": {"desk": [300, 200, 451, 300]}},
 }
 COFFEE_REGIONS = {"regions": {"cup": [172, 18, 410, 308], "espresso": [205, 95, 370, 193]}}  # the label's region
+CAM_VARIANTS = ("gradcam_plus_plus", "hirescam", "layercam", "xgradcam", "eigencam", "scorecam", "ablationcam")
 SECOND_MODEL = {"name": "mobilenet_v3_small", "display_name": "MNv3", "weights": "random"}
 
 
@@ -52,13 +55,15 @@ def tiny_manifest(
     mean_std=None,
     cases_from=False,
     regions=None,
+    cams=(),
 ):
     """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
 
     `models` (builder names) replaces `model` and `two_models`; `crop` shrinks the images the models see
     (resized to crop x crop); a `batch_size` (LIME's and the metrics') above every batch's length runs the
     models eagerly, so that none is traced (fast_forward: seconds per model and batch shape). `regions` (a key
-    of REGIONS) marks regions on chelsea (and coffee)."""
+    of REGIONS) marks regions on chelsea (and coffee); `cams` names the members of the CAM family to turn on
+    (CAM_VARIANTS, off by default)."""
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
         case["label"] = label
@@ -92,6 +97,7 @@ def tiny_manifest(
                 "top_labels": top_labels,
             },
             "integrated_gradients": {"enabled": integrated_gradients, "steps": 4, "internal_batch_size": 4},
+            **{name: {"enabled": True} for name in cams},
         },
         "metrics": {
             "faithfulness": faithfulness,
@@ -188,41 +194,44 @@ def table_columns(text):
 
 
 def methods_on(manifest):
-    """Whether Grad-CAM, LIME and Integrated Gradients run (the schema's defaults where the manifest is silent)."""
-    explainers = manifest.get("explainers", {})
-    return (
-        explainers.get("gradcam", {}).get("enabled", True),
-        explainers.get("lime", {}).get("enabled", True),
-        explainers.get("integrated_gradients", {}).get("enabled", False),
-    )
+    """{method: whether it is on}, for every registered explainer (the schema's defaults where the manifest is silent)."""
+    from generator.manifest.schema import ExplainersSpec
+
+    spec = ExplainersSpec.model_validate(manifest.get("explainers", {}))
+    return {name: getattr(spec, name).enabled for name in EXPLAINERS}
 
 
 def methods_run(manifest):
-    """Whether each method makes a map for some model: a gradient method needs a model that is not opaque."""
-    gradcam, lime, ig = methods_on(manifest)
+    """{method: whether it makes a map for some model}: a gradient method needs a model that is not opaque."""
     layered = any(entry.get("source") not in ("torchscript", "onnx") for entry in manifest["models"])
-    return gradcam and layered, lime, ig and layered
+    return {name: on and (layered or not EXPLAINERS[name].needs_gradients) for name, on in methods_on(manifest).items()}
+
+
+def title_spellings(title):
+    """A method's title as pages write it: plain, and Markdown-escaped (observations escape '-', '+', '.')."""
+    return [title, re.sub(r"([\\`*_{}\[\]()#+\-.!|~>])", r"\\\1", title)]
+
+
+def switched_off_titles(manifest):
+    """The titles of the methods that are off, as pages would spell them: none may be mentioned (`mentions`)."""
+    return [t for name, on in methods_on(manifest).items() if not on for t in title_spellings(EXPLAINERS[name].title)]
 
 
 def switched_off_words(manifest):
-    """Words that must appear on no generated page: each names a method or a metric that did not run."""
+    """Text that must appear on no generated page: each names a measure or a part of a page that did not run."""
     metrics = manifest.get("metrics", {})
-    gradcam, lime, ig = methods_on(manifest)
+    on = methods_on(manifest)
     words = []
-    if not gradcam:
-        words += ["Grad-CAM", "Grad\\-CAM"]
-    if not (gradcam or ig):
+    if not any(on[name] and CONCENTRATION in EXPLAINERS[name].measures for name in on):
         words += ["concentration", "Concentration", "Sanity", "sanity ρ"]
-    if not ig:
-        words += ["Integrated Gradients"]
-    if not lime:
-        words += ["LIME", "superpixel"]  # without LIME no case is segmented: maps compare pixel by pixel
-    if not (metrics.get("faithfulness", True) and (gradcam or lime or ig)):
+    if not on["lime"]:
+        words += ["superpixel"]  # without LIME no case is segmented: maps compare pixel by pixel
+    if not (metrics.get("faithfulness", True) and any(on.values())):
         words += ["deletion", "insertion", "Deletion", "Faithfulness", "Least faithful"]
     if not metrics.get("sanity", True):
         words += ["Sanity", "sanity check"]
-    if not lime or metrics.get("stability_seeds", 3) < 2:
-        words += ["stability", "stable", "Unstable"]
+    if not on["lime"] or metrics.get("stability_seeds", 3) < 2:
+        words += ["stability", "stable", "Unstable", "unstable"]
     if len(manifest["models"]) < 2:
         words += ["Agree", "agree on", "Model against model", "disagree most"]
     if not any(case.get("regions") for case in manifest["cases"]):
@@ -230,16 +239,21 @@ def switched_off_words(manifest):
     return words
 
 
+def mentions(text, word):
+    """`word` in `text` as a word of its own: "Grad-CAM" is not mentioned by "Grad-CAM++" or "XGrad-CAM"."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w+-]|\\[+-])", text) is not None
+
+
 def expected_overview_sections(manifest):
     """The overview's worst-case headings that must appear: each one whose measurement ran."""
     metrics = manifest.get("metrics", {})
-    gradcam, lime, ig = methods_run(manifest)
+    run = methods_run(manifest)
     sections = []
     if len(manifest["models"]) > 1:
         sections.append("## Where the models disagree most")
-    if metrics.get("faithfulness", True) and (gradcam or lime or ig):
+    if metrics.get("faithfulness", True) and any(run.values()):
         sections.append("## Least faithful explanations")
-    if lime and metrics.get("stability_seeds", 3) > 1:
+    if run["lime"] and metrics.get("stability_seeds", 3) > 1:
         sections.append("## Least stable LIME")
     return sections
 
@@ -262,6 +276,9 @@ def check_pages(content_dir, manifest):
         for word in switched_off_words(manifest):
             if word in text:
                 problems.append(f"{name}: mentions {word!r}, which is off")
+        for title in switched_off_titles(manifest):
+            if mentions(text, title):
+                problems.append(f"{name}: mentions the method {title!r}, which is off")
         lines = text.splitlines()
         for number, line in enumerate(lines):
             body = next((later for later in lines[number + 1 :] if later.strip()), "")

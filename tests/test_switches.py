@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from generator.explain import EXPLAINERS, GradCam
 from generator.utils.errors import CaseError, ManifestError, WeightsError
-from tests.switches import REGIONS, build_tiny, check_pages, tiny_manifest
+from tests.switches import CAM_VARIANTS, REGIONS, build_tiny, check_pages, tiny_manifest
 
 SWITCHES = {
     "defaults": {},
@@ -41,6 +41,8 @@ SWITCHES = {
     "integrated-gradients": {"integrated_gradients": True, "two_models": True},
     "integrated-gradients-alone": {"integrated_gradients": True, "gradcam": False, "lime": False},
     "regions": {"regions": "shapes", "two_cases": True, "two_models": True},
+    "cam-family": {"cams": CAM_VARIANTS, "two_models": True},
+    "cam-family-alone": {"cams": CAM_VARIANTS, "gradcam": False, "lime": False, "regions": "object"},
     "regions-no-object": {"regions": "no object", "lime": False},
     "lime-samples-auto": {  # up to 2000 images: a small model, no curves
         "num_samples": "auto",
@@ -60,7 +62,7 @@ def test_switch_builds_and_pages_show_only_what_ran(tmp_path, switches):
     check_pages(content, manifest)
 
 
-EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients")  # tiny_manifest's switch of each explainer
+EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients")  # tiny_manifest's keyword switch of each explainer
 # three small torchvision families, a timm model, and a TorchScript file (opaque: its gradient methods left out)
 MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1", "timm:resnet18", "torchscript:resnet18")
 CHEAP = {"crop": 64, "batch_size": 64}  # 64x64 images; no batch fills 64, so no model is traced
@@ -83,6 +85,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
         "mean_std": st.none() | st.just(((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))),
         "cases_from": st.booleans(),
         "regions": st.none() | st.sampled_from(sorted(REGIONS)),
+        "cams": st.lists(st.sampled_from(CAM_VARIANTS), max_size=2, unique=True),  # at most two: each costs a build
     }
 )
 # The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
@@ -96,7 +99,8 @@ INVALID_CHOICES = {
 
 
 def test_the_space_draws_every_explainer():
-    assert set(EXPLAINER_SWITCHES) == set(EXPLAINERS), "add the new explainer to tiny_manifest and EXPLAINER_SWITCHES"
+    drawn = set(EXPLAINER_SWITCHES) | set(CAM_VARIANTS)
+    assert drawn == set(EXPLAINERS), "add the new explainer to tiny_manifest and EXPLAINER_SWITCHES or CAM_VARIANTS"
 
 
 @pytest.mark.slow
@@ -111,6 +115,7 @@ def test_the_space_draws_every_explainer():
 @example({"models": ["torchscript:resnet18"], "lime": False, "stability_seeds": 1, "sanity": False, "top_k": 1})
 @example({"models": ["resnet18", "torchscript:resnet18"], "output": "logits", "label": "tabby"})
 @example({"cases_from": True, "label": "tabby", "mean_std": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))})
+@example({"gradcam": False, "cams": ["xgradcam", "gradcam_plus_plus"]})  # "Grad-CAM" is not "XGrad-CAM"
 @given(MANIFEST_SPACE)
 def test_any_valid_manifest_builds_and_its_pages_show_only_what_ran(switches):
     manifest = tiny_manifest(**CHEAP, **switches)

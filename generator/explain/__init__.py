@@ -1,7 +1,7 @@
 """Stage 3, the explanations: one interface (base.py), one module per method, a registry by manifest name.
 
 Every module of this package is imported here, so a new method is one new module: its `@register`ed
-class joins the registry (in the order of the file names, Grad-CAM and LIME first) and every page,
+class joins the registry (Grad-CAM, LIME and the CAM family first, then in the order of the file names) and every page,
 figure and measurement picks it up.
 """
 
@@ -10,7 +10,8 @@ import pkgutil
 
 from generator.explain.base import EXPLAINERS, CaseInputs, Explainer, enabled_explainers, method_title
 
-FIRST = ("gradcam", "lime")  # the reference recipe's methods lead every page
+# the reference recipe's methods lead every page, then the CAM family (cheapest first), then the rest by name
+FIRST = ("gradcam", "lime", "gradcam_plus_plus", "hirescam", "layercam", "xgradcam", "eigencam", "scorecam", "ablationcam")
 
 
 def import_methods() -> None:

@@ -149,10 +149,46 @@ class IntegratedGradientsSpec(Strict):
     internal_batch_size: int = Field(16, ge=1, le=1024, description="Path points per forward/backward pass.")
 
 
+class CamVariantSpec(Strict):
+    enabled: bool = Field(False, description="Run this member of the CAM family on each model's Grad-CAM layer.")
+
+
+class ChannelPassesSpec(CamVariantSpec):
+    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
+        "auto",
+        description="Images per forward pass of the one pass per channel of the layer; auto: as LIME's `batch_size`.",
+    )
+
+
 class ExplainersSpec(Strict):
     gradcam: GradCamSpec = GradCamSpec()
     lime: LimeSpec = LimeSpec()
     integrated_gradients: IntegratedGradientsSpec = IntegratedGradientsSpec()
+    gradcam_plus_plus: CamVariantSpec = Field(
+        CamVariantSpec(), description="Grad-CAM++ (Chattopadhay et al. 2018): higher-order gradient weights."
+    )
+    hirescam: CamVariantSpec = Field(
+        CamVariantSpec(), description="HiResCAM (Draelos and Carin 2020): gradients times activations, per position."
+    )
+    layercam: CamVariantSpec = Field(
+        CamVariantSpec(), description="LayerCAM (Jiang et al. 2021): positive gradients times activations, per position."
+    )
+    xgradcam: CamVariantSpec = Field(
+        CamVariantSpec(), description="XGrad-CAM (Fu et al. 2020): gradients weighted by normalised activations."
+    )
+    eigencam: CamVariantSpec = Field(
+        CamVariantSpec(), description="EigenCAM (Muhammad and Yeasin 2020): the activations' first principal component."
+    )
+    scorecam: ChannelPassesSpec = Field(
+        ChannelPassesSpec(),
+        description="Score-CAM (Wang et al. 2020): each channel as a mask on the input, weighted by the score it "
+        "keeps; one forward pass per channel.",
+    )
+    ablationcam: ChannelPassesSpec = Field(
+        ChannelPassesSpec(),
+        description="Ablation-CAM (Desai and Ramaswamy 2020): each channel weighted by the score lost without it; "
+        "one forward pass per channel.",
+    )
 
 
 class MetricsSpec(Strict):

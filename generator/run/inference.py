@@ -111,12 +111,14 @@ def batch_classifier(
     device: str | torch.device = "cpu",
     precision: str = "fp32",
     module: nn.Module | None = None,
+    output: Output | None = None,
 ) -> BatchClassifier:
     """The one way the build makes a BatchClassifier: the model's normalisation and output, a batch size or "auto".
 
-    `module` replaces the model's network (the sanity check's copy with a layer redrawn)."""
+    `module` replaces the model's network (the sanity check's copy with a layer redrawn); `output` the model's
+    output (Score-CAM reads logits)."""
     from generator.run.devices import batch_size_for
 
     mean, std = model.normalisation.mean, model.normalisation.std
     size = batch_size_for(batch_size, device)
-    return BatchClassifier(module or model.module, mean, std, size, device, precision, model.output)
+    return BatchClassifier(module or model.module, mean, std, size, device, precision, output or model.output)

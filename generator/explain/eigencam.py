@@ -1,0 +1,47 @@
+"""EigenCAM (Muhammad and Yeasin, IJCNN 2020): the layer's activations projected on their first principal component.
+
+Class-independent: one forward pass per case and model, no gradient; every target gets the same map. As in
+pytorch-grad-cam, the positions (the rows) are centred before the SVD and the component's sign is the one
+LAPACK returns, so on some layers the map can mark the background: the methods page says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from generator.explain.base import CaseInputs, register
+from generator.explain.cam import CamExplainer, CamResult, Grid, cam_result, read_layer
+
+if TYPE_CHECKING:
+    from generator.run.models import LoadedModel
+
+
+def first_component_projection(activation: Grid) -> Grid:
+    """1 x 1 x h x w: each position's (centred) activation vector projected on the first right singular vector."""
+    channels, height, width = activation.shape[1:]
+    positions = activation[0].reshape(channels, -1).T.cpu().numpy().astype(np.float32)  # (h w) x C
+    positions = np.nan_to_num(positions - positions.mean(axis=0))
+    _, _, right = np.linalg.svd(positions, full_matrices=False)
+    projection = positions @ right[0]
+    return torch.from_numpy(projection.reshape(1, 1, height, width).astype(np.float32))
+
+
+@register
+class EigenCam(CamExplainer):
+    name = "eigencam"
+    title = "EigenCAM"
+    method_text = (
+        "EigenCAM (Muhammad and Yeasin 2020) on the same layer: the activation vectors of the grid's positions, "
+        "centred, are projected on their first principal component (an SVD), then a ReLU and the bilinear upsampling. "
+        "It reads no gradient and no class: one forward pass per case, the same map for every target. As in "
+        "pytorch-grad-cam, the component's sign is the one the SVD returns, so on some layers the map marks the "
+        "background rather than the object."
+    )
+
+    def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[CamResult, ...]:
+        tensor = model.input_tensor(inputs.image)
+        projection = first_component_projection(read_layer(model.module, model.target_layer, tensor, None, model.grid).activation)
+        return tuple(cam_result(int(t), projection, tensor.shape[-2:]) for t in targets)

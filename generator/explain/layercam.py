@@ -1,0 +1,25 @@
+"""LayerCAM (Jiang, Zhang, Hou, Cheng and Wei, IEEE TIP 2021): positive gradients times activations, per position."""
+
+from __future__ import annotations
+
+import torch
+
+from generator.explain.base import register
+from generator.explain.cam import Grid, GradientCam
+
+
+def layercam_weighting(activation: Grid, gradient: Grid) -> Grid:
+    """relu(G) * A, position by position."""
+    return torch.relu(gradient) * activation
+
+
+@register
+class LayerCam(GradientCam):
+    name = "layercam"
+    title = "LayerCAM"
+    weighting = staticmethod(layercam_weighting)
+    method_text = (
+        "LayerCAM (Jiang et al. 2021) on the same layer: the positive part of the gradient times the activation at "
+        "every position of the grid, summed over the channels, then a ReLU and the bilinear upsampling. One forward "
+        "and one backward pass per target."
+    )

@@ -1,0 +1,64 @@
+"""Score-CAM (Wang, Wang, Du, Yang, Zhang, Ding, Mardziel and Hu, CVPR-W 2020): each channel of the layer, upsampled
+and scaled to [0, 1], masks the input; the target's logit on each masked input, softmaxed over the channels, weighs
+the channels. No gradient: one forward pass per channel, the same passes for every target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import torch
+
+from generator.explain.base import register
+from generator.explain.cam import ChannelPassCam, LayerReading, channel_batches, upsampled
+from generator.run.inference import batch_classifier
+
+if TYPE_CHECKING:
+    from generator.run.models import LoadedModel
+
+EPSILON = 1e-8  # pytorch-grad-cam's, beside a channel's range
+
+
+def channel_masks(reading: LayerReading, size: Sequence[int]) -> torch.Tensor:
+    """C x H x W: each channel upsampled to the input (corners aligned, as pytorch-grad-cam's Score-CAM) and scaled
+    to [0, 1] (min-max)."""
+    masks = upsampled(reading.activation, size, corners_aligned=True)[0]
+    flat = masks.reshape(len(masks), -1)
+    low, high = flat.min(dim=1).values[:, None, None], flat.max(dim=1).values[:, None, None]
+    return (masks - low) / (high - low + EPSILON)
+
+
+@register
+class ScoreCam(ChannelPassCam):
+    name = "scorecam"
+    title = "Score-CAM"
+    method_text = (
+        "Score-CAM (Wang et al. 2020) on the same layer, without gradients: each of the layer's channels is upsampled "
+        "bilinearly to the crop (the corner cells' centres on the corner pixels, as pytorch-grad-cam does), scaled to [0, 1] and multiplied into the (normalised) input; the target's logit on "
+        "each masked input, softmaxed over the channels, is that channel's weight; weighted sum, ReLU, bilinear "
+        "upsampling. It costs one forward pass per channel of the layer (512 for a ResNet18's layer4, 2048 for a "
+        "ResNet50's), in batches of {% if settings.batch_size == 'auto' %}the build’s size (`auto`){% else %}{{ settings.batch_size }}{% endif %}; the passes are shared by every target of a case."
+    )
+
+    def channel_scores(
+        self,
+        model: LoadedModel,
+        reading: LayerReading,
+        tensor: torch.Tensor,
+        targets: Sequence[int],
+        advance: Callable[[int], object],
+    ) -> torch.Tensor:
+        classifier = batch_classifier(model, self.settings.batch_size, self.device, self.precision, output="logits")
+        masks = channel_masks(reading, tensor.shape[-2:]).to(classifier.device)
+        image = tensor.to(classifier.device)
+
+        def masked_inputs() -> Iterator[torch.Tensor]:
+            for channels in channel_batches(len(masks), classifier.batch_size):
+                yield (image * masks[channels.start : channels.stop, None]).contiguous(memory_format=torch.channels_last)
+                advance(len(channels))
+
+        logits = classifier.classify_batches(masked_inputs())
+        return torch.from_numpy(logits[:, list(targets)]).float()
+
+    def weights(self, scores: torch.Tensor, reading: LayerReading, targets: Sequence[int]) -> torch.Tensor:
+        return torch.softmax(scores, dim=0)
