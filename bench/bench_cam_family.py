@@ -75,7 +75,7 @@ def main():
         "",
         f"`python bench/bench_cam_family.py --model {args.model} --targets {args.targets} --rounds {args.rounds}`"
         f" on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__},"
-        " on the CPU; median of {args.rounds} round(s), seconds per case and model.",
+        f" on the CPU; median of {args.rounds} round(s), seconds per case and model.",
         "",
         "| Method | " + " | ".join(f"{c} target{'s' if c > 1 else ''}" for c in counts) + " | per target ("
         + f"{counts[-1]}) | vs Grad-CAM ({counts[-1]}) |",
