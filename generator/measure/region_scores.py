@@ -1,6 +1,6 @@
 """Where a saliency map lies, measured on a region the author marks (a boolean mask on the crop).
 
-- mass: the share of the map's sum inside the region (the energy-based pointing game of Score-CAM, Wang et
+- mass: the share of the map's sum inside the region (the energy-based pointing game of Wang et
   al. 2020; Quantus' RelevanceMassAccuracy, Arras, Osman and Samek 2022);
 - lift: the mass divided by the region's share of the crop (1 = what a uniform map gives);
 - pointing game: a hit when one of the map's maxima lies inside the region or within `tolerance` pixels of it
