@@ -189,7 +189,8 @@ def test_fused_forward_traces_and_matches_eager(models, caplog, name):
     shape = (2, 3, 224, 224)
     with caplog.at_level(logging.WARNING, logger="generator.run.fast_forward"):
         fused = forward_for(module, "fp32", "cpu", shape)
-    assert not caplog.records, "fell back to the eager module"
+    fallbacks = [r for r in caplog.records if r.name == "generator.run.fast_forward"]  # not the model's own warnings
+    assert not fallbacks, "fell back to the eager module"
     assert isinstance(fused, torch.jit.ScriptModule)
     batch = synthetic_batch(shape, seed=9)
     with torch.inference_mode():
