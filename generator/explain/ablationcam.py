@@ -6,19 +6,17 @@ ResNet's blocks) and otherwise to that minimum minus 1e7 (a transformer's tokens
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
 from generator.explain.base import model_device, register
-from generator.explain.cam import ChannelPassCam, LayerReading, channel_axis, channel_batches
+from generator.explain.cam import ChannelPassCam, ChannelPasses, LayerReading, channel_axis, channel_batches
 from generator.run.fast_forward import eager_forward
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from generator.run.models import LoadedModel
 
 ABLATED_BELOW_MINIMUM = 1e7  # pytorch-grad-cam's ablation value on a layer whose output goes below 0
 
@@ -56,30 +54,23 @@ class AblationCam(ChannelPassCam):
         """Batched, but through the network as it is (a hook ablates the channels): not the fused forward."""
         return None
 
-    def channel_scores(
-        self,
-        model: LoadedModel,
-        reading: LayerReading,
-        tensor: torch.Tensor,
-        targets: Sequence[int],
-        advance: Callable[[int], object],
-    ) -> torch.Tensor:
-        device = model_device(model.module, tensor)
+    def channel_scores(self, passes: ChannelPasses) -> torch.Tensor:
+        model, reading = passes.model, passes.reading
+        device = model_device(model.module, passes.tensor)
         forward = eager_forward(model.module, self.precision, device)
-        count = reading.activation.shape[1]
-        axis = channel_axis(reading.native_shape, count, model.grid)
+        axis = channel_axis(reading.native_shape, passes.channels, model.grid)
         value = ablation_value(reading)
-        image = tensor.to(device)
+        image = passes.tensor.to(device)
         scores = []
         with torch.inference_mode():
-            for channels in channel_batches(count, self.batch_size()):
+            for channels in channel_batches(passes.channels, self.batch_size()):
                 handle = ablate_channels(model.target_layer, list(channels), axis, value)
                 try:
                     logits = forward(image.repeat(len(channels), 1, 1, 1)).float()
                 finally:
                     handle.remove()
-                scores.append(logits[:, list(targets)].cpu())
-                advance(len(channels))
+                scores.append(logits[:, list(passes.targets)].cpu())
+                passes.advance(len(channels))
         return torch.cat(scores)
 
     def weights(self, scores: torch.Tensor, reading: LayerReading, targets: Sequence[int]) -> torch.Tensor:

@@ -25,7 +25,9 @@ from torch import nn
 from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, scaled_to_peak
 from generator.run.model_source import GridLayout
 from generator.run.results import result_type
-from generator.run.target_layers import to_spatial
+from generator.run.devices import batch_size_for
+from generator.run.target_layers import is_nhwc, to_spatial
+from generator.utils.progress import progress
 
 if TYPE_CHECKING:
     from generator.manifest.schema import ChannelPassesSpec
@@ -160,17 +162,30 @@ class GradientCam(CamExplainer):
 
 
 def channel_axis(native_shape: Sequence[int], channels: int, grid: GridLayout) -> int:
-    """Where the channels are in the layer's own output: last for tokens and NHWC grids, else second."""
-    if len(native_shape) == 3:
-        return -1
-    _, a, b, c = native_shape
-    nhwc = (a == b and b != c) or (a == b == c and grid.channels_last)
-    return -1 if nhwc else 1
+    """Where the channels are in the layer's own output: last for tokens and NHWC grids (`to_spatial`'s rule), else
+    second."""
+    return -1 if len(native_shape) == 3 or is_nhwc(native_shape, grid.channels_last) else 1
 
 
 def channel_batches(channels: int, batch_size: int) -> Iterator[range]:
     for start in range(0, channels, batch_size):
         yield range(start, min(start + batch_size, channels))
+
+
+@dataclass(frozen=True)
+class ChannelPasses:
+    """What the one pass per channel reads: the model, its layer's reading on the input, the input, the targets, and
+    `advance(n)` to call after n passes (the progress bar)."""
+
+    model: LoadedModel
+    reading: LayerReading
+    tensor: torch.Tensor
+    targets: Sequence[int]
+    advance: Callable[[int], object]
+
+    @property
+    def channels(self) -> int:
+        return int(self.reading.activation.shape[1])
 
 
 class ChannelPassCam(CamExplainer):
@@ -181,22 +196,13 @@ class ChannelPassCam(CamExplainer):
     settings: ChannelPassesSpec
 
     def batch_size(self) -> int:
-        from generator.run.devices import batch_size_for
-
         return batch_size_for(self.settings.batch_size, self.device)
 
     def batched_work(self) -> str | None:
         return f"{self.title}'s one forward pass per channel of the layer"
 
-    def channel_scores(
-        self,
-        model: LoadedModel,
-        reading: LayerReading,
-        tensor: torch.Tensor,
-        targets: Sequence[int],
-        advance: Callable[[int], object],
-    ) -> torch.Tensor:
-        """C x len(targets): each channel's pass, the logit of each target; `advance(n)` after n passes."""
+    def channel_scores(self, passes: ChannelPasses) -> torch.Tensor:
+        """C x len(targets): each channel's pass, the logit of each target."""
         raise NotImplementedError
 
     def weights(self, scores: torch.Tensor, reading: LayerReading, targets: Sequence[int]) -> torch.Tensor:
@@ -204,13 +210,11 @@ class ChannelPassCam(CamExplainer):
         raise NotImplementedError
 
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[CamResult, ...]:
-        from generator.utils.progress import progress
-
         tensor = model.input_tensor(inputs.image)
         reading = read_layer(model.module, model.target_layer, tensor, None, model.grid)
         checked = [checked_target(t) for t in targets]
         with progress(reading.activation.shape[1], "pass") as bar:
-            scores = self.channel_scores(model, reading, tensor, checked, bar.update)
+            scores = self.channel_scores(ChannelPasses(model, reading, tensor, checked, bar.update))
         weights = self.weights(scores, reading, checked)
         activation = reading.activation.cpu()
         return tuple(

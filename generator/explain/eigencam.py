@@ -7,6 +7,7 @@ LAPACK returns, so on some layers the map can mark the background: the methods p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,5 +44,6 @@ class EigenCam(CamExplainer):
 
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[CamResult, ...]:
         tensor = model.input_tensor(inputs.image)
-        projection = first_component_projection(read_layer(model.module, model.target_layer, tensor, None, model.grid).activation)
-        return tuple(cam_result(int(t), projection, tensor.shape[-2:]) for t in targets)
+        reading = read_layer(model.module, model.target_layer, tensor, None, model.grid)
+        shared = cam_result(0, first_component_projection(reading.activation), tensor.shape[-2:])
+        return tuple(replace(shared, target=int(t)) for t in targets)  # one map, computed once, for every target

@@ -4,17 +4,12 @@ the channels. No gradient: one forward pass per channel, the same passes for eve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
-
+from collections.abc import Iterator, Sequence
 import torch
 
 from generator.explain.base import register
-from generator.explain.cam import ChannelPassCam, LayerReading, channel_batches, upsampled
+from generator.explain.cam import ChannelPassCam, ChannelPasses, LayerReading, channel_batches, upsampled
 from generator.run.inference import batch_classifier
-
-if TYPE_CHECKING:
-    from generator.run.models import LoadedModel
 
 EPSILON = 1e-8  # pytorch-grad-cam's, beside a channel's range
 
@@ -40,25 +35,18 @@ class ScoreCam(ChannelPassCam):
         "ResNet50's), in batches of {% if settings.batch_size == 'auto' %}the build’s size (`auto`){% else %}{{ settings.batch_size }}{% endif %}; the passes are shared by every target of a case."
     )
 
-    def channel_scores(
-        self,
-        model: LoadedModel,
-        reading: LayerReading,
-        tensor: torch.Tensor,
-        targets: Sequence[int],
-        advance: Callable[[int], object],
-    ) -> torch.Tensor:
-        classifier = batch_classifier(model, self.settings.batch_size, self.device, self.precision, output="logits")
-        masks = channel_masks(reading, tensor.shape[-2:]).to(classifier.device)
-        image = tensor.to(classifier.device)
+    def channel_scores(self, passes: ChannelPasses) -> torch.Tensor:
+        classifier = batch_classifier(passes.model, self.settings.batch_size, self.device, self.precision, output="logits")
+        masks = channel_masks(passes.reading, passes.tensor.shape[-2:]).to(classifier.device)
+        image = passes.tensor.to(classifier.device)
 
         def masked_inputs() -> Iterator[torch.Tensor]:
             for channels in channel_batches(len(masks), classifier.batch_size):
                 yield (image * masks[channels.start : channels.stop, None]).contiguous(memory_format=torch.channels_last)
-                advance(len(channels))
+                passes.advance(len(channels))
 
         logits = classifier.classify_batches(masked_inputs())
-        return torch.from_numpy(logits[:, list(targets)]).float()
+        return torch.from_numpy(logits[:, list(passes.targets)]).float()
 
     def weights(self, scores: torch.Tensor, reading: LayerReading, targets: Sequence[int]) -> torch.Tensor:
         return torch.softmax(scores, dim=0)

@@ -9,6 +9,7 @@ gradient; the tokens entering it still decide the class token through attention 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -85,6 +86,13 @@ def channels_last_hint(name: str) -> bool:
     return name.startswith(CHANNELS_LAST_FAMILIES)
 
 
+def is_nhwc(shape: Sequence[int], channels_last: bool = False) -> bool:
+    """Whether a 4-D output is N x h x w x C: the middle two sizes match and the last differs (Swin's stages),
+    or all three match and the model says so (`channels_last`)."""
+    _, a, b, c = shape
+    return (a == b and b != c) or (a == b == c and channels_last)
+
+
 def to_spatial(activation: torch.Tensor, channels_last: bool = False, prefix_tokens: int | None = None) -> torch.Tensor:
     """A layer's output as N x C x h x w.
 
@@ -94,9 +102,7 @@ def to_spatial(activation: torch.Tensor, channels_last: bool = False, prefix_tok
     or L - 1 (a class token first: the standard ViT reshape) must be a square.
     """
     if activation.dim() == 4:
-        _, a, b, c = activation.shape
-        nhwc = (a == b and b != c) or (a == b == c and channels_last)
-        return activation.permute(0, 3, 1, 2) if nhwc else activation
+        return activation.permute(0, 3, 1, 2) if is_nhwc(activation.shape, channels_last) else activation
     if activation.dim() == 3:
         n, length, channels = activation.shape
         for skip in (0, 1) if prefix_tokens is None else (prefix_tokens,):
