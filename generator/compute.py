@@ -181,7 +181,9 @@ def explain_model(
             results = case_cache.explanation(
                 explainer, model, targets, functools.partial(explainer.explain, model, inputs, targets)
             )
-        explained[explainer.name] = {result.target: result for result in results or ()}  # None: a dry run
+        if results is not None:  # None: a dry run
+            explainer.share(model, inputs, results)
+        explained[explainer.name] = {result.target: result for result in results or ()}
     result = ModelResult(
         model_key=model.key, top_k=predictions, targets=targets, explanations=explained, probabilities=probs
     )

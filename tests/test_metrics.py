@@ -209,7 +209,7 @@ def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify
     }
     measurer = Measurer(MetricsSpec(steps=8), [], seed=4)
     original = classify(lit_square[None])[0]
-    curves = measurer.faithfulness(counting, lit_square, maps, original)
+    curves = measurer.curves(counting, lit_square, maps, original).faithfulness
 
     assert len(seen) == len(set(seen)), "an image was classified twice"
     assert metrics.image_key(lit_square) not in seen, "the original's probabilities come from the predictions"
@@ -224,4 +224,4 @@ def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify
             alone = one_map.deletion_insertion(classify, lit_square, smap, target, steps=8)
             np.testing.assert_allclose(curves[target][name].deletion_curve, alone.deletion_curve, atol=1e-12)
             np.testing.assert_allclose(curves[target][name].insertion_curve, alone.insertion_curve, atol=1e-12)
-    assert measurer.faithfulness(counting, lit_square, {0: {}, 1: {}}, original) == {}
+    assert measurer.curves(counting, lit_square, {0: {}, 1: {}}, original).faithfulness == {}

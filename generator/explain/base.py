@@ -11,7 +11,7 @@ explainers and never names one.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
@@ -121,6 +121,19 @@ def register(cls: ExplainerClass) -> ExplainerClass:
     return cls
 
 
+@dataclass(frozen=True)
+class ClassifiedRows:
+    """Perturbed images a method had classified, for another method of the same model and case to reuse.
+
+    Row r of `rows` shows superpixel j where rows[r, j] is 1 and paints it `hide_color` where 0; row 0 shows
+    every superpixel (the image itself). `probabilities` holds, per target, the target's probability on each row.
+    """
+
+    rows: NDArray[np.integer]
+    probabilities: dict[int, NDArray[np.float64]]
+    hide_color: int
+
+
 @dataclass
 class CaseInputs:
     """What every model's explainers share for one case: the prepared image and what explainers prepared."""
@@ -128,6 +141,8 @@ class CaseInputs:
     case_id: str
     image: PreparedImage
     segments: Segments | None = None  # HxW int superpixels, when an explainer (LIME) segments the case
+    # model key -> the perturbed images an explainer classified for that model (`Explainer.share`)
+    classified: dict[str, ClassifiedRows] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,8 +200,17 @@ class Explainer(Generic[Settings, Result, Context]):
         """What the results depend on besides the image, model, seed, targets and device."""
         return {"settings": self.settings, "precision": "fp32"}
 
+    @classmethod
+    def settings_from(cls, explainers: ExplainersSpec) -> Settings:
+        """The explainer's settings: its manifest section (a method built on another's data reads both)."""
+        settings: Settings = getattr(explainers, cls.name)
+        return settings
+
     def prepare_case(self, inputs: CaseInputs, fetch: Fetch) -> None:
         """Compute what all models share for this case, once: `fetch(kind, parts, compute)` caches it."""
+
+    def share(self, model: LoadedModel, inputs: CaseInputs, results: Sequence[Result]) -> None:
+        """Leave in `inputs` what a later method may reuse of these results, computed or cached (LIME: its rows)."""
 
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> Sequence[Result]:
         raise NotImplementedError
@@ -287,7 +311,7 @@ def enabled_explainers(
     explainers_spec: ExplainersSpec, seed: int, precision: str = "fp32", device: str | torch.device = "cpu"
 ) -> list[AnyExplainer]:
     return [
-        cls(getattr(explainers_spec, name), seed=seed, precision=precision, device=device)
+        cls(cls.settings_from(explainers_spec), seed=seed, precision=precision, device=device)
         for name, cls in EXPLAINERS.items()
         if getattr(explainers_spec, name).enabled
     ]

@@ -21,6 +21,7 @@ from generator.explain.base import (
     STABILITY,
     STABILITY_THRESHOLD,
     CaseInputs,
+    ClassifiedRows,
     Explainer,
     Fetch,
     FigureJob,
@@ -289,6 +290,16 @@ def all_stable(data: Perturbations, results: Sequence[LimeResult], k: int, seed:
     return all(stable_under_bootstrap(data, result, k, seed) for result in results)
 
 
+def prepare_segments(inputs: CaseInputs, settings: LimeSpec, seed: int, fetch: Fetch) -> None:
+    """Set the case's superpixels (lime's quickshift of the crop with these settings), through the case cache."""
+    quickshift = {k: getattr(settings, k) for k in ("kernel_size", "max_dist", "ratio")}
+    inputs.segments = fetch(
+        "segments",
+        {"quickshift": quickshift, "seed": seed},
+        lambda: segment_image(inputs.image.crop_array, settings, seed),
+    )
+
+
 def case_segments(inputs: SaliencyInputs) -> Segments:
     """The case's superpixels, which LIME's maps and re-runs are made of (set by `prepare_case`)."""
     if inputs.segments is None:
@@ -354,12 +365,7 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
 
     def prepare_case(self, inputs: CaseInputs, fetch: Fetch) -> None:
         """The case's superpixels, shared by every model (and by the metrics and figures of the case)."""
-        quickshift = {k: getattr(self.settings, k) for k in ("kernel_size", "max_dist", "ratio")}
-        inputs.segments = fetch(
-            "segments",
-            {"quickshift": quickshift, "seed": self.seed},
-            lambda: segment_image(inputs.image.crop_array, self.settings, self.seed),
-        )
+        prepare_segments(inputs, self.settings, self.seed, fetch)
 
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[LimeResult, ...]:
         if inputs.segments is None:  # called outside a build's case walk: segment here, uncached
@@ -368,6 +374,16 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
         return explain_with_lime(
             classifier, inputs.image.crop_array, case_segments(inputs), targets, self.settings, self.seed
         )
+
+    def share(self, model: LoadedModel, inputs: CaseInputs, results: Sequence[LimeResult]) -> None:
+        """The perturbed images LIME classified for this model and every target's probability on them (KernelSHAP
+        fits on the same images). They are drawn again from the seed: the cached results keep only the probabilities."""
+        samples = next((result.samples for result in results), None)
+        if samples is None or inputs.segments is None:
+            return
+        rows = perturbation_set(int(inputs.segments.max()) + 1, samples, np.random.RandomState(self.seed))
+        probabilities = {r.target: r.neighbourhood for r in results if r.neighbourhood is not None}
+        inputs.classified[model.key] = ClassifiedRows(rows, probabilities, self.settings.hide_color)
 
     def classifier(self, model: LoadedModel, inputs: CaseInputs) -> BatchClassifier:
         return batch_classifier(model, self.settings.batch_size, self.device, self.precision)

@@ -160,6 +160,14 @@ class ChannelPassesSpec(CamVariantSpec):
     )
 
 
+class KernelShapSpec(Strict):
+    enabled: bool = Field(
+        False,
+        description="KernelSHAP (Lundberg and Lee 2017) on LIME's superpixels, fitted on the perturbed images LIME "
+        "classified (with LIME off, on the same set drawn and classified for it); LIME's settings apply.",
+    )
+
+
 class ExplainersSpec(Strict):
     gradcam: GradCamSpec = GradCamSpec()
     lime: LimeSpec = LimeSpec()
@@ -189,6 +197,7 @@ class ExplainersSpec(Strict):
         description="Ablation-CAM (Desai and Ramaswamy 2020): each channel weighted by the score lost without it; "
         "one forward pass per channel.",
     )
+    kernel_shap: KernelShapSpec = KernelShapSpec()
 
 
 class MetricsSpec(Strict):
@@ -214,6 +223,12 @@ class MetricsSpec(Strict):
         description="How LIME's seed stability is estimated: its surrogate refitted on bootstrap resamples of the "
         "images it already classified (no model runs; follows many true re-runs at least as closely as 3 re-runs "
         "do: bench/stability.md), or LIME re-run with further seeds (new perturbed images, classified).",
+    )
+    road: bool = Field(
+        False,
+        description="ROAD (Rong et al. 2022): the target's probability with the most (MoRF) and the least (LeRF) "
+        "relevant 10% to 90% of the pixels removed and filled in by noisy linear imputation, for every map and the "
+        "random baseline.",
     )
     sanity: bool = Field(
         True, description="Each map against the same map of a copy whose target layer's weights are randomised."

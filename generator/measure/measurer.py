@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,8 +23,9 @@ from generator.explain.base import (
     Stability,
     agreement_key,
 )
-from generator.measure import metrics
+from generator.measure import metrics, road
 from generator.measure.metrics import Agreement, FaithfulnessResult
+from generator.measure.road import RoadResult
 from generator.run.inference import BatchClassifier, batch_classifier
 from generator.run.results import result_type
 from generator.utils.phase_times import timed
@@ -49,6 +50,7 @@ class TargetMetrics:
     methods_agreement: dict[str, Agreement]  # agreement_key(a, b) -> two methods' maps (per superpixel when segmented)
     stability: dict[str, Stability]  # method -> across seeds (a seed-dependent method's own measure)
     sanity: dict[str, float]  # method -> rank correlation with the map of the randomised-layer model
+    road: dict[str, RoadResult] = field(default_factory=dict)  # method | "random" -> its ROAD curves (metrics.road)
 
     def sanity_flagged(self, method: str) -> bool:
         rho = self.sanity.get(method)
@@ -57,6 +59,14 @@ class TargetMetrics:
     @property
     def unstable(self) -> list[str]:
         return [method for method, s in self.stability.items() if not s.stable]
+
+
+@dataclass(frozen=True)
+class Curves:
+    """{target: {map name | "random": its curves}} of one model and case, per kind of curve ({} where it is off)."""
+
+    faithfulness: dict[int, dict[str, FaithfulnessResult]]
+    road: dict[int, dict[str, RoadResult]]
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class Measurer:
         self.device = device
         self.precision = precision
         self.randomised: dict[str, LoadedModel] = {}  # model key -> its copy with the target layer redrawn
+        self.random_stacks: dict[tuple[str, bytes], NDArray[np.uint8]] = {}  # (kind, case image) -> random map's images
 
     def code_modules(self) -> tuple[str, ...]:
         """The modules whose source computes the metrics: these, and every explainer's (maps, stability)."""
@@ -104,15 +115,16 @@ class Measurer:
                     stability.setdefault(target, {})[explainer.name] = figures
         maps = {target: self.saliency_maps(result, target, inputs) for target in result.targets}
         with timed("curves"):
-            curves = self.faithfulness(classify, inputs.image.crop_array, maps, result.probabilities)
+            curves = self.curves(classify, inputs.image.crop_array, maps, result.probabilities)
         return {
             target: TargetMetrics(
                 target=target,
-                faithfulness=curves.get(target, {}),
+                faithfulness=curves.faithfulness.get(target, {}),
                 concentration=self.concentration(maps[target]),
                 methods_agreement=methods_agreement(maps[target], inputs.segments, self.settings.top_k),
                 stability=stability.get(target, {}),
                 sanity=self.sanity(model, inputs, result, target, maps[target]),
+                road=curves.road.get(target, {}),
             )
             for target in result.targets
         }
@@ -129,34 +141,61 @@ class Measurer:
         wanted = {e.name for e in self.explainers if CONCENTRATION in e.measures}
         return {name: metrics.concentration(smap) for name, smap in maps.items() if name in wanted}
 
-    def faithfulness(
+    def curves(
         self,
         classify: BatchClassifier,
         image: NDArray[np.uint8],
         maps: Mapping[int, Mapping[str, SaliencyMap]],
         original_probabilities: NDArray[np.float64] | None = None,
-    ) -> dict[int, dict[str, FaithfulnessResult]]:
-        """{target: {map name: FaithfulnessResult}} for every map of one model, plus the random baseline.
+    ) -> Curves:
+        """The deletion/insertion curves and the ROAD curves that are on, of every map of one model and the random map.
 
         The images of every curve go through one batched pass, each distinct image once (the random
         baseline's images serve every target; the original's probabilities are the predictions').
         """
-        if not self.settings.faithfulness or not any(maps.values()):
-            return {}
-        hide, steps = self.settings.hide_color, self.settings.steps
+        kinds = [
+            kind for kind, on in (("faithfulness", self.settings.faithfulness), ("road", self.settings.road)) if on
+        ]
+        if not kinds or not any(maps.values()):
+            return Curves({}, {})
         named = [(target, name, smap) for target, by_name in maps.items() for name, smap in by_name.items()]
-        fractions, random_images = metrics.curve_images(
-            image, random_smooth_map(image.shape[:2], self.seed), hide, steps
-        )
-        stacks = [metrics.curve_images(image, smap, hide, steps)[1] for _, _, smap in named]
+        shown = [target for target in maps if maps[target]]
+        stacks = {
+            kind: [self.curve_stack(kind, image, smap) for _, _, smap in named]
+            + [self.random_stack(kind, image)] * len(shown)
+            for kind in kinds
+        }
+        labels = [(target, name) for target, name, _ in named] + [(target, "random") for target in shown]
         known = [] if original_probabilities is None else [(image, original_probabilities)]
-        *probabilities, random_probabilities = metrics.classify_distinct(classify, stacks + [random_images], known)
-        out: dict[int, dict[str, FaithfulnessResult]] = {target: {} for target in maps if maps[target]}
-        for (target, name, _), probs in zip(named, probabilities):
-            out[target][name] = metrics.curves_from_probabilities(fractions, probs[:, target])
-        for target in out:
-            out[target]["random"] = metrics.curves_from_probabilities(fractions, random_probabilities[:, target])
-        return out
+        flat = [stack for kind in kinds for stack in stacks[kind]]
+        probabilities = iter(metrics.classify_distinct(classify, flat, known))
+        found: dict[str, dict[int, dict[str, Any]]] = {}
+        for kind in kinds:
+            by_target = found.setdefault(kind, {})
+            for (target, name), probs in zip(labels, probabilities):
+                by_target.setdefault(target, {})[name] = self.curve_result(kind, probs[:, target])
+        return Curves(found.get("faithfulness", {}), found.get("road", {}))
+
+    def random_stack(self, kind: str, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """The random map's curve images of one kind: the same for every target and model of a case, made once."""
+        key = (kind, metrics.image_key(image))
+        if key not in self.random_stacks:
+            if not any(known[1] == key[1] for known in self.random_stacks):
+                self.random_stacks = {}  # another case: forget the last one's
+            self.random_stacks[key] = self.curve_stack(kind, image, random_smooth_map(image.shape[:2], self.seed))
+        return self.random_stacks[key]
+
+    def curve_result(self, kind: str, probabilities: NDArray[np.float64]) -> Any:
+        """A FaithfulnessResult or a RoadResult from the target's probability on each image of `curve_stack`."""
+        if kind == "faithfulness":
+            return metrics.curves_from_probabilities(np.linspace(0.0, 1.0, self.settings.steps + 1), probabilities)
+        return road.road_from_probabilities(probabilities)
+
+    def curve_stack(self, kind: str, image: NDArray[np.uint8], saliency: SaliencyMap) -> NDArray[np.uint8]:
+        """The images of one map's curves of one kind ("faithfulness": deletion then insertion; "road")."""
+        if kind == "faithfulness":
+            return metrics.curve_images(image, saliency, self.settings.hide_color, self.settings.steps)[1]
+        return road.road_images(image, saliency, self.seed)
 
     def sanity(
         self, model: LoadedModel, inputs: CaseInputs, result: ModelResult, target: int, maps: Mapping[str, SaliencyMap]

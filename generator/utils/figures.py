@@ -96,10 +96,13 @@ def weight_map_pixels(crop_array: RGB, segments: Segments, weights: NDArray[np.f
     return to_uint8(over(boundaries, painted, 0.15))
 
 
-def lime_weight_map(crop_array: RGB, segments: Segments, weights: NDArray[np.floating], scale: float) -> bytes:
-    """Each superpixel painted with its weight on a diverging scale shared by the case's models."""
+def lime_weight_map(
+    crop_array: RGB, segments: Segments, weights: NDArray[np.floating], scale: float, label: str = "LIME weight"
+) -> bytes:
+    """Each superpixel painted with its weight (a LIME weight, a Shapley value) on a diverging scale shared by the
+    case's models."""
     picture = enlarged(weight_map_pixels(crop_array, segments, weights, scale))
-    return png_bytes(with_colour_bar(picture, "RdBu_r", -scale, scale, "LIME weight"))
+    return png_bytes(with_colour_bar(picture, "RdBu_r", -scale, scale, label))
 
 
 def lime_order(weights: NDArray[np.floating]) -> list[int]:
