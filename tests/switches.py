@@ -56,6 +56,8 @@ def tiny_manifest(
     cases_from=False,
     regions=None,
     cams=(),
+    kernel_shap=False,
+    road=False,
 ):
     """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
 
@@ -63,7 +65,7 @@ def tiny_manifest(
     (resized to crop x crop); a `batch_size` (LIME's and the metrics') above every batch's length runs the
     models eagerly, so that none is traced (fast_forward: seconds per model and batch shape). `regions` (a key
     of REGIONS) marks regions on chelsea (and coffee); `cams` names the members of the CAM family to turn on
-    (CAM_VARIANTS, off by default)."""
+    (CAM_VARIANTS, off by default); `kernel_shap` and `road` turn KernelSHAP and the ROAD curves on."""
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
         case["label"] = label
@@ -98,6 +100,7 @@ def tiny_manifest(
             },
             "integrated_gradients": {"enabled": integrated_gradients, "steps": 4, "internal_batch_size": 4},
             **{name: {"enabled": True} for name in cams},
+            "kernel_shap": {"enabled": kernel_shap},
         },
         "metrics": {
             "faithfulness": faithfulness,
@@ -105,6 +108,7 @@ def tiny_manifest(
             "sanity": sanity,
             "stability_seeds": stability_seeds,
             "stability": stability,
+            "road": road,
         },
         "cases": cases,
     }
@@ -224,10 +228,12 @@ def switched_off_words(manifest):
     words = []
     if not any(on[name] and CONCENTRATION in EXPLAINERS[name].measures for name in on):
         words += ["concentration", "Concentration", "Sanity", "sanity ρ"]
-    if not on["lime"]:
-        words += ["superpixel"]  # without LIME no case is segmented: maps compare pixel by pixel
+    if not any(on[name] and EXPLAINERS[name].segments_case for name in on):
+        words += ["superpixel"]  # without LIME or KernelSHAP no case is segmented: maps compare pixel by pixel
     if not (metrics.get("faithfulness", True) and any(on.values())):
         words += ["deletion", "insertion", "Deletion", "Faithfulness", "Least faithful"]
+    if not (metrics.get("road", False) and any(on.values())):
+        words += ["ROAD", "MoRF", "LeRF"]
     if not metrics.get("sanity", True):
         words += ["Sanity", "sanity check"]
     if not on["lime"] or metrics.get("stability_seeds", 3) < 2:
@@ -253,6 +259,8 @@ def expected_overview_sections(manifest):
         sections.append("## Where the models disagree most")
     if metrics.get("faithfulness", True) and any(run.values()):
         sections.append("## Least faithful explanations")
+    if metrics.get("road", False) and any(run.values()):
+        sections.append("## Lowest ROAD scores")
     if run["lime"] and metrics.get("stability_seeds", 3) > 1:
         sections.append("## Least stable LIME")
     return sections

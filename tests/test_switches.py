@@ -44,6 +44,11 @@ SWITCHES = {
     "cam-family": {"cams": CAM_VARIANTS, "two_models": True},
     "cam-family-alone": {"cams": CAM_VARIANTS, "gradcam": False, "lime": False, "regions": "object"},
     "regions-no-object": {"regions": "no object", "lime": False},
+    "kernel-shap": {"kernel_shap": True, "two_models": True, "regions": "object"},
+    "kernel-shap-alone": {"kernel_shap": True, "gradcam": False, "lime": False, "two_cases": True},
+    "road": {"road": True, "two_models": True, "two_cases": True},
+    "road-alone": {"road": True, "faithfulness": False, "sanity": False, "stability_seeds": 1},
+    "every-method-and-measure": {"cams": CAM_VARIANTS, "integrated_gradients": True, "kernel_shap": True, "road": True},
     "lime-samples-auto": {  # up to 2000 images: a small model, no curves
         "num_samples": "auto",
         "model": "squeezenet1_1",
@@ -62,7 +67,8 @@ def test_switch_builds_and_pages_show_only_what_ran(tmp_path, switches):
     check_pages(content, manifest)
 
 
-EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients")  # tiny_manifest's keyword switch of each explainer
+# tiny_manifest's keyword switch of each explainer
+EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients", "kernel_shap")
 # three small torchvision families, a timm model, and a TorchScript file (opaque: its gradient methods left out)
 MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1", "timm:resnet18", "torchscript:resnet18")
 CHEAP = {"crop": 64, "batch_size": 64}  # 64x64 images; no batch fills 64, so no model is traced
@@ -70,6 +76,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
     {
         **{name: st.booleans() for name in EXPLAINER_SWITCHES},
         "faithfulness": st.booleans(),
+        "road": st.booleans(),
         "sanity": st.booleans(),
         "stability_seeds": st.integers(1, 3),
         "stability": st.sampled_from(["reruns", "bootstrap"]),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,6 +58,11 @@ class KernelShapSettings(BaseModel):
     enabled: bool
     lime_on: bool
     lime: LimeSpec
+
+    @property
+    def batch_size(self) -> int | Literal["auto"]:
+        """Images per forward pass: LIME's `batch_size`."""
+        return self.lime.batch_size
 
     @property
     def own_samples(self) -> int:
@@ -122,24 +127,27 @@ class KernelShap(Explainer[KernelShapSettings, KernelShapResult, float]):
     section = (
         "Each superpixel's Shapley value for the target, estimated by KernelSHAP from "
         "{% if settings.lime_on %}the perturbed images LIME classified{% else %}{{ settings.own_samples }} perturbed "
-        "images drawn as LIME draws them{% endif %}: the values of a model add up to its probability on the image "
-        "minus its probability with every superpixel hidden. The maps of a case share one colour scale."
+        "images, each superpixel shown or hidden at random{% endif %}: the values of a model add up to its probability "
+        "on the image minus its probability with every superpixel hidden. The maps of a case share one colour scale."
     )
     method_text = (
-        "KernelSHAP (Lundberg and Lee 2017) on LIME's superpixels: each perturbed image is a coalition of the "
-        "superpixels it shows (the others painted {{ settings.lime.hide_color }}), "
-        "{% if settings.lime_on %}the images LIME classified for the model (no image is classified again)"
-        "{% else %}{{ settings.own_samples }} images drawn as LIME would draw them (seed {{ manifest.seed }}) and "
-        "classified{% endif %}. The Shapley values are the weighted least-squares fit of the target's probability on "
-        "those coalitions, each weighted by the Shapley kernel (M − 1) / (C(M, s) · s · (M − s)) for s of the M "
-        "superpixels shown. The images are drawn uniformly, not from the kernel, so every row carries its weight "
-        "as it is: an importance-weighted estimate of the fit over all 2^M coalitions, whose solution is the exact "
-        "Shapley values. Uniform draws rarely hold the coalitions the kernel weighs most (one superpixel shown, "
-        "or all but one), so the estimate is noisier than KernelSHAP drawing from the kernel itself would be. "
-        "The coalitions of no or every superpixel have infinite weight and become constraints: "
-        "the image with every superpixel painted {{ settings.lime.hide_color }} (one forward pass per model) and "
-        "efficiency, the values adding up to the probability on the image minus that one. The estimate moves "
-        "with the seed; the project's benchmark measures by how much (`bench/kernel_shap_spread.md`)."
+        "KernelSHAP (Lundberg and Lee 2017) on {% if settings.lime_on %}LIME's superpixels{% else %}the superpixels "
+        "of quickshift (kernel_size={{ settings.lime.kernel_size }}, max_dist={{ settings.lime.max_dist }}, "
+        "ratio={{ settings.lime.ratio }}, seed {{ manifest.seed }}), computed once per case and shared by every "
+        "model{% endif %}. Each perturbed image is a coalition of the superpixels it shows (the others painted "
+        "{{ settings.lime.hide_color }}): {% if settings.lime_on %}the images LIME classified for the model, so no "
+        "image is classified again{% else %}{{ settings.own_samples }} images, each superpixel shown with "
+        "probability 1/2 (seed {{ manifest.seed }}, the same images for every model){% endif %}. The Shapley values "
+        "are the weighted least-squares fit of the target's probability on those coalitions, each weighted by the "
+        "Shapley kernel (M − 1) / (C(M, s) · s · (M − s)) for s of the M superpixels shown. The images are drawn "
+        "uniformly, not from the kernel, so every row carries its weight as it is: an importance-weighted estimate "
+        "of the fit over all 2^M coalitions, whose solution is the exact Shapley values. Uniform draws rarely hold "
+        "the coalitions the kernel weighs most (one superpixel shown, or all but one), so the estimate is noisier "
+        "than KernelSHAP drawing from the kernel itself would be. The coalitions of no or every superpixel have "
+        "infinite weight and become constraints: the image with every superpixel painted "
+        "{{ settings.lime.hide_color }} (one forward pass per model) and efficiency, the values adding up to the "
+        "probability on the image minus that one. The estimate moves with the seed; the project's benchmark "
+        "measures by how much (`bench/kernel_shap_spread.md`)."
     )
 
     def __init__(
@@ -168,7 +176,7 @@ class KernelShap(Explainer[KernelShapSettings, KernelShapResult, float]):
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[KernelShapResult, ...]:
         if inputs.segments is None:  # called outside a build's case walk: segment here, uncached
             self.prepare_case(inputs, lambda kind, parts, compute: compute())
-        classifier = batch_classifier(model, self.settings.lime.batch_size, self.device, self.precision)
+        classifier = batch_classifier(model, self.settings.batch_size, self.device, self.precision)
         classified = self.classified_rows(classifier, model, inputs, targets)
         hidden = self.hidden_probabilities(classifier, model, inputs)
         return tuple(

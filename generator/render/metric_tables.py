@@ -62,6 +62,28 @@ def faithfulness_columns(methods: Iterable[str]) -> list[MetricColumn]:
     ]
 
 
+def road_methods(target_metrics: Iterable[TargetMetrics]) -> list[str]:
+    return page_order({name for m in target_metrics for name in m.road})
+
+
+def road_columns(methods: Iterable[str]) -> list[MetricColumn]:
+    """Per map: its ROAD score (LeRF minus MoRF, the overview's headline), then the two curves' areas."""
+    methods = list(methods)
+    columns = [
+        MetricColumn(f"{method_title(method)} ROAD score ↑", per_method("road", method, "score")) for method in methods
+    ]
+    for what, arrow in (("MoRF", "↓"), ("LeRF", "↑")):
+        columns += [
+            MetricColumn(
+                f"{method_title(method)} ROAD {what} {arrow}",
+                per_method("road", method, f"{what.lower()}_auc"),
+                in_overview=False,
+            )
+            for method in methods
+        ]
+    return columns
+
+
 def methods_in(records: Iterable[TargetMetrics], field: str) -> list[str]:
     """The keys of one per-method field (concentration, stability, ...) found in any record, in page order."""
     return page_order({name for m in records for name in getattr(m, field)})
@@ -190,18 +212,34 @@ def per_target_table(
     )
 
 
-def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> tuple[Table | None, Table | None]:
-    """The case page's faithfulness table and focus/agreement/stability/sanity table (each None when empty)."""
+@dataclass(frozen=True)
+class CaseTables:
+    """The case page's measurement tables, each None when nothing of it was measured."""
+
+    faithfulness: Table | None  # deletion and insertion
+    road: Table | None
+    focus: Table | None  # focus, agreement, stability, sanity
+
+
+def column_groups(records: Sequence[TargetMetrics]) -> tuple[list[MetricColumn], ...]:
+    """The columns of the faithfulness, ROAD and focus tables (each table's own, random baseline included)."""
+    return (
+        faithfulness_columns(faithfulness_methods(records)),
+        road_columns(road_methods(records)),
+        focus_columns(records),
+    )
+
+
+def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> CaseTables:
     records = [metrics for _, metrics in rows]
-    faithfulness = per_target_table(("Model", "Target"), rows, faithfulness_columns(faithfulness_methods(records)))
-    focus = per_target_table(("Model", "Target"), rows, focus_columns(records))
-    return faithfulness, focus
+    return CaseTables(*(per_target_table(("Model", "Target"), rows, group) for group in column_groups(records)))
 
 
 def overview_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     """The headline columns of the overview's case table that have a value in `records` (no random baseline)."""
     methods = [name for name in faithfulness_methods(records) if name != "random"]
-    columns = faithfulness_columns(methods) + focus_columns(records)
+    road = [name for name in road_methods(records) if name != "random"]
+    columns = faithfulness_columns(methods) + road_columns(road) + focus_columns(records)
     return present([c for c in columns if c.in_overview], records)
 
 
@@ -212,7 +250,7 @@ def means_tables(own_metrics: Sequence[tuple[Cell, Sequence[TargetMetrics]]]) ->
     """
     records = [m for _, group in own_metrics for m in group]
     tables: list[Table] = []
-    for columns in (faithfulness_columns(faithfulness_methods(records)), focus_columns(records)):
+    for columns in column_groups(records):
         shown = present(columns, records)
         if not shown:
             continue

@@ -42,6 +42,7 @@ def case_observations(case: CaseResult, models_by_key: Mapping[str, LoadedModel]
         if own is None:
             continue
         sentences += faithfulness_sentences(name, own)
+        sentences += road_sentences(name, own)
         sentences += blank_sentences(name, r)
         sentences += agreement_sentences(name, own)
         for method in own.unstable:
@@ -141,6 +142,24 @@ def faithfulness_sentences(name: str, target_metrics: TargetMetrics) -> list[str
             (False, False): "does not beat the random baseline",
         }[beats]
         out.append(f"{name}'s {title} map {verdict} ({deletion}; {insertion}).")
+    return out
+
+
+def road_sentences(name: str, target_metrics: TargetMetrics) -> list[str]:
+    """Compare each map's ROAD score (LeRF minus MoRF) with the random map's."""
+    found = target_metrics.road
+    if "random" not in found:
+        return []
+    baseline = found["random"]
+    out = []
+    for method, curves in found.items():
+        if method == "random":
+            continue
+        verdict = "beats" if curves.score > baseline.score else "does not beat"
+        out.append(
+            f"Under ROAD, {name}'s {method_title(method)} map {verdict} the random map (score {curves.score:.3f} vs "
+            f"{baseline.score:.3f}; MoRF {curves.morf_auc:.3f}, LeRF {curves.lerf_auc:.3f})."
+        )
     return out
 
 

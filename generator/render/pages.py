@@ -136,6 +136,7 @@ class CasePage:
     methods: tuple[MethodSection, ...]  # one per explainer that explained something on this case
     metrics_rows: tuple[MetricsRow, ...] = ()
     faithfulness_table: Table | None = None  # None when nothing was measured
+    road_table: Table | None = None
     focus_table: Table | None = None
     comparisons: tuple[ComparisonRow, ...] = ()
     observations: tuple[str, ...] = ()
@@ -204,9 +205,7 @@ def case_page(
 ) -> CasePage:
     spec = case.spec
     rows = metrics_rows(case, models_by_key)
-    faithfulness_table, focus_table = case_tables(
-        [((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows]
-    )
+    tables = case_tables([((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows])
     columns = tuple(
         ModelColumn(
             key=key,
@@ -235,8 +234,9 @@ def case_page(
             MethodSection(e.name, e.title, "", e.figure_kinds(), e.figure_width, left_out[e.name]) for e in shown
         ),
         metrics_rows=rows,
-        faithfulness_table=faithfulness_table,
-        focus_table=focus_table,
+        faithfulness_table=tables.faithfulness,
+        road_table=tables.road,
+        focus_table=tables.focus,
         comparisons=comparison_rows(case, models_by_key),
         observations=tuple(case_observations(case, models_by_key)),
         has_curves=bool(faithfulness_curve_list(case, models_by_key)),
@@ -385,6 +385,7 @@ def measured_metrics(manifest: Manifest, explainers: Sequence[AnyExplainer], mod
     seeded = [e.title for e in explainers if STABILITY in e.measures]
     wanted = {
         "faithfulness": titles if settings.faithfulness else [],
+        "road": titles if settings.road else [],
         "concentration": [e.title for e in explainers if CONCENTRATION in e.measures],
         "methods_agreement": titles if len(titles) > 1 else [],
         "model_agreement": titles if model_count > 1 else [],
@@ -421,8 +422,9 @@ def batched_steps(manifest: Manifest, explainers: Sequence[AnyExplainer]) -> Mar
     """What runs through the batched classifier (generator.run.inference.batch_classifier), as a sentence's subject."""
     measured = measured_metrics(manifest, explainers, 1)
     steps = [work for work in (e.batched_work() for e in explainers) if work is not None]
-    if "faithfulness" in measured:
-        steps.append("the deletion and insertion curves")
+    curves = [name for key, name in (("faithfulness", "deletion and insertion"), ("road", "ROAD")) if key in measured]
+    if curves:
+        steps.append(f"the {' and the '.join(curves)} curves")
     if "stability" in measured and manifest.metrics.stability == "reruns":
         steps.append(f"the {' and '.join(measured['stability'])} stability re-runs")
     return sentence_list(steps)

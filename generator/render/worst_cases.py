@@ -1,5 +1,5 @@
-"""The overview's lists of the worst cases: where the models disagree most, the least faithful explanations,
-the least stable ones and the maps that miss the object the author marks.
+"""The overview's lists of the worst cases: where the models disagree most, the least faithful explanations
+(deletion and insertion; ROAD), the least stable ones and the maps that miss the object the author marks.
 
 Each list ranks by one number, worst first, and keeps the first WORST_SHOWN; ties keep the manifest's order of
 the cases (then of the models). The measurements are those of each model's explanation of its own top-1 class,
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
     from generator.explain.base import Stability
+    from generator.measure.road import RoadResult
     from generator.measure.measurer import TargetMetrics
     from generator.run.inference import Prediction
     from generator.run.models import LoadedModel
@@ -70,6 +71,19 @@ class FaithfulnessRow:
 
 
 @dataclass(frozen=True)
+class RoadRow:
+    case_id: str
+    title: str
+    model: str
+    road: RoadResult
+    random_score: float | None  # the random map's ROAD score, the baseline
+
+    @property
+    def score(self) -> float:
+        return self.road.score
+
+
+@dataclass(frozen=True)
 class StabilityRow:
     case_id: str
     title: str
@@ -81,17 +95,21 @@ class StabilityRow:
 class MethodRanking:
     method: str
     title: str
-    rows: tuple[FaithfulnessRow, ...] | tuple[StabilityRow, ...]
+    rows: tuple[FaithfulnessRow, ...] | tuple[RoadRow, ...] | tuple[StabilityRow, ...]
 
     @property
     def has_random(self) -> bool:
-        return any(getattr(row, "random_margin", None) is not None for row in self.rows)
+        return any(
+            getattr(row, "random_margin", None) is not None or getattr(row, "random_score", None) is not None
+            for row in self.rows
+        )
 
 
 @dataclass(frozen=True)
 class WorstCases:
     disagreements: tuple[ModelDisagreement, ...] | None  # None with one model (nothing to compare)
     unfaithful: tuple[MethodRanking, ...]  # of FaithfulnessRow, one per method with deletion and insertion curves
+    low_road: tuple[MethodRanking, ...]  # of RoadRow, one per method with ROAD curves
     unstable: tuple[MethodRanking, ...]  # of StabilityRow, one per method whose stability was measured
     show_model: bool  # more than one model: the tables name each row's model
     object_misses: tuple[ObjectScore, ...] = ()  # the maps with the least mass on the object (cases that mark one)
@@ -103,6 +121,7 @@ def worst_cases(cases: Sequence[CaseResult], models: Sequence[LoadedModel], limi
     return WorstCases(
         disagreements=model_disagreements(cases, models, limit) if len(models) > 1 else None,
         unfaithful=least_faithful(own, limit),
+        low_road=lowest_road(own, limit),
         unstable=least_stable(own, limit),
         show_model=len(models) > 1,
         object_misses=object_misses(object_scores(cases, models), limit),
@@ -173,6 +192,21 @@ def least_faithful(own: Sequence[Own], limit: int) -> tuple[MethodRanking, ...]:
                 )
             )
         rankings.append(MethodRanking(method, method_title(method), ranked(rows, lambda row: row.margin, limit)))
+    return tuple(ranking for ranking in rankings if ranking.rows)
+
+
+def lowest_road(own: Sequence[Own], limit: int) -> tuple[MethodRanking, ...]:
+    """Per method with ROAD curves: the lowest ROAD score (LeRF minus MoRF)."""
+    methods = page_order({name for *_, metrics in own for name in metrics.road} - {"random"})
+    rankings = []
+    for method in methods:
+        rows = []
+        for case, model, metrics in own:
+            found, baseline = metrics.road.get(method), metrics.road.get("random")
+            if found is not None and is_number(found.score):
+                random_score = None if baseline is None else baseline.score
+                rows.append(RoadRow(case.case_id, case_title(case), model.label, found, random_score))
+        rankings.append(MethodRanking(method, method_title(method), ranked(rows, lambda row: row.score, limit)))
     return tuple(ranking for ranking in rankings if ranking.rows)
 
 
