@@ -5,8 +5,8 @@ removed pixels by noisy linear imputation instead: each removed pixel is the wei
 (1/6 for the 4 edge neighbours, 1/12 for the 4 diagonal ones; at the image's border, of those inside), all
 removed pixels solved together as one sparse linear system, plus Gaussian noise of 0.01. The curves remove
 10% to 90% of the pixels, most relevant first (MoRF: the probability should fall) and least relevant first
-(LeRF: it should stay). A fraction here is the share of pixels removed: the `pytorch_grad_cam` package's ROAD metrics take a
-percentile instead, and `ROADMostRelevantFirst(percentile=90)` removes the top 10%.
+(LeRF: it should stay). A fraction here is the share of pixels removed: the `pytorch_grad_cam` package's ROAD
+metrics take a percentile instead, and `ROADMostRelevantFirst(percentile=90)` removes the top 10%.
 """
 
 from __future__ import annotations

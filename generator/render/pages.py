@@ -16,6 +16,7 @@ from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD, runs_on
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
+from generator.manifest.schema import PreprocessSpec
 from generator.measure.measurer import COMPARED, RANDOM_MAP_GRID, agreement_unit
 from generator.measure.metrics import BLUR_SIGMA, SANITY_THRESHOLD
 from generator.render.case_figures import (
@@ -33,7 +34,6 @@ from generator.render.region_tables import RegionSection, object_scores, object_
 from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
 from generator.render.worst_cases import worst_cases
 from generator.run.class_names import label_index, label_name
-from generator.manifest.schema import PreprocessSpec
 from generator.run.devices import Inference
 
 if TYPE_CHECKING:

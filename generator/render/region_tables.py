@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from generator.run.results import CaseResult, ModelResult
 
 NO_POSITIVE = "undefined: the map has no positive value, so it points nowhere and has no mass to share"
-NO_POSITIVE_MEAN = "undefined: on every case the map has no positive value, so it points nowhere and has no mass to share"
+NO_POSITIVE_MEAN = (
+    "undefined: on every case the map has no positive value, so it points nowhere and has no mass to share"
+)
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,9 @@ def object_scores(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) ->
             found = dict(own_object_scores(result, region))
             for method in page_order(found):
                 title = case.spec.title or case.case_id
-                out.append(ObjectScore(case.case_id, title, model.label, method, result.top1.name, region.name, found[method]))
+                out.append(
+                    ObjectScore(case.case_id, title, model.label, method, result.top1.name, region.name, found[method])
+                )
     return out
 
 

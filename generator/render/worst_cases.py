@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
     from generator.explain.base import Stability
-    from generator.measure.road import RoadResult
     from generator.measure.measurer import TargetMetrics
+    from generator.measure.road import RoadResult
     from generator.run.inference import Prediction
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
