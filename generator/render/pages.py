@@ -27,6 +27,7 @@ from generator.render.case_figures import (
     thumbnail_path,
 )
 from generator.render.metric_tables import case_tables, focus_heading, means_tables
+from generator.render.gallery import gallery
 from generator.render.observations import case_observations, report_findings
 from generator.render.overview import overview_table
 from generator.render.pages_format import markdown_text, num_cell, pct_cell, shown_k
@@ -352,6 +353,7 @@ class PageRenderer:
                 failures=failures,
                 summary=summarise(case_pages),
                 findings=report_findings(cases, self.models),
+                gallery=gallery(case_pages),
                 means=means,
                 disagreements=disagreements,
                 worst=worst_cases(cases, self.models),
