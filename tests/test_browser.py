@@ -298,10 +298,10 @@ def test_overview_table_links_reach_every_case(watched_page, served_site):
     index = served_site.url("/")
     open_page(page, index)
     load_images(page)  # lazily loaded thumbnails: let them finish, or leaving the page aborts them
-    # The overview's table of cases: the one whose case links carry thumbnails (other tables, such as the
-    # measurement summaries, may link to some cases too).
-    table = page.locator(".md-content table").filter(has=page.locator("a[href*='cases/'] img"))
-    assert table.count() == 1, "expected exactly one overview table with case thumbnails"
+    # The overview's table of cases: the one whose rows carry the script's marker spans (other tables, such as
+    # the measurement summaries, may link to some cases too).
+    table = page.locator(".md-content table").filter(has=page.locator("span.case-row"))
+    assert table.count() == 1, "expected exactly one overview table of cases"
     for case_id in built.case_ids:
         title = built.case_titles[case_id]
         link = table.get_by_role("link", name=title, exact=True)
@@ -312,9 +312,32 @@ def test_overview_table_links_reach_every_case(watched_page, served_site):
         assert heading_text(page) == title
         open_page(page, index)
         load_images(page)
-    # The thumbnails link to the cases too.
-    thumbnail_targets = table.locator("a:has(img)").evaluate_all("links => links.map(a => a.href)")
-    assert {page_path(u) for u in thumbnail_targets} == {f"/cases/{c}.html" for c in built.case_ids}
+    watch.assert_clean()
+
+
+def test_overview_gallery_comes_first_and_links_every_case(watched_page, served_site):
+    """Cases first: the gallery's first thumbnail is above the first measurement table; each card links to its
+    case, its thumbnail loads lazily, and each model's top-1 carries a correct/wrong mark where there is a
+    ground truth."""
+    page, watch = watched_page
+    built = served_site.built
+    open_page(page, served_site.url("/"))
+    cards = page.locator(".case-gallery .case-card")
+    assert cards.count() == len(built.case_ids)
+    first_thumbnail = cards.first.locator("img").bounding_box()
+    first_table = page.locator(".md-content table").first.bounding_box()
+    assert first_thumbnail["y"] + first_thumbnail["height"] <= first_table["y"]
+    loading = page.locator(".case-gallery img").evaluate_all("images => images.map(i => i.getAttribute('loading'))")
+    assert set(loading) == {"lazy"}
+    targets = cards.locator("a.case-card-title").evaluate_all("links => links.map(a => a.href)")
+    assert [page_path(u) for u in targets] == [f"/cases/{c}.html" for c in built.case_ids]
+    models = len(built.manifest["models"])
+    for i, case in enumerate(built.manifest["cases"]):
+        predictions = cards.nth(i).locator(".case-card-prediction")
+        assert predictions.count() == models
+        marks = cards.nth(i).locator(".case-card-mark")
+        assert marks.count() == (models if case.get("label") else 0)
+    load_images(page)
     watch.assert_clean()
 
 
@@ -337,7 +360,7 @@ def sort_by(table, header_text):
     return header.get_attribute("aria-sort")
 
 
-def test_overview_table_sorts_and_filters_and_lazy_loads_thumbnails(watched_page, served_site):
+def test_overview_table_sorts_and_filters(watched_page, served_site):
     page, watch = watched_page
     built = served_site.built
     models = [model.get("display_name", model["name"]) for model in built.manifest["models"]]
@@ -346,8 +369,6 @@ def test_overview_table_sorts_and_filters_and_lazy_loads_thumbnails(watched_page
     sync_api.expect(table).to_have_count(1)
     rows = table.locator("tbody tr")
     assert rows.count() == len(built.case_ids) * len(models)
-    loading = table.locator("tbody img").evaluate_all("images => images.map(img => img.getAttribute('loading'))")
-    assert loading and set(loading) == {"lazy"}
 
     # A metric column: numbers ascending, a second click descending (values that are missing stay last).
     before = column_values(table, "deletion AUC")
@@ -435,6 +456,119 @@ def test_navigation_sidebar_reaches_every_case(watched_page, served_site):
         page.wait_for_load_state("networkidle")
         assert page_path(page.url) == f"/cases/{case_id}.html"
         assert heading_text(page) == title
+    watch.assert_clean()
+
+
+# --------------------------------------------------------------------------- the case page's viewer
+
+
+def picture_pixels(page, locator):
+    """The element's rendered pixels (RGB, int), clipped at the device pixels its picture is snapped to."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    clip = {"x": round(box["x"]), "y": round(box["y"]), "width": round(box["width"]), "height": round(box["height"])}
+    return np.asarray(Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB"), dtype=int)
+
+
+def open_viewer(page, served_site):
+    case_id = served_site.built.case_ids[0]
+    open_page(page, served_site.url(f"/cases/{case_id}.html"))
+    viewer = page.locator(".map-viewer")
+    sync_api.expect(viewer).to_have_count(1)
+    picture = viewer.locator(".map-viewer-stage").first.locator(".map-viewer-picture")
+    page.wait_for_function(
+        "p => Array.from(p.querySelectorAll('img')).every(i => i.hidden || (i.complete && i.naturalWidth > 0))",
+        arg=picture.element_handle(),
+    )
+    return viewer, picture
+
+
+def set_opacity(viewer, percent):
+    viewer.locator("input[name=opacity]").fill(str(percent))
+
+
+def test_viewer_opacity_blends_like_the_static_figure(watched_page, served_site):
+    """0 to 100 changes the pixels; at 50 (the static figures' opacity) they are the static figure's blend."""
+    import numpy as np
+    from PIL import Image
+
+    page, watch = watched_page
+    viewer, picture = open_viewer(page, served_site)
+    assert viewer.locator("select[name=method]").input_value() == "gradcam"
+    for label in ("Model", "Method", "Target", "Opacity"):  # visible labels, each wrapping its control
+        sync_api.expect(viewer.locator("label.map-viewer-control", has_text=label).first).to_be_visible()
+    set_opacity(viewer, 0)
+    clear = picture_pixels(page, picture)
+    set_opacity(viewer, 100)
+    full = picture_pixels(page, picture)
+    assert np.abs(full - clear).max() > 100
+    set_opacity(viewer, 50)
+    sync_api.expect(viewer.locator("output")).to_have_text("50%")
+    half = picture_pixels(page, picture)
+    source = picture.locator("img.map-viewer-map").get_attribute("src")  # ../figures/<case>/<model>-gradcam-map-<t>.png
+    static_path = served_site.built.site_dir / source.replace("../", "", 1).replace("-gradcam-map-", "-gradcam-")
+    static = np.asarray(Image.open(static_path).convert("RGB"), dtype=int)[: half.shape[0], : half.shape[1]]
+    assert half.shape == (448, 448, 3)
+    assert np.abs(half - static).max() <= 3
+    # the slider answers the keyboard
+    viewer.locator("input[name=opacity]").focus()
+    page.keyboard.press("ArrowRight")
+    sync_api.expect(viewer.locator("output")).to_have_text("51%")
+    watch.assert_clean()
+
+
+def test_viewer_model_switch_and_side_by_side(watched_page, served_site):
+    import numpy as np
+
+    page, watch = watched_page
+    viewer, picture = open_viewer(page, served_site)
+    maps = viewer.locator("img.map-viewer-map")
+    before, pixels = maps.first.get_attribute("src"), picture_pixels(page, picture)
+    models = viewer.locator("select[name=model]")
+    second_model = models.locator("option").nth(1).get_attribute("value")
+    models.select_option(second_model)
+    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=maps.first.element_handle())
+    assert maps.first.get_attribute("src") != before
+    assert np.abs(picture_pixels(page, picture) - pixels).max() > 0
+
+    viewer.locator("input[name=side]").check()
+    sync_api.expect(viewer.locator("img.map-viewer-map:visible")).to_have_count(2)
+    viewer.locator("select[name=compare]").select_option("model")
+    sources = [maps.nth(i).get_attribute("src") for i in range(2)]
+    assert sources[0] != sources[1] and all("-gradcam-map-" in s for s in sources)
+    viewer.locator("select[name=method]").select_option("lime")  # the controls move together
+    sources = [maps.nth(i).get_attribute("src") for i in range(2)]
+    assert sources[0] != sources[1] and all("-lime-map-" in s for s in sources)
+    viewer.locator("select[name=compare]").select_option("method")
+    sync_api.expect(viewer.locator("img.map-viewer-map:visible")).to_have_count(2)
+    sources = [maps.nth(i).get_attribute("src") for i in range(2)]
+    assert {"-lime-map-" in sources[0], "-gradcam-map-" in sources[1]} == {True}
+    watch.assert_clean()
+
+
+def test_without_javascript_the_case_page_shows_its_static_figures(browser, served_site):
+    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    context.route(NOT_LOCAL, lambda route: route.abort())
+    try:
+        page = context.new_page()
+        open_page(page, served_site.url(f"/cases/{served_site.built.case_ids[0]}.html"))
+        assert page.locator(".map-viewer").count() == 0
+        figures = page.locator(".md-content img[src*='-gradcam-']")
+        assert figures.count() > 0 and figures.first.is_visible()
+    finally:
+        context.close()
+
+
+def test_the_print_page_has_no_viewer(watched_page, served_site):
+    page, watch = watched_page
+    open_page(page, served_site.url("/print_page.html"))
+    assert page.locator("script.map-viewer-data").count() == len(served_site.built.case_ids)
+    assert page.locator(".map-viewer").count() == 0
     watch.assert_clean()
 
 

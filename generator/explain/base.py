@@ -151,6 +151,15 @@ class FigureKind:
     caption: str  # the tab (or column) title on the case page
 
 
+@dataclass(frozen=True)
+class ViewerMap:
+    """What the case page's viewer shows of one result: an H x W map (crop size) coloured on [vmin, vmax]."""
+
+    values: NDArray[np.floating]
+    vmin: float
+    vmax: float
+
+
 class Explainer(Generic[Settings, Result, Context]):
     """Explain one prepared image for one model and a set of target classes.
 
@@ -170,6 +179,8 @@ class Explainer(Generic[Settings, Result, Context]):
     # its `prepare_case` sets CaseInputs.segments: every map is then compared per superpixel
     segments_case: ClassVar[bool] = False
     figure_width: ClassVar[int] = 300
+    # the colormap (a matplotlib name) of its maps in the case page's viewer, over ViewerMap's range
+    viewer_colormap: ClassVar[str] = figures.HEATMAP_COLORMAP
     # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
     section: ClassVar[str] = ""
     # Jinja source, the methods page's paragraph (context: manifest, settings, models)
@@ -230,6 +241,10 @@ class Explainer(Generic[Settings, Result, Context]):
         """{kind: (figure function of generator.utils.figures, args)} for one result."""
         raise NotImplementedError
 
+    def viewer_map(self, case: CaseResult, result: Result, context: Context | None) -> ViewerMap:
+        """The map the case page's viewer lays over the crop, in `viewer_colormap` (context: figure_context's)."""
+        raise NotImplementedError
+
     def stability(
         self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, Result], metrics: MetricsSpec
     ) -> dict[int, Stability]:
@@ -274,6 +289,9 @@ class HeatmapExplainer(Explainer[Settings, HeatmapResultType, None]):
 
     def figures(self, case: CaseResult, result: HeatmapResultType, context: None) -> dict[str, FigureJob]:
         return {self.name: (figures.heatmap_overlay, (case.crop_array, result.heatmap))}
+
+    def viewer_map(self, case: CaseResult, result: HeatmapResultType, context: None) -> ViewerMap:
+        return ViewerMap(result.heatmap, 0.0, 1.0)
 
 
 def scaled_to_peak(values: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -32,6 +32,7 @@ from generator.explain.base import (
     FigureKind,
     SaliencyInputs,
     SaliencyMap,
+    ViewerMap,
     register,
 )
 from generator.manifest.schema import LimeSpec
@@ -123,6 +124,7 @@ class KernelShap(Explainer[KernelShapSettings, KernelShapResult, float]):
     name = "kernel_shap"
     title = "KernelSHAP"
     segments_case = True
+    viewer_colormap = figures.WEIGHT_COLORMAP
     figure_width = 280
     section = (
         "Each superpixel's Shapley value for the target, estimated by KernelSHAP from "
@@ -234,6 +236,9 @@ class KernelShap(Explainer[KernelShapSettings, KernelShapResult, float]):
     def figures(self, case: CaseResult, result: KernelShapResult, scale: float | None) -> dict[str, FigureJob]:
         weights = (case.crop_array, case.segments, result.values, scale, "Shapley value")
         return {"kernel-shap": (figures.lime_weight_map, weights)}
+
+    def viewer_map(self, case: CaseResult, result: KernelShapResult, scale: float | None) -> ViewerMap:
+        return lime.superpixel_viewer_map(case, result.values, scale)
 
     @staticmethod
     def is_blank(result: KernelShapResult) -> bool:

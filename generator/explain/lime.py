@@ -30,6 +30,7 @@ from generator.explain.base import (
     SaliencyMap,
     Segments,
     Stability,
+    ViewerMap,
     register,
     seed_stability,
 )
@@ -300,6 +301,13 @@ def prepare_segments(inputs: CaseInputs, settings: LimeSpec, seed: int, fetch: F
     )
 
 
+def superpixel_viewer_map(case: CaseResult, values: NDArray[np.floating], scale: float | None) -> ViewerMap:
+    """Each superpixel in its value (a LIME weight, a Shapley value) on the case's shared diverging scale."""
+    assert case.segments is not None, "superpixel maps are drawn while the case keeps its segments"
+    scale = scale or figures.shared_weight_scale([values])
+    return ViewerMap(np.asarray(values, dtype=np.float64)[case.segments], -scale, scale)
+
+
 def case_segments(inputs: SaliencyInputs) -> Segments:
     """The case's superpixels, which LIME's maps and re-runs are made of (set by `prepare_case`)."""
     if inputs.segments is None:
@@ -317,6 +325,7 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
     name = "lime"
     segments_case = True
     title = "LIME"
+    viewer_colormap = figures.WEIGHT_COLORMAP
     measures = (STABILITY,)
     figure_width = 280
     section = (
@@ -409,6 +418,9 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
             "lime-posneg": (figures.lime_positive_negative, (crop, segments, result.weights, k)),
             "lime-weights": (figures.lime_weight_map, (crop, segments, result.weights, scale)),
         }
+
+    def viewer_map(self, case: CaseResult, result: LimeResult, scale: float | None) -> ViewerMap:
+        return superpixel_viewer_map(case, result.weights, scale)
 
     @staticmethod
     def is_blank(result: LimeResult) -> bool:

@@ -25,6 +25,16 @@ def explanation_figure(case_id: str, model_key: str, kind: str, target: int) -> 
     return figure_path(case_id, f"{model_key}-{kind}-{target}.png")
 
 
+def viewer_map_path(case_id: str, model_key: str, method: str, target: int) -> str:
+    """The viewer's grayscale map of one result (figures.map_png)."""
+    return figure_path(case_id, f"{model_key}-{method}-map-{target}.png")
+
+
+def viewer_crop_path(case_id: str, has_regions: bool) -> str:
+    """The plain crop under the viewer's maps: the model input's figure, unless regions are drawn on it."""
+    return figure_path(case_id, "viewer-crop.png") if has_regions else crop_path(case_id)
+
+
 def thumbnail_path(case_id: str) -> str:
     return figure_path(case_id, "thumbnail.jpg")
 
@@ -41,13 +51,15 @@ def case_figures(
     case: CaseResult, models_by_key: Mapping[str, LoadedModel], explainers: Iterable[AnyExplainer]
 ) -> dict[str, FigureJob]:
     """The case's figures as jobs {path: (figure function, args)}: thumbnail, model input, and per model,
-    explainer and target the explanations, then the faithfulness curves. Whoever draws them calls
+    explainer and target the explanations (and the viewer's map), then the faithfulness curves. Whoever draws them calls
     `function(*args)` (the build's FigureDrawer, in a pool of processes and through the figure cache)."""
     assert case.crop_array is not None, "figures are drawn before the case drops its pixels (for_pages)"
     out: dict[str, FigureJob] = {
         thumbnail_path(case.case_id): (figures.thumbnail, (case.original,)),
         crop_path(case.case_id): crop_job(case),
     }
+    if case.regions:
+        out[viewer_crop_path(case.case_id, True)] = (figures.crop_png, (Image.fromarray(case.crop_array),))
     for explainer in explainers:
         context = explainer.figure_context(case)
         for key, result in case.models.items():
@@ -57,6 +69,11 @@ def case_figures(
                     continue
                 for kind, job in explainer.figures(case, found, context).items():
                     out[explanation_figure(case.case_id, key, kind, target)] = job
+                shown = explainer.viewer_map(case, found, context)
+                out[viewer_map_path(case.case_id, key, explainer.name, target)] = (
+                    figures.map_png,
+                    (shown.values, shown.vmin, shown.vmax),
+                )
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
         out[curves_path(case.case_id)] = (

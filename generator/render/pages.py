@@ -28,6 +28,7 @@ from generator.render.case_figures import (
 )
 from generator.render.metric_tables import case_tables, focus_heading, means_tables
 from generator.render.gallery import gallery
+from generator.render.viewer import viewer_json
 from generator.render.observations import case_observations, report_findings
 from generator.render.overview import overview_table
 from generator.render.pages_format import markdown_text, num_cell, pct_cell, shown_k
@@ -372,8 +373,10 @@ class PageRenderer:
             ),
             "methods.md": self.methods_page(has_regions=any(case.regions for case in cases)),
         }
-        for page in case_pages:
-            out[f"cases/{page.case_id}.md"] = self.render("case.md.j2", page=page)
+        for case, page in zip(cases, case_pages, strict=True):
+            out[f"cases/{page.case_id}.md"] = self.render(
+                "case.md.j2", page=page, viewer=viewer_json(case, page, self.explainers)
+            )
         return out
 
 

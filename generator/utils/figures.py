@@ -22,6 +22,7 @@ from generator.utils import plots
 SCALE = 2  # each crop pixel becomes SCALE x SCALE pixels
 GAP = 6  # white pixels between a picture and its colour bar
 WHITE = 255.0
+COLOURS = 256  # entries of every colour table (matplotlib's colormaps have 256)
 PNG_COMPRESSION = 1  # zlib level: 3x faster to write than Pillow's default 6, files about 15% larger
 
 Pixel = TypeVar("Pixel", bound=np.generic)
@@ -50,12 +51,21 @@ def to_uint8(array: NDArray[np.floating]) -> RGB:
     return np.clip(np.round(array), 0, 255).astype(np.uint8)
 
 
+def colour_index(values: ArrayLike, vmin: float, vmax: float) -> NDArray[np.uint8]:
+    """Each value's entry (0-255) in a 256-colour table on [vmin, vmax], as matplotlib's Normalize + Colormap."""
+    scaled = (np.asarray(values, dtype=np.float64) - vmin) / (vmax - vmin) * COLOURS
+    return np.clip(np.floor(np.nan_to_num(scaled, nan=0.0)), 0, COLOURS - 1).astype(np.uint8)
+
+
 def coloured(values: ArrayLike, name: str, vmin: float, vmax: float) -> NDArray[np.float64]:
-    """`values` (H x W) through the colormap `name` on [vmin, vmax], as matplotlib's Normalize + Colormap."""
-    table = plots.colormap_table(name)
-    scaled = (np.asarray(values, dtype=np.float64) - vmin) / (vmax - vmin) * len(table)
-    index = np.clip(np.floor(np.nan_to_num(scaled, nan=0.0)), 0, len(table) - 1).astype(np.intp)
-    return table[index].astype(np.float64)
+    """`values` (H x W) through the colormap `name` on [vmin, vmax]."""
+    return plots.colormap_table(name)[colour_index(values, vmin, vmax)].astype(np.float64)
+
+
+def map_png(values: ArrayLike, vmin: float, vmax: float) -> bytes:
+    """A map as an 8-bit grayscale PNG of its colour-table entries: the case page's viewer colours it in the
+    browser through the same table (plots.colormap_table), so that its blend equals the static figure's."""
+    return png_bytes(colour_index(values, vmin, vmax))
 
 
 def over(top: NDArray[np.float64], bottom: NDArray[np.float64] | float, alpha: float) -> NDArray[np.float64]:
@@ -77,21 +87,27 @@ def picture(array: ArrayLike) -> bytes:
     return png_bytes(enlarged(array))
 
 
+HEATMAP_COLORMAP = "jet"  # a heatmap's colours, on [0, 1]
+HEATMAP_OPACITY = 0.5
+WEIGHT_COLORMAP = "RdBu_r"  # a signed weight map's colours, on [-scale, scale]
+
+
 def overlay_pixels(crop_array: RGB, heatmap: NDArray[np.floating]) -> RGB:
     """The heatmap in jet at half opacity over the crop, at the crop's resolution (uint8 H x W x 3)."""
-    return to_uint8(over(coloured(heatmap, "jet", 0.0, 1.0), crop_array.astype(np.float64), 0.5))
+    colours = coloured(heatmap, HEATMAP_COLORMAP, 0.0, 1.0)
+    return to_uint8(over(colours, crop_array.astype(np.float64), HEATMAP_OPACITY))
 
 
 def heatmap_overlay(crop_array: RGB, heatmap: NDArray[np.floating]) -> bytes:
     """The heatmap in jet over the crop, with a colour bar of the normalised importance."""
     picture = enlarged(overlay_pixels(crop_array, heatmap))
-    return png_bytes(with_colour_bar(picture, "jet", 0.0, 1.0, "importance"))
+    return png_bytes(with_colour_bar(picture, HEATMAP_COLORMAP, 0.0, 1.0, "importance"))
 
 
 def weight_map_pixels(crop_array: RGB, segments: Segments, weights: NDArray[np.floating], scale: float) -> RGB:
     """Each superpixel in its weight's colour (RdBu_r on [-scale, scale]) over a faded crop, boundaries in grey."""
     faded = over(crop_array.astype(np.float64), WHITE, 0.35)
-    painted = over(coloured(np.asarray(weights)[segments], "RdBu_r", -scale, scale), faded, 0.75)
+    painted = over(coloured(np.asarray(weights)[segments], WEIGHT_COLORMAP, -scale, scale), faded, 0.75)
     boundaries = mark_boundaries(np.zeros(crop_array.shape, dtype=float), segments, color=(0.3, 0.3, 0.3)) * 255.0
     return to_uint8(over(boundaries, painted, 0.15))
 
@@ -102,7 +118,7 @@ def lime_weight_map(
     """Each superpixel painted with its weight (a LIME weight, a Shapley value) on a diverging scale shared by the
     case's models."""
     picture = enlarged(weight_map_pixels(crop_array, segments, weights, scale))
-    return png_bytes(with_colour_bar(picture, "RdBu_r", -scale, scale, label))
+    return png_bytes(with_colour_bar(picture, WEIGHT_COLORMAP, -scale, scale, label))
 
 
 def lime_order(weights: NDArray[np.floating]) -> list[int]:
