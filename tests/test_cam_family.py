@@ -118,17 +118,25 @@ def test_channel_axis_of_each_layout():
     assert channel_axis((1, 8, 8, 8), 8, GridLayout(channels_last=False)) == 1
 
 
-def test_a_report_with_the_whole_family_on_a_resnet_and_a_vit_builds(tmp_path):
-    """Every CAM method on a ResNet18 and a ViT, through the build and MkDocs in strict mode."""
+def test_a_report_with_every_method_on_a_resnet_and_a_vit_builds(tmp_path):
+    """Every explainer (the CAM family, LIME, KernelSHAP, Integrated Gradients) and every measure (ROAD too) on a
+    ResNet18 and a ViT, through the build and MkDocs in strict mode."""
     from tests.switches import CAM_VARIANTS, build_tiny, check_pages, tiny_manifest
 
     manifest = tiny_manifest(
-        models=["resnet18", "timm:vit_tiny_patch16_224"], cams=CAM_VARIANTS, lime=False, crop=224, batch_size=64
+        models=["resnet18", "timm:vit_tiny_patch16_224"],
+        cams=CAM_VARIANTS,
+        integrated_gradients=True,
+        kernel_shap=True,
+        road=True,
+        crop=224,
+        batch_size=64,
     )
     content = build_tiny(manifest, tmp_path)
     check_pages(content, manifest)
     page = (content / "cases" / "chelsea.md").read_text(encoding="utf-8")
-    for name in ("gradcam", *CAM_VARIANTS):
-        title = EXPLAINERS[name].title
-        assert f"## {title}\n" in page, title
+    assert set(EXPLAINERS) == {"gradcam", "lime", "kernel_shap", "integrated_gradients", *CAM_VARIANTS}
+    for name, explainer in EXPLAINERS.items():
+        assert f"## {explainer.title}\n" in page, explainer.title
+    assert "### ROAD" in page
     assert (tmp_path / "site" / "cases" / "chelsea.html").is_file()
