@@ -425,11 +425,11 @@ def test_worst_case_sections_link_to_case_pages(watched_page, served_site):
     for heading in ("where-the-models-disagree-most", "least-faithful-explanations", "least-stable-lime"):
         section = page.locator(f"h2#{heading}")
         assert section.count() == 1, heading
-    # Every link of the sections (the tables between the first of them and the case table) names a case page.
+    # Every link of the sections (the tables between the first of them and the conclusion) names a case page.
     targets = page.evaluate(
         """() => {
             const start = document.getElementById("where-the-models-disagree-most");
-            const end = document.getElementById("cases");
+            const end = document.getElementById("conclusion");
             return Array.from(document.querySelectorAll(".md-content table a[href]"))
                 .filter(a => start.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING
                     && a.compareDocumentPosition(end) & Node.DOCUMENT_POSITION_FOLLOWING)
@@ -456,6 +456,40 @@ def test_navigation_sidebar_reaches_every_case(watched_page, served_site):
         page.wait_for_load_state("networkidle")
         assert page_path(page.url) == f"/cases/{case_id}.html"
         assert heading_text(page) == title
+    watch.assert_clean()
+
+
+PLOT_DOTS = """object => Array.from(object.contentDocument.querySelectorAll("circle.dot"),
+    c => [c.dataset.case, c.dataset.value, c.parentNode.getAttribute("href")])"""
+TABLE_CELLS = """(table, header) => {
+    const column = Array.from(table.tHead.rows[0].cells).findIndex(th => th.textContent.trim() === header);
+    const model = Array.from(table.tHead.rows[0].cells).findIndex(th => th.textContent.trim() === "Model");
+    return Array.from(table.tBodies[0].rows, row => [
+        row.querySelector("span.case-row").closest("td").querySelector("a").getAttribute("href"),
+        model < 0 ? null : row.cells[model].textContent.trim(),
+        column < 0 ? null : row.cells[column].textContent.trim()]);
+}"""
+
+
+def test_overview_plots_show_one_dot_per_case_and_method_with_the_tables_values(watched_page, served_site):
+    page, watch = watched_page
+    built = served_site.built
+    open_page(page, served_site.url("/"))
+    objects = page.locator(".overview-plots object")
+    models = [model.get("display_name", model["name"]) for model in built.manifest["models"]]
+    assert objects.count() >= 2 * len(models)  # deletion and insertion of each method, per model
+    table = page.locator(".md-content table").filter(has=page.locator("span.case-row"))
+    for i in range(objects.count()):
+        plot = objects.nth(i)
+        page.wait_for_function("o => o.contentDocument && o.contentDocument.querySelector('svg')", arg=plot.element_handle())
+        model, header = plot.get_attribute("aria-label").split(" · ", 1)
+        dots = plot.evaluate(PLOT_DOTS)
+        cells = table.evaluate(TABLE_CELLS, header)
+        expected = {href.removeprefix("cases/").removesuffix(".html"): text for href, row_model, text in cells
+                    if row_model in (None, model) and text not in ("—", "n/a")}
+        assert {case: value for case, value, _ in dots} == expected, header
+        assert len(dots) == len({case for case, *_ in dots})  # one dot per case
+        assert all(href == f"../../cases/{case}.html" for case, _, href in dots)
     watch.assert_clean()
 
 

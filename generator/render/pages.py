@@ -27,6 +27,7 @@ from generator.render.case_figures import (
     thumbnail_path,
 )
 from generator.render.metric_tables import case_tables, focus_heading, means_tables
+from generator.render.dot_plots import overview_plots, plot_svg
 from generator.render.gallery import gallery
 from generator.render.viewer import viewer_json
 from generator.render.observations import case_observations, report_findings
@@ -347,6 +348,7 @@ class PageRenderer:
             "object_table": object_summary(on_object, len(self.models) > 1),
             "object_cases": len({found.case_id for found in on_object}),
         }
+        plots = overview_plots(cases, self.models)
         out = {
             "index.md": self.render(
                 "index.md.j2",
@@ -355,6 +357,7 @@ class PageRenderer:
                 summary=summarise(case_pages),
                 findings=report_findings(cases, self.models),
                 gallery=gallery(case_pages),
+                plots=plots,
                 means=means,
                 disagreements=disagreements,
                 worst=worst_cases(cases, self.models),
@@ -373,6 +376,8 @@ class PageRenderer:
             ),
             "methods.md": self.methods_page(has_regions=any(case.regions for case in cases)),
         }
+        for plot in plots:
+            out[plot.path] = plot_svg(plot, page_prefix="../../")  # figures/_overview/ -> the site's root
         for case, page in zip(cases, case_pages, strict=True):
             out[f"cases/{page.case_id}.md"] = self.render(
                 "case.md.j2", page=page, viewer=viewer_json(case, page, self.explainers)

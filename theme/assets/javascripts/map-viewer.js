@@ -71,7 +71,7 @@
     this.crop = element("img", { class: "map-viewer-crop", alt: "", src: viewer.data.crop, draggable: "false" });
     this.map = element("img", { class: "map-viewer-map", alt: "", draggable: "false" });
     this.missing = element("p", { class: "map-viewer-missing", text: "not computed" });
-    this.picture = element("div", { class: "map-viewer-picture" }, [this.crop, this.map, this.missing]);
+    this.picture = element("div", { class: "map-viewer-picture" }, [this.crop, this.missing]);
     this.caption = element("figcaption");
     this.node = element("figure", { class: "map-viewer-stage" }, [this.picture, this.caption]);
   }
@@ -84,6 +84,7 @@
     this.missing.hidden = !!found;
     if (found) {
       if (this.map.getAttribute("src") !== found.src) this.map.setAttribute("src", found.src);
+      if (!this.map.parentNode) this.picture.insertBefore(this.map, this.missing); // in the page once it has a map
       this.map.style.filter = "url(#" + viewer.filters[method.colormap] + ")";
       this.map.style.opacity = String(opacity);
       this.map.alt = this.caption.textContent;
