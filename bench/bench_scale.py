@@ -2,6 +2,7 @@
 
     python bench/bench_scale.py --out bench/scale.md                  # N = 10 and 100
     python bench/bench_scale.py --sizes 10,100,1000 --old 1770b79     # and 1000; the older code at 100
+    python bench/bench_scale.py --sizes 1000 --old fcee09e --overview --out bench/scale-overview.md
 
 Images: N distinct crops of the shipped photos (seeded offsets and sizes), 256 px JPEGs. Model: one
 random ResNet18, LIME 16 samples, curves of 4 steps, no stability re-runs, no sanity check, so that
@@ -9,7 +10,8 @@ the model work is small and what does not grow with the models shows. Each build
 `python -m generator build -v` in its own process with an empty cache (cold), then again with nothing
 changed (no-op). Peak RSS is the build's and its figure-drawing processes' together (sampled). The non-model overhead per case is the cold wall time minus the build's model phases
 (loading, predictions, segmentation, the explainers, the curves), divided by N. `--old COMMIT` builds
-the middle size with that commit's code too (git archive into a temporary folder).
+the middle size with that commit's code too (git archive into a temporary folder). `--overview` also loads each
+built overview in Chromium (Debian's, through Playwright): its size, what it fetches and its load time.
 """
 
 import argparse
@@ -72,7 +74,54 @@ def project(count, folder):
     return content / "manifest.yaml"
 
 
-def measure(code, count, scratch, env):
+OVERVIEW_LOADS = 3
+
+
+def overview_cost(site):
+    """The overview's HTML bytes, the bytes a browser fetches until its load event, and the median time from
+    navigation to that event (Chromium, headless, from a local server), over OVERVIEW_LOADS fresh loads."""
+    import functools
+    import http.server
+    import statistics
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from generator.publish.pdf import CHROMIUM_ARGS, chromium_path
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    times, fetched = [], []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
+            for _ in range(OVERVIEW_LOADS):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.goto(url, wait_until="load")
+                timing = page.evaluate("() => performance.getEntriesByType('navigation')[0].toJSON()")
+                resources = page.evaluate(
+                    "() => performance.getEntriesByType('resource').filter(r => r.responseEnd <= "
+                    "performance.getEntriesByType('navigation')[0].loadEventStart).reduce((n, r) => n + r.encodedBodySize, 0)"
+                )
+                times.append(timing["loadEventStart"])
+                fetched.append(timing["encodedBodySize"] + resources)
+                page.context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+    return {
+        "html_kib": (Path(site) / "index.html").stat().st_size / 1024,
+        "fetched_kib": statistics.median(fetched) / 1024,
+        "load_ms": statistics.median(times),
+    }
+
+
+def measure(code, count, scratch, env, overview=False):
     work = scratch / f"{code.name}-{count}"
     manifest = project(count, work)
     cold = timed_build(code, manifest, work, env)
@@ -80,7 +129,9 @@ def measure(code, count, scratch, env):
     noop = timed_build(code, manifest, work, env)
     print(f"{code.name}, {count} cases: no-op {noop['seconds']:.1f} s", flush=True)
     model = sum(cold["phases"].get(phase, 0.0) for phase in MODEL_PHASES)
+    shown = overview_cost(work / "site") if overview else {}
     return {
+        **shown,
         "cases": count,
         "cold": cold["seconds"],
         "model": model,
@@ -118,6 +169,21 @@ def report(args, runs, old):
     lines += [row("this checkout", run) for run in runs]
     if old:
         lines.append(row(f"`{args.old}`", old))
+    measured = [("this checkout", run) for run in runs if "load_ms" in run]
+    measured += [(f"`{args.old}`", old)] if old and "load_ms" in old else []
+    if measured:
+        lines += [
+            "",
+            f"The overview in Chromium (headless, local server, median of {OVERVIEW_LOADS} fresh loads): its HTML, "
+            "what is fetched until the load event (lazy thumbnails below the fold wait), and the time to that event.",
+            "",
+            "| code | cases | index.html KiB | fetched until load KiB | load ms |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        lines += [
+            f"| {label} | {run['cases']} | {run['html_kib']:.0f} | {run['fetched_kib']:.0f} | {run['load_ms']:.0f} |"
+            for label, run in measured
+        ]
     if len(runs) > 1:
         first, last = runs[0], runs[-1]
         fixed, per_case = np.polyfit([r["cases"] for r in runs], [r["cold"] - r["model"] for r in runs], 1)[::-1]
@@ -138,16 +204,17 @@ def main():
     parser.add_argument("--sizes", default="10,100", help="comma-separated case counts")
     parser.add_argument("--old", default=None, help="a commit whose code also builds the middle size")
     parser.add_argument("--out", default=None, help="write the Markdown table here")
+    parser.add_argument("--overview", action="store_true", help="also load each overview in Chromium")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
         scratch = Path(scratch)
-        runs = [measure(ROOT, count, scratch, env) for count in sizes]
+        runs = [measure(ROOT, count, scratch, env, args.overview) for count in sizes]
         old = None
         if args.old:
             code = old_checkout(args.old, scratch / "old")
-            old = measure(code, sizes[len(sizes) // 2], scratch, dict(env, PYTHONPATH=str(code)))
+            old = measure(code, sizes[len(sizes) // 2], scratch, dict(env, PYTHONPATH=str(code)), args.overview)
     text = report(args, runs, old)
     print(text)
     if args.out:

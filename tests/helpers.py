@@ -66,3 +66,24 @@ def build(manifest_path, *extra, site=True, env=None):
     if "--cache-dir" not in extra:
         args += ["--cache-dir", project / ".cache" / "results"]
     return run_cli(*args, *extra, env=env)
+
+
+def small_cnn(seed, classes=10, stride=4, sharpness=20.0):
+    """A seeded random CNN, fast on 224x224 crops, whose outputs do move when superpixels are hidden: its last
+    layer's weights are multiplied by `sharpness` (a sharper softmax gives the surrogates something to fit)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    module = nn.Sequential(
+        nn.Conv2d(3, 8, 5, stride=stride, padding=2),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, classes),
+    )
+    with torch.no_grad():
+        module[-1].weight.mul_(sharpness)
+    return module.eval()

@@ -72,3 +72,10 @@ def test_no_value_and_equal_values():
     assert circles(empty, "dot") == [] and "no case has a value" in ET.tostring(empty, encoding="unicode")
     flat = parsed(DotPlot("p.svg", "t", "m ↑", True, dots([0.4, 0.4, 0.4])))
     assert len({c.get("cx") for c in circles(flat, "dot")}) == 1 and len(circles(flat, "dot")) == 3
+
+
+def test_an_undefined_baseline_draws_no_hollow_dot_and_leaves_the_axis_alone():
+    root = parsed(DotPlot("p.svg", "t", "m ↑", True, dots([0.2, 0.4], [math.nan, 0.3])))
+    assert [c.get("data-value") for c in circles(root, "baseline")] == ["0.300"]
+    assert all(not math.isnan(float(c.get("cx"))) for c in circles(root, "dot"))
+    assert beats_baseline(dots([0.2, 0.4], [math.nan, 0.3]), True) == (1, 1)

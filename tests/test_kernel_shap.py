@@ -23,6 +23,7 @@ from generator.manifest.schema import CaseSpec, ExplainersSpec, LimeSpec, Manife
 from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier
 from generator.run.models import LoadedModel, resolve_weights
+from tests import helpers
 
 SEED = 5
 CROP = 64
@@ -66,19 +67,7 @@ class SuperpixelMeans(nn.Module):
 
 
 def small_cnn(seed, classes=6):
-    torch.manual_seed(seed)
-    module = nn.Sequential(
-        nn.Conv2d(3, 8, 5, stride=2, padding=2),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(16, classes),
-    )
-    with torch.no_grad():
-        module[-1].weight.mul_(10.0)
-    return module.eval()
+    return helpers.small_cnn(seed, classes, stride=2, sharpness=10.0)
 
 
 def loaded(module, categories, output="softmax", name="A"):

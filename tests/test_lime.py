@@ -29,6 +29,7 @@ from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier
 from generator.run.model_source import Normalisation
 from generator.run.models import LoadedModel, resolve_weights
+from tests import helpers
 
 SEED = 3
 NUM_SAMPLES = 100
@@ -37,20 +38,7 @@ IMAGENET = Normalisation()  # torchvision models' input mean and std
 
 
 def small_cnn(seed, classes=10):
-    """A seeded random CNN, fast on 224x224 crops, whose outputs do move when superpixels are hidden."""
-    torch.manual_seed(seed)
-    module = nn.Sequential(
-        nn.Conv2d(3, 8, 5, stride=4, padding=2),
-        nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(16, classes),
-    )
-    with torch.no_grad():
-        module[-1].weight.mul_(20.0)  # sharper softmax, so the surrogate has something to fit
-    return module.eval()
+    return helpers.small_cnn(seed, classes)
 
 
 def classifier_for(module, batch_size=64):

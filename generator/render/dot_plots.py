@@ -53,15 +53,20 @@ class DotPlot:
     dots: tuple[Dot, ...]
 
 
+def has_baseline(dot: Dot) -> bool:
+    return dot.baseline is not None and not math.isnan(dot.baseline)
+
+
 def beats_baseline(dots: Sequence[Dot], higher_is_better: bool) -> tuple[int, int]:
     """(cases where the method's value is better than the random map's, cases with both values)."""
-    pairs = [(d.value, d.baseline) for d in dots if d.baseline is not None and not math.isnan(d.baseline)]
+    pairs = [(d.value, d.baseline) for d in dots if d.baseline is not None and has_baseline(d)]
     better = sum((v > b) if higher_is_better else (v < b) for v, b in pairs)
     return better, len(pairs)
 
 
 def outliers(dots: Sequence[Dot]) -> list[Dot]:
     """Tukey's rule: values beyond 1.5 interquartile ranges from the quartiles, the most extreme first."""
+    dots = [d for d in dots if not math.isnan(d.value)]
     if len(dots) < 4:
         return []
     values = np.array([d.value for d in dots])
@@ -89,7 +94,7 @@ def nice_ticks(low: float, high: float) -> list[float]:
 
 
 def axis_range(dots: Sequence[Dot]) -> tuple[float, float]:
-    values = [d.value for d in dots] + [d.baseline for d in dots if d.baseline is not None]
+    values = [d.value for d in dots] + [d.baseline for d in dots if d.baseline is not None and has_baseline(d)]
     low, high = min(values), max(values)
     if high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
@@ -124,7 +129,7 @@ def plot_svg(plot: DotPlot, page_prefix: str = "") -> str:
 
     parts += axis(low, high, x, plot.measure)
     for dot in dots:
-        if dot.baseline is not None and not math.isnan(dot.baseline):
+        if dot.baseline is not None and has_baseline(dot):
             parts.append(
                 f'<line class="pair" x1="{x(dot.value)}" y1="{y(dot)}" x2="{x(dot.baseline)}" y2="{y(dot)}" '
                 f'stroke="{BASELINE_COLOUR}" stroke-width="0.8"/>'
