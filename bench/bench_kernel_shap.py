@@ -44,8 +44,8 @@ def extra_options(parser):
 
 def classified(model, inputs, count, seed, hide_color, batch_size):
     """(rows, every class's probability on them) of one seed's perturbation set, classified once."""
-    from generator.run.inference import batch_classifier
     from generator.explain.lime import classify_perturbations, perturbation_set
+    from generator.run.inference import batch_classifier
 
     segments = inputs.segments
     rows = perturbation_set(int(segments.max()) + 1, count, np.random.RandomState(seed))

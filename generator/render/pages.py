@@ -26,15 +26,15 @@ from generator.render.case_figures import (
     faithfulness_curve_list,
     thumbnail_path,
 )
-from generator.render.metric_tables import case_tables, focus_heading, means_tables
 from generator.render.dot_plots import overview_plots, plot_svg
 from generator.render.gallery import gallery
-from generator.render.viewer import viewer_json
+from generator.render.metric_tables import case_tables, focus_heading, means_tables
 from generator.render.observations import case_observations, report_findings
 from generator.render.overview import overview_table
 from generator.render.pages_format import markdown_text, num_cell, pct_cell, shown_k
 from generator.render.region_tables import RegionSection, object_scores, object_summary, region_section
 from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
+from generator.render.viewer import viewer_json
 from generator.render.worst_cases import worst_cases
 from generator.run.class_names import label_index, label_name
 from generator.run.devices import Inference
