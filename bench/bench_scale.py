@@ -28,6 +28,7 @@ import yaml
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from bench_report import ROOT, old_checkout, timed_build  # noqa: E402
 
 PHOTOS = sorted(p for p in (ROOT / "content" / "images").iterdir() if p.suffix in (".png", ".jpg"))

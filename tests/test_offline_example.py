@@ -109,7 +109,7 @@ def test_every_figure_exists_for_every_case_model_and_target(example):
     figures = root / "content" / "figures"
     for case in manifest["cases"]:
         markdown = (root / "content" / "cases" / f"{case['id']}.md").read_text()
-        referenced = set(re.findall(r"\.\./(figures/[^)\s]+\.png)", markdown))
+        referenced = set(re.findall(r"\]\(\.\./(figures/[^)\s]+\.png)", markdown))  # the static figures
         for kind in FIGURE_KINDS:
             assert any(f"-{kind}-" in path for path in referenced), (case["id"], kind)
         for path in referenced:
