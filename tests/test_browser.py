@@ -6,6 +6,7 @@ offline example with a small LIME sample count, built once per session by tests/
 served on 127.0.0.1 from a thread. Screenshots land in test-output/screenshots/ (git-ignored).
 """
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urlsplit
@@ -403,20 +404,27 @@ def test_overview_table_sorts_and_filters(watched_page, served_site):
     watch.assert_clean()
 
 
-def test_overview_table_without_javascript_is_a_plain_table(browser, served_site):
+@contextlib.contextmanager
+def page_without_javascript(browser, url):
+    """A page opened at `url` with JavaScript off (and nothing fetched from outside)."""
     context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
     context.route(NOT_LOCAL, lambda route: route.abort())
     try:
         page = context.new_page()
-        open_page(page, served_site.url("/"))
+        open_page(page, url)
+        yield page
+    finally:
+        context.close()
+
+
+def test_overview_table_without_javascript_is_a_plain_table(browser, served_site):
+    with page_without_javascript(browser, served_site.url("/")) as page:
         table = page.locator(".md-content table").filter(has=page.locator("span.case-row"))
         assert table.count() == 1 and page.locator(".case-table-filters, .case-table-sort").count() == 0
         rows = table.locator("tbody tr")
         assert rows.count() == len(served_site.built.case_ids) * len(served_site.built.manifest["models"])
         assert all(rows.nth(i).is_visible() for i in range(rows.count()))
         assert table.locator("span.case-row").first.is_hidden()
-    finally:
-        context.close()
 
 
 def test_worst_case_sections_link_to_case_pages(watched_page, served_site):
@@ -566,7 +574,7 @@ def test_viewer_model_switch_and_side_by_side(watched_page, served_site):
     models = viewer.locator("select[name=model]")
     second_model = models.locator("option").nth(1).get_attribute("value")
     models.select_option(second_model)
-    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=maps.first.element_handle())
+    maps.first.evaluate("i => i.decode()")  # the new map decoded, so the screenshot below shows it
     assert maps.first.get_attribute("src") != before
     assert np.abs(picture_pixels(page, picture) - pixels).max() > 0
 
@@ -586,16 +594,10 @@ def test_viewer_model_switch_and_side_by_side(watched_page, served_site):
 
 
 def test_without_javascript_the_case_page_shows_its_static_figures(browser, served_site):
-    context = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
-    context.route(NOT_LOCAL, lambda route: route.abort())
-    try:
-        page = context.new_page()
-        open_page(page, served_site.url(f"/cases/{served_site.built.case_ids[0]}.html"))
+    with page_without_javascript(browser, served_site.url(f"/cases/{served_site.built.case_ids[0]}.html")) as page:
         assert page.locator(".map-viewer").count() == 0
         figures = page.locator(".md-content img[src*='-gradcam-']")
         assert figures.count() > 0 and figures.first.is_visible()
-    finally:
-        context.close()
 
 
 def test_the_print_page_has_no_viewer(watched_page, served_site):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -11,7 +11,7 @@ from generator.explain import method_title
 from generator.utils import figures, plots, region_figure
 
 if TYPE_CHECKING:
-    from generator.explain.base import AnyExplainer, FigureJob
+    from generator.explain.base import AnyExplainer, ExplanationResult, FigureJob
     from generator.measure.metrics import FaithfulnessResult
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
@@ -60,20 +60,16 @@ def case_figures(
     }
     if case.regions:
         out[viewer_crop_path(case.case_id, True)] = (figures.crop_png, (Image.fromarray(case.crop_array),))
-    for explainer in explainers:
-        context = explainer.figure_context(case)
-        for key, result in case.models.items():
-            for target in result.targets:
-                found = result.explained(explainer.name, target)
-                if found is None:
-                    continue
-                for kind, job in explainer.figures(case, found, context).items():
-                    out[explanation_figure(case.case_id, key, kind, target)] = job
-                shown = explainer.viewer_map(case, found, context)
-                out[viewer_map_path(case.case_id, key, explainer.name, target)] = (
-                    figures.map_png,
-                    (shown.values, shown.vmin, shown.vmax),
-                )
+    contexts = {explainer.name: explainer.figure_context(case) for explainer in explainers}
+    for explainer, key, target, found in explanations(case, explainers):
+        context = contexts[explainer.name]
+        for kind, job in explainer.figures(case, found, context).items():
+            out[explanation_figure(case.case_id, key, kind, target)] = job
+        shown = explainer.viewer_map(case, found, context)
+        out[viewer_map_path(case.case_id, key, explainer.name, target)] = (
+            figures.map_png,
+            (shown.values, shown.vmin, shown.vmax),
+        )
     curves = faithfulness_curve_list(case, models_by_key)
     if curves:
         out[curves_path(case.case_id)] = (
@@ -81,6 +77,19 @@ def case_figures(
             (curves, "Each model's explanations of its own top-1 class"),
         )
     return out
+
+
+def explanations(
+    case: CaseResult, explainers: Iterable[AnyExplainer]
+) -> Iterator[tuple[AnyExplainer, str, int, ExplanationResult]]:
+    """(explainer, model key, target, result) of every explanation the case has: the figures drawn of it and the
+    maps the case page's viewer lists are these."""
+    for explainer in explainers:
+        for key, result in case.models.items():
+            for target in result.targets:
+                found = result.explained(explainer.name, target)
+                if found is not None:
+                    yield explainer, key, target, found
 
 
 def crop_job(case: CaseResult) -> FigureJob:

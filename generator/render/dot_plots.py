@@ -53,13 +53,14 @@ class DotPlot:
     dots: tuple[Dot, ...]
 
 
-def has_baseline(dot: Dot) -> bool:
-    return dot.baseline is not None and not math.isnan(dot.baseline)
+def baseline_of(dot: Dot) -> float | None:
+    """The random map's value on the dot's case, None where it has none (not measured, or undefined)."""
+    return None if dot.baseline is None or math.isnan(dot.baseline) else dot.baseline
 
 
 def beats_baseline(dots: Sequence[Dot], higher_is_better: bool) -> tuple[int, int]:
     """(cases where the method's value is better than the random map's, cases with both values)."""
-    pairs = [(d.value, d.baseline) for d in dots if d.baseline is not None and has_baseline(d)]
+    pairs = [(d.value, b) for d in dots if (b := baseline_of(d)) is not None]
     better = sum((v > b) if higher_is_better else (v < b) for v, b in pairs)
     return better, len(pairs)
 
@@ -94,7 +95,7 @@ def nice_ticks(low: float, high: float) -> list[float]:
 
 
 def axis_range(dots: Sequence[Dot]) -> tuple[float, float]:
-    values = [d.value for d in dots] + [d.baseline for d in dots if d.baseline is not None and has_baseline(d)]
+    values = [d.value for d in dots] + [b for d in dots if (b := baseline_of(d)) is not None]
     low, high = min(values), max(values)
     if high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
@@ -129,14 +130,15 @@ def plot_svg(plot: DotPlot, page_prefix: str = "") -> str:
 
     parts += axis(low, high, x, plot.measure)
     for dot in dots:
-        if dot.baseline is not None and has_baseline(dot):
+        baseline = baseline_of(dot)
+        if baseline is not None:
             parts.append(
-                f'<line class="pair" x1="{x(dot.value)}" y1="{y(dot)}" x2="{x(dot.baseline)}" y2="{y(dot)}" '
+                f'<line class="pair" x1="{x(dot.value)}" y1="{y(dot)}" x2="{x(baseline)}" y2="{y(dot)}" '
                 f'stroke="{BASELINE_COLOUR}" stroke-width="0.8"/>'
             )
             parts.append(
                 f'<circle class="baseline" data-case={quoteattr(dot.case_id)} data-value="{dot.baseline_shown}" '
-                f'cx="{x(dot.baseline)}" cy="{y(dot)}" r="3.5" fill="white" stroke="{BASELINE_COLOUR}"/>'
+                f'cx="{x(baseline)}" cy="{y(dot)}" r="3.5" fill="white" stroke="{BASELINE_COLOUR}"/>'
             )
     for dot in dots:
         tip = f"{dot.title}: {dot.shown}" + (f" (random map: {dot.baseline_shown})" if dot.baseline_shown else "")

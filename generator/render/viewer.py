@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from generator.render.case_figures import viewer_crop_path, viewer_map_path
+from generator.render.case_figures import explanations, viewer_crop_path, viewer_map_path
 from generator.utils import figures, plots
 
 if TYPE_CHECKING:
@@ -26,17 +26,15 @@ if TYPE_CHECKING:
 
 def viewer_maps(case: CaseResult, page: CasePage, explainers: Sequence[AnyExplainer]) -> list[dict[str, str]]:
     """Every explanation the case has, as {model, method, target (its name), src (relative to the page)}."""
+    names = {column.key: dict(column.targets) for column in page.columns}
     return [
         {
-            "model": column.key,
+            "model": key,
             "method": explainer.name,
-            "target": name,
-            "src": "../" + viewer_map_path(case.case_id, column.key, explainer.name, target),
+            "target": names[key][target],
+            "src": "../" + viewer_map_path(case.case_id, key, explainer.name, target),
         }
-        for explainer in explainers
-        for column in page.columns
-        for target, name in column.targets
-        if case.models[column.key].explained(explainer.name, target) is not None
+        for explainer, key, target, _ in explanations(case, explainers)
     ]
 
 
