@@ -84,11 +84,21 @@ def pdf_pages_and_text(path):
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages), reader.outline
 
 
+def pdf_image_count(path):
+    from pypdf import PdfReader
+
+    return sum(len(page.images) for page in PdfReader(path).pages)
+
+
 def test_pdf_holds_every_case_and_grows_with_the_cases(document, built_site, tmp_path):
     pages, text, outline = pdf_pages_and_text(document / "site" / "report.pdf")
     for title in built_site.case_titles.values():
         assert " ".join(title.split()) in " ".join(text.split())
     assert len(outline) > len(built_site.case_ids)  # bookmarks: the pages and their sections
+    # the static figures, not the case pages' interactive viewers (JavaScript leaves the print page alone)
+    assert "Opacity" not in text and "Side by side" not in text
+    print_page = (document / "site" / "print_page.html").read_text(encoding="utf-8")
+    assert pdf_image_count(document / "site" / "report.pdf") == print_page.count("<img ")  # each figure drawn
     shutil.copytree(document, tmp_path, dirs_exist_ok=True)  # the module's document stays as the others read it
     manifest_path = tmp_path / "content" / "manifest.yaml"
     manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
