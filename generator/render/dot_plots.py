@@ -203,13 +203,13 @@ def legend(height: int) -> list[str]:
     ]
 
 
-def headline_columns(method: str) -> list[tuple[MetricColumn, MetricColumn, bool]]:
-    """(the method's column, the random map's, higher is better) of each headline measure with a baseline."""
+def headline_columns(method: str) -> list[tuple[MetricColumn, MetricColumn]]:
+    """(the method's column, the random map's) of each headline measure with a baseline."""
     pairs = [
         (faithfulness_columns([method]), faithfulness_columns(["random"])),
         (road_columns([method])[:1], road_columns(["random"])[:1]),
     ]
-    return [(own, baseline, own.header.endswith("↑")) for mine, theirs in pairs for own, baseline in zip(mine, theirs)]
+    return [(own, baseline) for mine, theirs in pairs for own, baseline in zip(mine, theirs)]
 
 
 def overview_plots(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -> list[DotPlot]:
@@ -220,7 +220,7 @@ def overview_plots(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -
         records = [(case, metrics) for case, metrics in own if metrics is not None]
         methods = {name for _, m in records for name in (*m.faithfulness, *m.road) if name != "random"}
         for method in [name for name in EXPLAINERS if name in methods]:
-            for column, baseline, higher in headline_columns(method):
+            for column, baseline in headline_columns(method):
                 dots = tuple(
                     Dot(
                         case.case_id,
@@ -237,12 +237,11 @@ def overview_plots(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -
                 if dots:
                     name = f"{model.key}-{slug(column.header)}.svg"
                     title = f"{model.label} · {column.header}"
-                    plots.append(DotPlot(figure_path(PLOTS_FOLDER, name), title, column.header, higher, dots))
+                    path = figure_path(PLOTS_FOLDER, name)
+                    plots.append(DotPlot(path, title, column.header, column.higher_is_better, dots))
     return plots
 
 
 def slug(header: str) -> str:
     words = "".join(ch.lower() if ch.isalnum() else " " for ch in header).split()
     return "-".join(words)
-
-

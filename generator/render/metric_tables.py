@@ -7,7 +7,7 @@ column, and a table with no column of numbers is left out altogether.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -24,12 +24,19 @@ Cell = str | Markup  # a Markdown table cell
 
 @dataclass(frozen=True)
 class MetricColumn:
-    header: str
+    measure: str  # what the column measures: the method's title and the measure
     value: Callable[[TargetMetrics], float | None]  # None: not measured
     format: Callable[[float | None], str] = num
     flag: Callable[[TargetMetrics], bool] | None = None  # mark the cell with a warning sign
     undefined: str | None = None  # why this measure can be undefined (NaN), for the cell's tooltip
     in_overview: bool = True  # a column of the overview's case table too (a headline number, not a detail)
+    _: KW_ONLY
+    higher_is_better: bool
+
+    @property
+    def header(self) -> str:
+        """The measure with its direction: ↑ where higher is better, ↓ where lower is."""
+        return f"{self.measure} {'↑' if self.higher_is_better else '↓'}"
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,8 @@ def faithfulness_columns(methods: Iterable[str]) -> list[MetricColumn]:
         return lambda m: getattr(m.faithfulness[method], curve) if method in m.faithfulness else None
 
     return [
-        MetricColumn(f"{method_title(method)} {what} AUC {arrow}", auc(method, f"{what}_auc"))
-        for what, arrow in (("deletion", "↓"), ("insertion", "↑"))
+        MetricColumn(f"{method_title(method)} {what} AUC", auc(method, f"{what}_auc"), higher_is_better=higher)
+        for what, higher in (("deletion", False), ("insertion", True))
         for method in methods
     ]
 
@@ -70,14 +77,16 @@ def road_columns(methods: Iterable[str]) -> list[MetricColumn]:
     """Per map: its ROAD score (LeRF minus MoRF, the overview's headline), then the two curves' areas."""
     methods = list(methods)
     columns = [
-        MetricColumn(f"{method_title(method)} ROAD score ↑", per_method("road", method, "score")) for method in methods
+        MetricColumn(f"{method_title(method)} ROAD score", per_method("road", method, "score"), higher_is_better=True)
+        for method in methods
     ]
-    for what, arrow in (("MoRF", "↓"), ("LeRF", "↑")):
+    for what, higher in (("MoRF", False), ("LeRF", True)):
         columns += [
             MetricColumn(
-                f"{method_title(method)} ROAD {what} {arrow}",
+                f"{method_title(method)} ROAD {what}",
                 per_method("road", method, f"{what.lower()}_auc"),
                 in_overview=False,
+                higher_is_better=higher,
             )
             for method in methods
         ]
@@ -100,10 +109,11 @@ def per_method(field: str, method: str, attribute: str | None = None) -> Callabl
 def focus_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     columns = [
         MetricColumn(
-            f"{method_title(method)} concentration ↓",
+            f"{method_title(method)} concentration",
             per_method("concentration", method),
             pct,
             undefined="undefined: the map has no positive value anywhere",
+            higher_is_better=False,
         )
         for method in methods_in(records, "concentration")
     ]
@@ -113,42 +123,47 @@ def focus_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
         flat = f"undefined: {a} or {b} gives every region the same score (a map zero everywhere)"
         columns += [
             MetricColumn(
-                f"{a} vs {b} ρ ↑",
+                f"{a} vs {b} ρ",
                 per_method("methods_agreement", pair, "spearman"),
                 lambda v: num(v, 2),
                 undefined=flat,
+                higher_is_better=True,
             ),
             MetricColumn(
-                f"{a} vs {b} top-{k} overlap ↑",
+                f"{a} vs {b} top-{k} overlap",
                 per_method("methods_agreement", pair, "top_k_overlap"),
                 lambda v: pct(v, 0),
                 undefined=flat,
                 in_overview=False,
+                higher_is_better=True,
             ),
         ]
     for method in methods_in(records, "stability"):
         title = method_title(method)
         columns += [
             MetricColumn(
-                f"{title} stability (Jaccard) ↑",
+                f"{title} stability (Jaccard)",
                 per_method("stability", method, "mean_jaccard"),
                 lambda v: num(v, 2),
                 flag=unstable_flag(method),
+                higher_is_better=True,
             ),
             MetricColumn(
-                f"{title} weight spread ↓",
+                f"{title} weight spread",
                 per_method("stability", method, "weight_spread"),
                 lambda v: num(v, 2),
                 in_overview=False,
+                higher_is_better=False,
             ),
         ]
     columns += [
         MetricColumn(
-            f"{method_title(method)} sanity ρ ↓",
+            f"{method_title(method)} sanity ρ",
             per_method("sanity", method),
             lambda v: num(v, 2),
             flag=sanity_flag(method),
             undefined="undefined: the map of the model or of its randomised copy is zero everywhere",
+            higher_is_better=False,
         )
         for method in methods_in(records, "sanity")
     ]
