@@ -216,11 +216,12 @@ def main():
     parser.add_argument("--old", default=None, help="a commit whose code also builds the middle size")
     parser.add_argument("--out", default=None, help="write the Markdown table here")
     parser.add_argument("--overview", action="store_true", help="also load each overview in Chromium")
+    parser.add_argument("--keep", default=None, help="build in this folder and keep the projects and sites")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as temporary:
+        scratch = Path(args.keep or temporary)
         runs = [measure(ROOT, count, scratch, env, args.overview) for count in sizes]
         old = None
         if args.old:

@@ -1,6 +1,7 @@
 """The overview's dot plots: the SVG's dots, baselines, links, counts, outliers and text, on known values."""
 
 import math
+import re
 import xml.etree.ElementTree as ET
 
 from generator.render.dot_plots import Dot, DotPlot, beats_baseline, outliers, plot_svg
@@ -38,6 +39,10 @@ def test_one_dot_per_case_with_the_printed_value_and_its_link():
     assert links[:3] == ["../../cases/case-0.html", "../../cases/case-1.html", "../../cases/case-2.html"]
     xs = [float(c.get("cx")) for c in shown]
     assert xs[0] < xs[2] < xs[1] and all(24 <= x <= 616 for x in xs)
+    # one path joins each case's dot to its baseline, at the dot's height
+    (pair,) = [p for p in root.iter(f"{SVG}path") if p.get("class") == "pair"]
+    joins = re.findall(r"M([-\d.]+) ([-\d.]+)H([-\d.]+)", pair.get("d"))
+    assert joins == [(c.get("cx"), c.get("cy"), b.get("cx")) for c, b in zip(shown, circles(root, "baseline"))]
 
 
 def test_the_count_of_cases_that_beat_the_random_map():
