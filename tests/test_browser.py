@@ -342,6 +342,56 @@ def test_overview_gallery_comes_first_and_links_every_case(watched_page, served_
     watch.assert_clean()
 
 
+GALLERY_PAGE = 60  # overview-gallery.js's PAGE
+
+
+def with_many_cards(html, count):
+    """The overview's HTML with its gallery's cards repeated to `count`, each copy's thumbnail its own URL."""
+    start = html.index('<div class="case-gallery">') + len('<div class="case-gallery">')
+    end = html.index("</div>\n</div>", start) + len("</div>\n")
+    cards = re.findall(r'<div class="case-card">.*?</div>\n', html[start:end], re.S)
+    copies = [cards[i % len(cards)].replace('thumbnail.jpg"', f'thumbnail.jpg?copy={i}"') for i in range(count)]
+    return html[:start] + "\n" + "".join(copies) + html[end:]
+
+
+def test_a_large_gallery_pages_itself(watched_page, served_site):
+    """With more cards than a page, the first 60 show and the others fetch nothing until "Show 60 more" (focus
+    moves to the first new case) or "Show all"; printing shows every card."""
+    page, watch = watched_page
+    count = 2 * GALLERY_PAGE + 10
+    url = served_site.url("/")
+    html = with_many_cards(page.request.get(url).text(), count)
+    page.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+    open_page(page, url)
+    cards = page.locator(".case-gallery .case-card")
+    assert cards.count() == count
+    visible = "cards => cards.filter(c => c.offsetParent !== null).length"
+    assert cards.evaluate_all(visible) == GALLERY_PAGE
+    controls = page.locator(".case-gallery-more")
+    sync_api.expect(controls.locator(".case-gallery-status")).to_have_text(f"Showing {GALLERY_PAGE} of {count} cases")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_timeout(300)
+    copies = {int(u.rsplit("copy=", 1)[1]) for u in watch.requests if "thumbnail.jpg?copy=" in u}
+    assert copies and max(copies) < GALLERY_PAGE  # the hidden cards' thumbnails were not fetched
+    more = controls.get_by_role("button", name=f"Show {GALLERY_PAGE} more")
+    more.focus()
+    page.keyboard.press("Enter")
+    assert cards.evaluate_all(visible) == 2 * GALLERY_PAGE
+    focused = page.evaluate(
+        "() => document.activeElement.closest('.case-card') === document.querySelectorAll('.case-card')[60]"
+    )
+    assert focused
+    sync_api.expect(controls.get_by_role("button", name="Show 10 more")).to_be_visible()
+    controls.get_by_role("button", name="Show all").click()
+    assert cards.evaluate_all(visible) == count
+    sync_api.expect(controls).to_be_hidden()
+    page.wait_for_load_state("networkidle")  # the shown thumbnails arrive before the reload
+    page.reload(wait_until="load")
+    page.emulate_media(media="print")
+    assert cards.evaluate_all(visible) == count and not controls.is_visible()
+    watch.assert_clean()
+
+
 CASE_TABLE = ".md-content table[data-case-table]"  # the overview's case table, once its script set it up
 COLUMN_VALUES = """(table, column) => Array.from(table.tBodies[0].rows).filter(row => !row.hidden).map(row => {
     const data = row.cells[column].querySelector("data[value]");
@@ -489,12 +539,17 @@ def test_overview_plots_show_one_dot_per_case_and_method_with_the_tables_values(
     table = page.locator(".md-content table").filter(has=page.locator("span.case-row"))
     for i in range(objects.count()):
         plot = objects.nth(i)
-        page.wait_for_function("o => o.contentDocument && o.contentDocument.querySelector('svg')", arg=plot.element_handle())
+        page.wait_for_function(
+            "o => o.contentDocument && o.contentDocument.querySelector('svg')", arg=plot.element_handle()
+        )
         model, header = plot.get_attribute("aria-label").split(" · ", 1)
         dots = plot.evaluate(PLOT_DOTS)
         cells = table.evaluate(TABLE_CELLS, header)
-        expected = {href.removeprefix("cases/").removesuffix(".html"): text for href, row_model, text in cells
-                    if row_model in (None, model) and text not in ("—", "n/a")}
+        expected = {
+            href.removeprefix("cases/").removesuffix(".html"): text
+            for href, row_model, text in cells
+            if row_model in (None, model) and text not in ("—", "n/a")
+        }
         assert {case: value for case, value, _ in dots} == expected, header
         assert len(dots) == len({case for case, *_ in dots})  # one dot per case
         assert all(href == f"../../cases/{case}.html" for case, _, href in dots)

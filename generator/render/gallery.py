@@ -1,6 +1,7 @@
 """The overview's gallery: one card per case (its thumbnail, its title, each model's top-1 with a correct/wrong
-mark), linking to the case page. The thumbnails load lazily, so a report of 1,000 cases fetches only the ones
-scrolled into view."""
+mark), linking to the case page. The thumbnails load lazily, and with more than 60 cards the page's script
+(theme/assets/javascripts/overview-gallery.js) shows them 60 at a time, so a report of 1,000 cases fetches only
+the thumbnails shown and keeps its plots and case table a few screens down."""
 
 from __future__ import annotations
 
