@@ -104,7 +104,7 @@ def overview_cost(site):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    times, fetched = [], []
+    times, fetched, parts = [], [], []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
@@ -114,10 +114,11 @@ def overview_cost(site):
                 timing = page.evaluate("() => performance.getEntriesByType('navigation')[0].toJSON()")
                 resources = page.evaluate(
                     "() => performance.getEntriesByType('resource').filter(r => r.responseEnd <= "
-                    "performance.getEntriesByType('navigation')[0].loadEventStart).reduce((n, r) => n + r.encodedBodySize, 0)"
+                    "performance.getEntriesByType('navigation')[0].loadEventStart).map(r => [r.name, r.encodedBodySize])"
                 )
                 times.append(timing["loadEventStart"])
-                fetched.append(timing["encodedBodySize"] + resources)
+                fetched.append(timing["encodedBodySize"] + sum(size for _, size in resources))
+                parts.append(fetched_parts(resources))
                 page.context.close()
             browser.close()
     finally:
@@ -126,7 +127,22 @@ def overview_cost(site):
         "html_kib": (Path(site) / "index.html").stat().st_size / 1024,
         "fetched_kib": statistics.median(fetched) / 1024,
         "load_ms": statistics.median(times),
+        "parts": parts[times.index(statistics.median_low(times))],  # those of the median load
     }
+
+
+FETCHED_KINDS = (("thumbnails", "/thumbnail."), ("plots", "/figures/_overview/"), ("search index", "search_index"))
+
+
+def fetched_parts(resources):
+    """(count, KiB) of the resources fetched before the load event, by kind: thumbnails, the overview's plots,
+    the search index, everything else (the theme's scripts and styles)."""
+    parts = {kind: [0, 0.0] for kind, _ in FETCHED_KINDS} | {"other": [0, 0.0]}
+    for url, size in resources:
+        kind = next((kind for kind, mark in FETCHED_KINDS if mark in url), "other")
+        parts[kind][0] += 1
+        parts[kind][1] += size / 1024
+    return parts
 
 
 def measure(code, count, scratch, env, overview=False):
@@ -186,15 +202,11 @@ def report(args, runs, old):
         lines += [
             "",
             f"The overview in Chromium (headless, local server, median of {OVERVIEW_LOADS} fresh loads): its HTML, "
-            "what is fetched until the load event (lazy thumbnails below the fold wait), and the time to that event.",
+            "what is fetched until the load event (lazy thumbnails below the fold wait; KiB (count) per kind, as "
+            "served, uncompressed), and the time to that event.",
             "",
-            "| code | cases | index.html KiB | fetched until load KiB | load ms |",
-            "|---|--:|--:|--:|--:|",
         ]
-        lines += [
-            f"| {label} | {run['cases']} | {run['html_kib']:.0f} | {run['fetched_kib']:.0f} | {run['load_ms']:.0f} |"
-            for label, run in measured
-        ]
+        lines += load_table([(label, run["cases"], run) for label, run in measured])
     if len(runs) > 1:
         first, last = runs[0], runs[-1]
         fixed, per_case = np.polyfit([r["cases"] for r in runs], [r["cold"] - r["model"] for r in runs], 1)[::-1]
@@ -210,6 +222,21 @@ def report(args, runs, old):
     return "\n".join(lines) + "\n"
 
 
+def load_table(rows):
+    """The overview's load in Chromium: (label, cases, overview_cost's answer) per row."""
+    kinds = [kind for kind, _ in FETCHED_KINDS] + ["other"]
+    lines = [
+        "| code | cases | index.html KiB | fetched until load KiB | of which " + " | ".join(kinds) + " | load ms |",
+        "|---|--:|--:|--:|" + "--:|" * len(kinds) + "--:|",
+    ]
+    for label, cases, run in rows:
+        parts = " | ".join(f"{run['parts'][k][1]:.0f} ({run['parts'][k][0]})" for k in kinds)
+        lines.append(
+            f"| {label} | {cases} | {run['html_kib']:.0f} | {run['fetched_kib']:.0f} | {parts} | {run['load_ms']:.0f} |"
+        )
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100", help="comma-separated case counts")
@@ -217,7 +244,11 @@ def main():
     parser.add_argument("--out", default=None, help="write the Markdown table here")
     parser.add_argument("--overview", action="store_true", help="also load each overview in Chromium")
     parser.add_argument("--keep", default=None, help="build in this folder and keep the projects and sites")
+    parser.add_argument("--load", nargs="+", default=None, metavar="SITE", help="only load these built overviews")
     args = parser.parse_args()
+    if args.load:  # sites an earlier run kept (--keep): their overviews' load, nothing built
+        print("\n".join(load_table([(f"`{site}`", "", overview_cost(site)) for site in args.load])))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as temporary:
