@@ -150,9 +150,8 @@ def measure(code, count, scratch, env, overview=False):
     manifest = project(count, work, overview)
     cold = timed_build(code, manifest, work, env)
     print(f"{code.name}, {count} cases: cold {cold['seconds']:.1f} s", flush=True)
-    if overview:  # --overview: no no-op build; its column repeats the cold build's
-        noop = cold
-    else:
+    noop = None  # --overview: no no-op build
+    if not overview:
         noop = timed_build(code, manifest, work, env)
         print(f"{code.name}, {count} cases: no-op {noop['seconds']:.1f} s", flush=True)
     model = sum(cold["phases"].get(phase, 0.0) for phase in MODEL_PHASES)
@@ -166,7 +165,7 @@ def measure(code, count, scratch, env, overview=False):
         "figures": cold["phases"].get("figures", 0.0),
         "pages": cold["phases"].get("pages", 0.0),
         "mkdocs": cold["phases"].get("mkdocs", 0.0),
-        "noop": noop["seconds"],
+        "noop": None if noop is None else noop["seconds"],
         "rss_mib": cold["tree_rss_mib"],
     }
 
@@ -174,7 +173,8 @@ def measure(code, count, scratch, env, overview=False):
 def row(label, run):
     return (
         f"| {label} | {run['cases']} | {run['cold']:.1f} | {run['model']:.1f} | {run['figures']:.1f} | "
-        f"{run['pages']:.1f} | {run['mkdocs']:.1f} | **{run['overhead_ms']:.0f}** | {run['noop']:.1f} | "
+        f"{run['pages']:.1f} | {run['mkdocs']:.1f} | **{run['overhead_ms']:.0f}** | "
+        f"{'—' if run['noop'] is None else format(run['noop'], '.1f')} | "
         f"{run['rss_mib']:.0f} |"
     )
 
@@ -186,8 +186,9 @@ def report(args, runs, old):
         f"`python bench/bench_scale.py {' '.join(sys.argv[1:])}`",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"load average at the end {os.getloadavg()[0]:.1f}. One random ResNet18, LIME 16 samples, curves of 4 "
-        "steps, no re-runs, no sanity check; one round each.",
+        f"load average at the end {os.getloadavg()[0]:.1f}. One random ResNet18, "
+        f"{'LIME off' if args.overview else 'LIME 16 samples'}, curves of 4 steps, no re-runs, no sanity check; "
+        f"one round each{', no no-op rebuild' if args.overview else ''}.",
         "",
         "| code | cases | cold s | model phases s | figures s | pages s | MkDocs s | overhead ms per case | "
         "no-op s | peak RSS MiB |",
@@ -207,7 +208,7 @@ def report(args, runs, old):
             "",
         ]
         lines += load_table([(label, run["cases"], run) for label, run in measured])
-    if len(runs) > 1:
+    if len(runs) > 1 and not args.overview:
         first, last = runs[0], runs[-1]
         fixed, per_case = np.polyfit([r["cases"] for r in runs], [r["cold"] - r["model"] for r in runs], 1)[::-1]
         noop_fixed, noop_per_case = np.polyfit([r["cases"] for r in runs], [r["noop"] for r in runs], 1)[::-1]
