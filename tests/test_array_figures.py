@@ -158,3 +158,18 @@ def test_curves_figure_laid_out_once_draws_what_a_new_one_draws():
 def test_weight_scale_is_the_peak_rounded_up(peak, scale):
     weights = [np.array([0.0, -peak, peak / 2]), np.array([])]
     assert figures.shared_weight_scale(weights) == pytest.approx(scale)
+
+
+def test_curves_figures_leave_no_figure_open_however_many_line_sets_are_drawn():
+    """The laid-out figures' cache keeps 8; the ones it drops must go, not stay open in pyplot."""
+    import gc
+
+    import matplotlib.pyplot as plt
+
+    fractions = np.linspace(0, 1, 5)
+    open_before = len(plt.get_fignums())
+    for n in range(20):  # more distinct line sets than the cache keeps
+        curve = plots.Curve(f"model {n}", fractions, 1 - fractions, fractions, False)
+        assert plots.faithfulness_curves([curve], "title").startswith(b"\x89PNG")
+    gc.collect()
+    assert len(plt.get_fignums()) == open_before

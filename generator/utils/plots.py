@@ -102,10 +102,14 @@ def faithfulness_figure(curves: Sequence[Curve], title: str | None = None) -> Fi
     Constrained layout puts the legend below the axes, outside them and their labels, so that no text
     overlaps however many curves there are (tested on the drawn bounding boxes).
     """
-    use_agg()
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, (deletion, insertion) = plt.subplots(1, 2, figsize=(7.6, 3.2), sharey=True, layout="constrained")
+    # not through pyplot: pyplot would hold every figure until closed, and laid_out_figure's cache drops
+    # figures without closing them; a plain Figure goes when nothing refers to it
+    fig = Figure(figsize=(7.6, 3.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    deletion, insertion = fig.subplots(1, 2, sharey=True)
     for curve in curves:
         style = {"linestyle": ":", "color": "0.45"} if curve.baseline else {}
         deletion.plot(curve.fractions, curve.deletion, label=curve.label, **style)
