@@ -385,7 +385,7 @@ def test_a_large_gallery_pages_itself(watched_page, served_site):
     controls.get_by_role("button", name="Show all").click()
     assert cards.evaluate_all(visible) == count
     sync_api.expect(controls).to_be_hidden()
-    page.wait_for_load_state("networkidle")  # the shown thumbnails arrive before the reload
+    load_images(page)  # every thumbnail has arrived: the reload aborts none (it did under load after networkidle)
     page.reload(wait_until="load")
     page.emulate_media(media="print")
     assert cards.evaluate_all(visible) == count and not controls.is_visible()
