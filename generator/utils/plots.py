@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,11 +32,16 @@ class Curve(NamedTuple):
     baseline: bool
 
 
-def use_agg() -> None:
-    """Draw into memory, never to a screen: set before pyplot is first imported."""
-    import matplotlib
+def agg_figure(
+    figsize: tuple[float, float], dpi: float | None = None, layout: Literal["constrained"] | None = None
+) -> tuple[Figure, FigureCanvasAgg]:
+    """A figure that draws into memory (Agg), made without pyplot: pyplot would hold it open until closed, a
+    plain Figure goes when nothing refers to it (the curves' laid-out figures are cached and dropped)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
+    fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    return fig, FigureCanvasAgg(fig)
 
 
 @lru_cache(maxsize=None)
@@ -50,21 +55,17 @@ def colormap_table(name: str) -> NDArray[np.uint8]:
 @lru_cache(maxsize=64)
 def colour_bar(name: str, vmin: float, vmax: float, label: str, height: int) -> NDArray[np.uint8]:
     """A vertical colour bar with ticks and label, `height` pixels high, as an H x W x 3 uint8 array."""
-    use_agg()
     import matplotlib
-    import matplotlib.pyplot as plt
 
     width = 0.78 if vmin < 0 else 0.66  # room for a minus sign
-    fig = plt.figure(figsize=(width, height / DPI), dpi=DPI)
+    fig, canvas = agg_figure((width, height / DPI), dpi=DPI)
     bar = fig.add_axes((0.08, 0.04, 0.2 / width, 0.92))
     mappable = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(vmin, vmax), name)
     colorbar = fig.colorbar(mappable, cax=bar)
     colorbar.set_label(label, fontsize=7)
     colorbar.ax.tick_params(labelsize=6)
-    fig.canvas.draw()
-    canvas = cast("FigureCanvasAgg", fig.canvas)  # use_agg() chose Agg, the canvas with pixels in memory
+    canvas.draw()
     pixels = np.asarray(canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
     pixels.setflags(write=False)
     return pixels
 
@@ -102,13 +103,7 @@ def faithfulness_figure(curves: Sequence[Curve], title: str | None = None) -> Fi
     Constrained layout puts the legend below the axes, outside them and their labels, so that no text
     overlaps however many curves there are (tested on the drawn bounding boxes).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    # not through pyplot: pyplot would hold every figure until closed, and laid_out_figure's cache drops
-    # figures without closing them; a plain Figure goes when nothing refers to it
-    fig = Figure(figsize=(7.6, 3.2), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig, _ = agg_figure((7.6, 3.2), layout="constrained")
     deletion, insertion = fig.subplots(1, 2, sharey=True)
     for curve in curves:
         style = {"linestyle": ":", "color": "0.45"} if curve.baseline else {}
