@@ -31,6 +31,7 @@ from generator.session import BuildSession
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import CaseError, ReportError, UsageError
 from generator.utils.lock import build_lock
+from generator.utils.options import BuildOptions
 from generator.utils.phase_times import reset, snapshot, timed
 from generator.utils.progress import progress
 
@@ -41,27 +42,6 @@ if TYPE_CHECKING:
     from generator.run.results import CaseResult
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    manifest: Path = Path("content/manifest.yaml")
-    config: Path = Path("mkdocs.yml")
-    site_dir: Path = Path("site")
-    only: tuple[str, ...] = ()  # case ids
-    site: bool = True
-    keep_going: bool = False
-    device: str = "cpu"
-    precision: str = "fp32"
-    show_progress: bool = True
-    force: bool = False
-    cache_dir: Path | None = Path(".cache/results")
-    pdf: bool = False
-    shard: tuple[int, int] | None = (
-        None  # (k, n): compute the k-th of n parts of the cases into the cache, render nothing
-    )
-    executor: str = "local"  # "ray": compute the cases on Ray workers (generator/ray_executor.py), render here
-    figure_workers: int | None = None  # processes drawing figures; None: one per core beyond the first
 
 
 @dataclass

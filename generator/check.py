@@ -11,9 +11,9 @@ from generator.session import BuildSession
 from generator.utils.errors import CaseError
 
 if TYPE_CHECKING:
-    from generator.build import BuildOptions
     from generator.manifest.schema import CaseSpec
     from generator.run.models import LoadedModel
+    from generator.utils.options import BuildOptions
 
 
 @dataclass

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,19 +26,19 @@ from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
 from generator.run.class_names import model_targets
 from generator.run.images import Preprocessor, decode_image
-from generator.run.region_geometry import case_regions
 from generator.run.inference import probabilities, top_k
+from generator.run.region_geometry import case_regions
 from generator.run.results import CaseResult, ModelResult
 from generator.utils.errors import CaseError, ReportError
+from generator.utils.options import BuildOptions
 from generator.utils.phase_times import timed
 
 if TYPE_CHECKING:
-    from generator.build import BuildOptions
     from generator.cache.store import ResultCache
     from generator.explain.base import AnyExplainer
     from generator.manifest.schema import CaseSpec, Manifest
-    from generator.run.inference import Prediction
     from generator.run.models import LoadedModel
+    from generator.run.results import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,23 @@ def case_computers(manifest: Manifest, options: BuildOptions) -> tuple[list[AnyE
     return explainers, measurer
 
 
+@dataclass(frozen=True)
+class CaseContext:
+    """What every case of a build is computed with: the manifest, its folder, the models, the enabled explainers,
+    the measurer (None: predictions and maps only), the result cache (None: nothing cached) and the options."""
+
+    manifest: Manifest
+    content_dir: Path
+    models: Sequence[LoadedModel]
+    explainers: Sequence[AnyExplainer]
+    measurer: Measurer | None = None
+    cache: ResultCache | None = None
+    options: BuildOptions = field(default_factory=BuildOptions)
+
+
 def compute_case(
-    manifest: Manifest,
-    content_dir: str | os.PathLike[str],
+    context: CaseContext,
     spec: CaseSpec,
-    models: Sequence[LoadedModel],
-    explainers: Sequence[AnyExplainer],
-    measurer: Measurer | None = None,
-    cache: ResultCache | None = None,
-    options: BuildOptions | None = None,
     bar: Any = None,  # a tqdm bar
     cached_only: bool = False,
     dry_run: bool = False,
@@ -87,17 +95,19 @@ def compute_case(
     With `dry_run` (`check`) it is the same walk with nothing computed: it returns what a build would compute,
     as CaseCache.missing entries, or raises PredictionsMissing.
     """
+    manifest, content_dir, options = context.manifest, context.content_dir, context.options
+    models, explainers, measurer = context.models, context.explainers, context.measurer
     path = Path(content_dir) / spec.image
     original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
     regions = case_regions(spec, Path(content_dir), original.size, manifest.preprocess)  # a bad region fails here, first
     case_cache = CaseCache(
-        cache,
+        context.cache,
         manifest,
         file_digest(path),
-        device=getattr(options, "device", "cpu"),
-        precision=getattr(options, "precision", "fp32"),
-        force=getattr(options, "force", False) and not cached_only,
+        device=options.device,
+        precision=options.precision,
+        force=options.force and not cached_only,
         cached_only=cached_only,
         dry_run=dry_run,
     )

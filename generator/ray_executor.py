@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from generator.utils.errors import ReportError, UsageError
 
 if TYPE_CHECKING:
-    from generator.build import BuildOptions
+    from generator.utils.options import BuildOptions
 
 log = logging.getLogger(__name__)
 

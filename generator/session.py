@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
 import torch
 
 from generator.cache.store import ResultCache
-from generator.compute import Missing, case_computers, compute_case
+from generator.compute import CaseContext, Missing, case_computers, compute_case
 from generator.explain.base import Explainer
 from generator.manifest.loader import load_manifest
 from generator.manifest.schema import CaseSpec, Manifest
@@ -23,21 +23,13 @@ from generator.run.class_names import unknown_classes
 from generator.run.models import LoadedModel, load_models
 from generator.run.results import CaseResult
 from generator.utils.errors import ManifestError
+from generator.utils.options import BuildOptions
 from generator.utils.phase_times import timed
-
-if TYPE_CHECKING:
-    from generator.build import BuildOptions
 
 
 @dataclass(frozen=True)
-class BuildSession:
-    options: BuildOptions
-    manifest: Manifest
-    content_dir: Path
-    models: list[LoadedModel]
-    cache: ResultCache | None
-    explainers: list[Explainer]
-    measurer: Measurer
+class BuildSession(CaseContext):
+    """A build's CaseContext, opened once from the options: the manifest, the models, the cache, the computers."""
 
     @classmethod
     def open(cls, options: BuildOptions, manifest: Manifest | None = None) -> BuildSession:
@@ -51,7 +43,12 @@ class BuildSession:
             raise ManifestError(options.manifest, problems)
         cache = ResultCache(options.cache_dir) if options.cache_dir else None
         explainers, measurer = case_computers(manifest, options)
-        return cls(options, manifest, content_dir, models, cache, explainers, measurer)
+        return cls(manifest, content_dir, models, explainers, measurer, cache, options)
+
+    # the session's own, as typed by open (CaseContext allows sequences of any explainer and no measurer)
+    models: list[LoadedModel]
+    explainers: list[Explainer]
+    measurer: Measurer
 
     def with_options(self, options: BuildOptions) -> BuildSession:
         return replace(self, options=options)
@@ -71,16 +68,4 @@ class BuildSession:
     ) -> CaseResult | Missing:
         """One case's results (see generator.compute.compute_case), the global RNG seeded per case."""
         torch.manual_seed(self.manifest.seed)
-        return compute_case(
-            self.manifest,
-            self.content_dir,
-            spec,
-            self.models,
-            self.explainers,
-            self.measurer,
-            self.cache,
-            self.options,
-            bar,
-            cached_only,
-            dry_run,
-        )
+        return compute_case(self, spec, bar, cached_only, dry_run)

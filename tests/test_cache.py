@@ -10,8 +10,7 @@ from generator.cache import store as cache
 from generator.explain.gradcam import GradCamResult
 from generator.explain.lime import LimeResult
 from generator.manifest.schema import LimeSpec, PreprocessSpec
-from generator.run.inference import Prediction
-from generator.run.results import ModelResult
+from generator.run.results import ModelResult, Prediction
 from tests.payloads import array_from_payload, array_payload
 
 

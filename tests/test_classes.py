@@ -13,7 +13,7 @@ from torchvision import transforms
 from generator.build import BuildOptions
 from generator.manifest.loader import load_manifest
 from generator.run.class_names import model_targets, unknown_classes
-from generator.run.inference import Prediction
+from generator.run.results import Prediction
 from generator.session import BuildSession
 from generator.utils.errors import ManifestError, WeightsError
 from tests.helpers import CHELSEA, FAST_LIME, MKDOCS_YML, build, make_project

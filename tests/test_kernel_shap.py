@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from generator.compute import compute_case
+from generator.compute import CaseContext, compute_case
 from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.kernel_shap import KernelShap, KernelShapSettings, kernel_shap_values
 from generator.explain.lime import classify_perturbations, perturbation_set
@@ -175,7 +175,7 @@ def counted_build(tmp_path, kernel_shap, lime=True, cases=2, num_samples=60):
     network = Counting(small_cnn(2, 1000))
     model = loaded(network, imagenet_categories())
     explainers = enabled_explainers(manifest.explainers, manifest.seed)
-    results = [compute_case(manifest, tmp_path, spec, [model], explainers) for spec in manifest.cases]
+    results = [compute_case(CaseContext(manifest, tmp_path, [model], explainers), spec) for spec in manifest.cases]
     return network.images, results
 
 

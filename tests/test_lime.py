@@ -11,7 +11,7 @@ from PIL import Image
 from torch import nn
 
 import generator.explain.lime as project_lime
-from generator.compute import compute_case
+from generator.compute import CaseContext, compute_case
 from generator.explain import CaseInputs, Lime, enabled_explainers
 from generator.explain.base import Stability, seed_stability, top_k_positive
 from generator.explain.lime import (
@@ -262,7 +262,7 @@ def test_compute_case_segments_once_and_shares_perturbations(tmp_path, monkeypat
     monkeypatch.setattr(project_lime, "classify_perturbations", spy_classify)
 
     explainers = enabled_explainers(manifest.explainers, manifest.seed)
-    result = compute_case(manifest, tmp_path, manifest.cases[0], models, explainers)
+    result = compute_case(CaseContext(manifest, tmp_path, models, explainers), manifest.cases[0])
 
     assert segment_calls == [SEED]
     assert [call[0] for call in calls] == [models[0].module, models[1].module]

@@ -7,8 +7,7 @@ import numpy as np
 from generator.explain.lime import LimeResult
 from generator.measure.metrics import Agreement
 from generator.render.observations import blank_sentences, overlap_findings
-from generator.run.inference import Prediction
-from generator.run.results import ModelResult
+from generator.run.results import ModelResult, Prediction
 
 
 def comparison(overlap, k=5):

@@ -18,10 +18,10 @@ from generator.measure.measurer import TargetMetrics
 from generator.measure.metrics import Agreement, FaithfulnessResult
 from generator.render.metric_tables import overview_columns
 from generator.render.overview import attribute_text, overview_table, row_marker
-from generator.render.pages import CasePage, ModelColumn, template_environment
+from generator.render.page_data import CasePage, ModelColumn
+from generator.render.pages import template_environment
 from generator.render.worst_cases import worst_cases
-from generator.run.inference import Prediction
-from generator.run.results import CaseResult, ModelResult
+from generator.run.results import CaseResult, ModelResult, Prediction
 
 R18, R50, VIT = (SimpleNamespace(key=k, label=label) for k, label in (("r18", "R18"), ("r50", "R50"), ("vit", "ViT")))
 

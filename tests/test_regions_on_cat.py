@@ -1,10 +1,8 @@
 """On the offline example's cat region, the trained EfficientNet-Lite0's Grad-CAM points at the cat and puts more of
 its mass there than its random twin's does (the region as examples/offline/manifest.yaml marks it)."""
 
-from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from generator.explain import CaseInputs, GradCam
 from generator.manifest.loader import load_manifest

@@ -162,7 +162,7 @@ def test_figure_jobs_carry_plain_data_only(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from generator.compute import case_computers, compute_case
+    from generator.compute import CaseContext, case_computers, compute_case
     from generator.manifest.loader import load_manifest
     from generator.render.case_figures import case_figures
     from generator.run.models import load_models
@@ -173,7 +173,7 @@ def test_figure_jobs_carry_plain_data_only(tmp_path):
     manifest = load_manifest(options.manifest)
     models = load_models(manifest, folder / "content")
     explainers, measurer = case_computers(manifest, options)
-    case = compute_case(manifest, folder / "content", manifest.cases[0], models, explainers, measurer)
+    case = compute_case(CaseContext(manifest, folder / "content", models, explainers, measurer), manifest.cases[0])
     jobs = case_figures(case, {m.key: m for m in models}, explainers)
 
     def plain(value):

@@ -32,8 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
-from generator.run.results import RESULT_TYPES
 from generator.utils.atomic import write_bytes
+from generator.utils.records import RESULT_TYPES
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from generator.run import fast_forward, images, inference, target_layers
 from generator.run.images import PreparedImage
-from generator.run.results import result_type
 from generator.utils import figures
+from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     import torch

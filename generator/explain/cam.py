@@ -23,11 +23,11 @@ from pydantic import BaseModel
 from torch import nn
 
 from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, scaled_to_peak
-from generator.run.model_source import GridLayout
-from generator.run.results import result_type
 from generator.run.devices import batch_size_for
+from generator.run.model_source import GridLayout
 from generator.run.target_layers import is_nhwc, to_spatial
 from generator.utils.progress import progress
+from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     from generator.manifest.schema import ChannelPassesSpec

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from generator.explain.base import CaseInputs, register
-from generator.explain.cam import CamResult, Grid, GradientCam, gradient_cam
+from generator.explain.cam import CamResult, GradientCam, Grid, gradient_cam
 from generator.run.model_source import GridLayout
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from generator.explain.base import register
-from generator.explain.cam import Grid, GradientCam, spatial_sum
+from generator.explain.cam import GradientCam, Grid, spatial_sum
 
 EPSILON = 1e-6  # pytorch-grad-cam's, in the denominator of the alphas
 

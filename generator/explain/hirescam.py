@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.explain.base import register
-from generator.explain.cam import Grid, GradientCam
+from generator.explain.cam import GradientCam, Grid
 
 
 def hirescam_weighting(activation: Grid, gradient: Grid) -> Grid:

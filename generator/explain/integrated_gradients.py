@@ -18,7 +18,7 @@ from torch import nn
 from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, register, scaled_to_peak
 from generator.manifest.schema import IntegratedGradientsSpec
 from generator.run.model_source import Normalisation, normalised
-from generator.run.results import result_type
+from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     from generator.run.models import LoadedModel

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from generator.explain.base import register
-from generator.explain.cam import Grid, GradientCam
+from generator.explain.cam import GradientCam, Grid
 
 
 def layercam_weighting(activation: Grid, gradient: Grid) -> Grid:

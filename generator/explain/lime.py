@@ -36,8 +36,8 @@ from generator.explain.base import (
 )
 from generator.manifest.schema import LimeSpec
 from generator.run.inference import BatchClassifier, batch_classifier
-from generator.run.results import result_type
 from generator.utils import figures
+from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     from lime.lime_base import LimeBase

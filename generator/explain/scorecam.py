@@ -5,6 +5,7 @@ the channels. No gradient: one forward pass per channel, the same passes for eve
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+
 import torch
 
 from generator.explain.base import register

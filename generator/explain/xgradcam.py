@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.explain.base import register
-from generator.explain.cam import Grid, GradientCam, spatial_sum
+from generator.explain.cam import GradientCam, Grid, spatial_sum
 
 EPSILON = 1e-7  # pytorch-grad-cam's, beside a channel's activation sum
 

@@ -27,8 +27,8 @@ from generator.measure import metrics, road
 from generator.measure.metrics import Agreement, FaithfulnessResult
 from generator.measure.road import RoadResult
 from generator.run.inference import BatchClassifier, batch_classifier
-from generator.run.results import result_type
 from generator.utils.phase_times import timed
+from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     from generator.manifest.schema import MetricsSpec

@@ -17,7 +17,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
-from generator.run.results import result_type
+from generator.utils.records import result_type
 
 # RISE's reference code blurs with gkern(klen=11, nsig=5): a sigma of 5 px on 224-px crops, cut at an 11x11
 # support. Sigma 5 truncated at one sigma (radius 5) reproduces that support.

@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import distance_transform_edt
 
 from generator.measure.metrics import pixel_order, superpixel_means, top_k
-from generator.run.results import result_type
+from generator.utils.records import result_type
 
 Mask = NDArray[np.bool_]
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from generator.measure.metrics import check_inputs, pixel_order, trapezoid_auc
-from generator.run.results import result_type
+from generator.utils.records import result_type
 
 ROAD_FRACTIONS = tuple(round(0.1 * k, 1) for k in range(1, 10))  # shares of the pixels removed
 ROAD_NOISE = 0.01  # the paper's noise, on the 0-1 pixel scale

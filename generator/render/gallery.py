@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.render.pages import CasePage
+    from generator.render.page_data import CasePage
 
 
 @dataclass(frozen=True)

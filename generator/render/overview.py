@@ -21,9 +21,8 @@ from generator.render.pages_format import NOT_COMPUTED, pct, with_reason
 if TYPE_CHECKING:
     from generator.measure.measurer import TargetMetrics
     from generator.render.metric_tables import MetricColumn
-    from generator.render.pages import CasePage, ModelColumn
-    from generator.run.inference import Prediction
-    from generator.run.results import CaseResult
+    from generator.render.page_data import CasePage, ModelColumn
+    from generator.run.results import CaseResult, Prediction
 
 ROW_MARKER = "case-row"  # the class of each row's marker span; the script looks for tables holding one
 

@@ -12,7 +12,7 @@ from generator.explain.base import agreement_pair
 
 if TYPE_CHECKING:
     from generator.measure.measurer import TargetMetrics
-    from generator.render.pages import CasePage, ModelColumn
+    from generator.render.page_data import CasePage, ModelColumn
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult, ModelResult
 

@@ -20,7 +20,7 @@ from generator.utils import figures, plots
 
 if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer
-    from generator.render.pages import CasePage
+    from generator.render.page_data import CasePage
     from generator.run.results import CaseResult
 
 

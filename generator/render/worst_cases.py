@@ -24,9 +24,8 @@ if TYPE_CHECKING:
     from generator.explain.base import Stability
     from generator.measure.measurer import TargetMetrics
     from generator.measure.road import RoadResult
-    from generator.run.inference import Prediction
     from generator.run.models import LoadedModel
-    from generator.run.results import CaseResult
+    from generator.run.results import CaseResult, Prediction
 
 WORST_SHOWN = 10
 Row = TypeVar("Row")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from generator.manifest.schema import CaseSpec, ClassRef, Manifest
-    from generator.run.inference import Prediction
     from generator.run.models import LoadedModel
+    from generator.run.results import Prediction
 
 
 def unknown_classes(manifest: Manifest, models: Sequence[LoadedModel]) -> list[str]:

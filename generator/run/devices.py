@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Literal
 
 import torch
 
 from generator.utils.errors import UsageError
+from generator.utils.options import BuildOptions
 
 AUTO_BATCH_SIZE_CPU = 8  # fastest measured on 2 CPU cores (bench/results.md)
 AUTO_BATCH_SIZE = {"cpu": AUTO_BATCH_SIZE_CPU, "cuda": 250, "mps": 250}  # GPU: fastest measured on an H100
@@ -16,20 +17,6 @@ AUTO_BATCH_SIZE = {"cpu": AUTO_BATCH_SIZE_CPU, "cuda": 250, "mps": 250}  # GPU: 
 
 class DeviceError(UsageError):
     """The requested device or precision is not available on this machine."""
-
-
-class DeviceOptions(Protocol):
-    """Options of a command that runs models (generator.build.BuildOptions): a dataclass with these fields."""
-
-    __dataclass_fields__: ClassVar[dict[str, Any]]
-
-    @property
-    def device(self) -> str: ...
-    @property
-    def precision(self) -> str: ...
-
-
-Options = TypeVar("Options", bound=DeviceOptions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +70,7 @@ def cpu_has_bf16() -> bool:
     return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
 
 
-def check_device(options: Options) -> Options:
+def check_device(options: BuildOptions) -> BuildOptions:
     device = resolve_device(options.device)
     if options.precision == "bf16" and not bf16_supported(device):
         raise DeviceError(

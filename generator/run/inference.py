@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -12,19 +11,11 @@ from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from generator.run.fast_forward import Forward, eager_forward, forward_for
-from generator.run.results import result_type
+from generator.run.results import Prediction
 
 if TYPE_CHECKING:
     from generator.run.model_source import Output
     from generator.run.models import LoadedModel
-
-
-@result_type
-@dataclass(frozen=True)
-class Prediction:
-    index: int
-    name: str
-    probability: float
 
 
 def scores(logits: torch.Tensor, output: Output) -> torch.Tensor:

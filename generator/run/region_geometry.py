@@ -21,8 +21,8 @@ from PIL import Image, ImageOps
 from generator.manifest.annotations import ANNOTATION_KINDS, AnnotationError, read_annotations
 from generator.manifest.regions import BoxRegion, MaskRegion, PolygonRegion
 from generator.run.images import check_pixel_count
-from generator.run.results import result_type
 from generator.utils.errors import CaseError
+from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     from generator.manifest.schema import CaseSpec, PreprocessSpec

@@ -14,9 +14,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from generator.utils.records import result_type
+
+Result = TypeVar("Result")
+
 if TYPE_CHECKING:
     from generator.manifest.schema import CaseSpec
-    from generator.run.inference import Prediction
 
 # What later stages put into a result. This module may not import them, not even for the type checker
 # (tests/test_layout.py reads every import, TYPE_CHECKING blocks included), so they are named here only.
@@ -29,16 +32,12 @@ CropRegion = Any  # run.region_geometry.CropRegion
 RegionScore = Any  # measure.region_scores.RegionScore
 RegionScores = dict[int, dict[str, dict[str, RegionScore]]]  # target -> method -> region name -> its score
 
-Registered = TypeVar("Registered", bound=type)
-Result = TypeVar("Result")
-
-RESULT_TYPES: dict[str, type] = {}  # class name -> dataclass, for reading cache entries back
-
-
-def result_type(cls: Registered) -> Registered:
-    """Register a dataclass that results are made of (the cache stores it by its name and fields)."""
-    RESULT_TYPES[cls.__name__] = cls
-    return cls
+@result_type
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    name: str
+    probability: float
 
 
 @result_type
