@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
@@ -37,6 +37,7 @@ from generator.utils.progress import progress
 
 if TYPE_CHECKING:
     from generator.cache.store import ResultCache
+    from generator.explain.base import AnyExplainer
     from generator.manifest.schema import CaseSpec, Manifest
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
@@ -89,7 +90,7 @@ def run_phases(manifest: Manifest, content_dir: Path, options: BuildOptions, sta
     if precompute(manifest, selected, options):
         # computed (with --force) by the workers: read back, not again
         session = session.with_options(replace(options, force=False))
-    renderer = PageRenderer(manifest, models, inference_of(manifest, options), session.explainers)
+    renderer = PageRenderer(manifest, models, inference_of(manifest, options, session.explainers), session.explainers)
     figure_cache = FigureCache.beside_results(options.cache_dir, options.force)
     workers = default_workers(len(manifest.cases)) if options.figure_workers is None else options.figure_workers
     with FigureDrawer(figure_cache, workers) as drawer, StagedFigures(content_dir) as staged:
@@ -150,11 +151,18 @@ def gather_results(
     )
 
 
-def inference_of(manifest: Manifest, options: BuildOptions) -> Inference:
-    lime, measurements = (
-        batch_size_for(s.batch_size, options.device) for s in (manifest.explainers.lime, manifest.metrics)
+def inference_of(manifest: Manifest, options: BuildOptions, explainers: Sequence[AnyExplainer]) -> Inference:
+    """The device, precision and batch sizes the methods page reports: the batched explainers' (the first one's
+    setting), and the measurements'."""
+    batched: int | Literal["auto"] = next(
+        (e.settings.batch_size for e in explainers if e.batched_work() is not None), "auto"
     )
-    return Inference(options.device, options.precision, lime, measurements)
+    return Inference(
+        options.device,
+        options.precision,
+        batch_size_for(batched, options.device),
+        batch_size_for(manifest.metrics.batch_size, options.device),
+    )
 
 
 def warn_orphaned_author_files(content_dir: Path, manifest: Manifest, models: Sequence[LoadedModel]) -> list[Path]:

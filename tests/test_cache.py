@@ -8,8 +8,8 @@ import pytest
 
 from generator.cache import store as cache
 from generator.explain.gradcam import GradCamResult
-from generator.explain.lime import LimeResult
-from generator.manifest.schema import LimeSpec, PreprocessSpec
+from generator.explain.lime import LimeResult, LimeSpec
+from generator.manifest.schema import PreprocessSpec
 from generator.run.results import ModelResult, Prediction
 from tests.payloads import array_from_payload, array_payload
 

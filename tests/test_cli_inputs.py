@@ -178,7 +178,7 @@ def test_pdf_without_chromium_stops_before_any_model_runs(tmp_path, monkeypatch)
 
 
 def test_batch_size_auto_follows_the_device_and_a_number_wins():
-    from generator.manifest.schema import LimeSpec
+    from generator.explain.lime import LimeSpec
     from generator.run.devices import batch_size_for
 
     assert LimeSpec().batch_size == "auto"

@@ -15,8 +15,8 @@ import skimage.data
 from PIL import Image, ImageDraw
 
 from generator.explain.gradcam import grad_cam
-from generator.explain.lime import explain_with_lime, segment_image
-from generator.manifest.schema import LimeSpec, ModelSpec, PreprocessSpec
+from generator.explain.lime import LimeSpec, explain_with_lime, segment_image
+from generator.manifest.schema import ModelSpec, PreprocessSpec
 from generator.run.devices import batch_size_for
 from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier, probabilities

@@ -10,8 +10,10 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from generator.explain import CaseInputs, GradCam, Lime
-from generator.manifest.schema import LimeSpec, MetricsSpec, ModelSpec, PreprocessSpec
+from generator.explain import CaseInputs
+from generator.explain.gradcam import GradCam
+from generator.explain.lime import Lime, LimeSpec
+from generator.manifest.schema import MetricsSpec, ModelSpec, PreprocessSpec
 from generator.measure.measurer import Measurer
 from generator.run.images import Preprocessor
 from generator.run.models import load_model, resolve_weights

@@ -8,8 +8,13 @@ from PIL import Image
 from torch import nn
 
 from generator.explain import CaseInputs, enabled_explainers
-from generator.explain.integrated_gradients import IntegratedGradients, black_baseline, integrated_gradients
-from generator.manifest.schema import ExplainersSpec, IntegratedGradientsSpec, PreprocessSpec
+from generator.explain.integrated_gradients import (
+    IntegratedGradients,
+    IntegratedGradientsSpec,
+    black_baseline,
+    integrated_gradients,
+)
+from generator.manifest.schema import ExplainersSpec, PreprocessSpec
 from generator.run.images import Preprocessor
 from generator.run.model_source import Normalisation, normalised
 from tests.switches import build_tiny, check_pages, generated_pages, tiny_manifest

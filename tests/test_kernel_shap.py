@@ -17,9 +17,9 @@ from torch import nn
 from generator.compute import CaseContext, compute_case
 from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.kernel_shap import KernelShap, KernelShapSettings, kernel_shap_values
-from generator.explain.lime import classify_perturbations, perturbation_set
+from generator.explain.lime import LimeSpec, classify_perturbations, perturbation_set
 from generator.manifest.imagenet import imagenet_categories
-from generator.manifest.schema import CaseSpec, ExplainersSpec, LimeSpec, Manifest, ModelSpec, PreprocessSpec
+from generator.manifest.schema import CaseSpec, ExplainersSpec, Manifest, ModelSpec, PreprocessSpec
 from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier
 from generator.run.models import LoadedModel, resolve_weights

@@ -12,9 +12,11 @@ from torch import nn
 
 import generator.explain.lime as project_lime
 from generator.compute import CaseContext, compute_case
-from generator.explain import CaseInputs, Lime, enabled_explainers
+from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.base import Stability, seed_stability, top_k_positive
 from generator.explain.lime import (
+    Lime,
+    LimeSpec,
     bootstrap_stability,
     explain_with_lime,
     is_constant,
@@ -24,7 +26,7 @@ from generator.explain.lime import (
     segment_image,
 )
 from generator.manifest.imagenet import imagenet_categories
-from generator.manifest.schema import CaseSpec, ExplainersSpec, LimeSpec, Manifest, ModelSpec, PreprocessSpec
+from generator.manifest.schema import CaseSpec, ExplainersSpec, Manifest, ModelSpec, PreprocessSpec
 from generator.run.images import Preprocessor
 from generator.run.inference import BatchClassifier
 from generator.run.model_source import Normalisation

@@ -1,6 +1,11 @@
-"""Each measure carries its own k and unit; no page module or template names a method (the explainers do)."""
+"""One owner for each method: outside its own module and its own templates, nothing under generator/ or templates/
+names it (a method that declares it reuses another may name that one); each measure carries its own k and unit."""
 
+import ast
+import io
 import re
+import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -10,6 +15,71 @@ from generator.explain import EXPLAINERS
 
 REPO = Path(__file__).resolve().parents[1]
 METHOD_FREE = [REPO / "generator" / "render", REPO / "generator" / "measure", REPO / "templates"]
+# (file, word): a name that is not the method's. The lime distribution's version is part of every result's key.
+NOT_THE_METHOD = {("generator/cache/store.py", "lime")}
+
+
+def docstring_lines(tree):
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                lines.update(range(first.lineno, first.end_lineno + 1))
+    return lines
+
+
+def named_in_code(source, word):
+    """Lines where `word` is a name or inside a string of the code (docstrings and comments are prose, left out)."""
+    prose = docstring_lines(ast.parse(source))
+    pattern = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w+])")
+    return sorted(
+        {
+            token.start[0]
+            for token in tokenize.generate_tokens(io.StringIO(source).readline)
+            if token.type in (tokenize.NAME, tokenize.STRING)
+            and token.start[0] not in prose
+            and pattern.search(token.string)
+        }
+    )
+
+
+def owners(name):
+    """The files allowed to name a method: its module, the modules of methods that reuse it, and their templates."""
+    classes = [EXPLAINERS[name]] + [cls for cls in EXPLAINERS.values() if name in cls.reuses]
+    modules = {Path(sys.modules[cls.__module__].__file__).resolve() for cls in classes}
+    stems = {cls.__module__.rpartition(".")[2] for cls in classes}
+    templates = {p.resolve() for stem in stems for p in (REPO / "templates" / "explainers").glob(f"{stem}.*.md.j2")}
+    return modules | templates
+
+
+def naming_files(name):
+    found = []
+    allowed = owners(name)
+    for path in sorted((REPO / "generator").rglob("*.py")):
+        relative = path.relative_to(REPO).as_posix()
+        if path.resolve() in allowed or (relative, name) in NOT_THE_METHOD:
+            continue
+        found += [f"{relative}:{line}" for line in named_in_code(path.read_text(encoding="utf-8"), name)]
+    words = [name, EXPLAINERS[name].title]
+    pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(w)}(?![\w+])" for w in words))
+    for path in sorted((REPO / "templates").rglob("*.j2")):
+        if path.resolve() not in allowed:
+            text = path.read_text(encoding="utf-8")
+            found += [f"{path.relative_to(REPO)}:{n}" for n, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+    return found
+
+
+@pytest.mark.parametrize("name", list(EXPLAINERS))
+def test_only_its_own_files_name_a_method(name):
+    assert naming_files(name) == []
+
+
+def test_the_owner_check_sees_a_method_named_elsewhere(tmp_path):
+    source = 'FIRST = ("gradcam", "lime")\n\n\ndef f():\n    """LIME, in prose."""\n    return EXPLAINERS["scorecam"]  # scorecam\n'
+    assert named_in_code(source, "gradcam") == [1] and named_in_code(source, "scorecam") == [6]
+    assert named_in_code(source, "LIME") == []  # a docstring and a comment are prose
+    assert named_in_code("x = lime_top_positive\n", "lime") == []  # a longer name is not the method's
 
 
 def method_words():
@@ -26,7 +96,7 @@ def test_no_page_module_or_template_names_a_method():
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for folder in METHOD_FREE
         for path in sorted(folder.rglob("*"))
-        if path.suffix in (".py", ".j2")
+        if path.suffix in (".py", ".j2") and "explainers" not in path.relative_to(REPO).parts  # the methods' own
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if pattern.search(line)
     ]

@@ -4,7 +4,8 @@ its mass there than its random twin's does (the region as examples/offline/manif
 
 import pytest
 
-from generator.explain import CaseInputs, GradCam
+from generator.explain import CaseInputs
+from generator.explain.gradcam import GradCam
 from generator.manifest.loader import load_manifest
 from generator.measure.region_scores import region_score
 from generator.run.images import Preprocessor, decode_image

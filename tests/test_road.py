@@ -119,7 +119,8 @@ def test_road_and_the_deletion_curves_share_one_pass():
 @pytest.mark.parametrize("name", ["chelsea.png", "coffee.png", "grace_hopper.jpg"])
 def test_on_the_offline_example_trained_lite0_gradcam_beats_the_random_map(name):
     """The trained Lite0's Grad-CAM of its top-1 class: MoRF below LeRF; the random map's MoRF is not below its LeRF."""
-    from generator.explain import CaseInputs, GradCam
+    from generator.explain import CaseInputs
+    from generator.explain.gradcam import GradCam
     from generator.manifest.schema import ModelSpec, PreprocessSpec
     from generator.run.images import Preprocessor, decode_image
     from generator.run.inference import probabilities

@@ -129,8 +129,7 @@ class Noise(torch.nn.Module):
 
 
 def adaptive_run(module):
-    from generator.explain.lime import explain_with_lime
-    from generator.manifest.schema import LimeSpec
+    from generator.explain.lime import LimeSpec, explain_with_lime
     from generator.run.inference import BatchClassifier
 
     image = np.full((SIDE, SIDE, 3), 230, dtype=np.uint8)

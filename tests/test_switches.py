@@ -17,7 +17,8 @@ import pytest
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
-from generator.explain import EXPLAINERS, GradCam
+from generator.explain import EXPLAINERS
+from generator.explain.gradcam import GradCam
 from generator.utils.errors import CaseError, ManifestError, WeightsError
 from tests.switches import CAM_VARIANTS, REGIONS, build_tiny, check_pages, tiny_manifest
 

@@ -40,15 +40,12 @@ def ablate_channels(layer: nn.Module, channels: list[int], axis: int, value: flo
 @register
 class AblationCam(ChannelPassCam):
     name = "ablationcam"
-    title = "Ablation-CAM"
-    method_text = (
-        "Ablation-CAM (Desai and Ramaswamy 2020) on the same layer, without gradients: each of the layer's channels "
-        "is ablated in turn (set to 0 where the layer's output is never below 0, as after a ReLU, else to its "
-        "minimum minus 10⁷, as pytorch-grad-cam does), and the channel's weight is the share of the target's logit "
-        "lost, (logit − ablated logit) / logit; weighted sum, ReLU, bilinear upsampling. It costs one forward pass per "
-        "channel of the layer (512 for a ResNet18's layer4, 2048 for a ResNet50's), in batches of "
-        "{% if settings.batch_size == 'auto' %}the build’s size (`auto`){% else %}{{ settings.batch_size }}{% endif %}, run as the network is (not fused); the passes are shared by every target."
+    summary = (
+        "Ablation-CAM (Desai and Ramaswamy 2020): each channel weighted by the score lost without it; one "
+        "forward pass per channel."
     )
+    order = 8
+    title = "Ablation-CAM"
 
     def batched_work(self) -> None:
         """Batched, but through the network as it is (a hook ablates the channels): not the fused forward."""

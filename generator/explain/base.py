@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel
 
+from generator.manifest.schema import EXPLAINER_SECTIONS
 from generator.run import fast_forward, images, inference, target_layers
 from generator.run.images import PreparedImage
 from generator.utils import figures
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
+PACKAGE = __name__.rpartition(".")[0]  # generator.explain: the methods whose templates ship in templates/explainers/
 EXPLAINERS: dict[str, type[AnyExplainer]] = {}  # manifest name -> explainer class, in registration order
 CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
 SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
@@ -116,8 +118,10 @@ class SaliencyInputs(Protocol):
 
 
 def register(cls: ExplainerClass) -> ExplainerClass:
-    """Add an explainer class to EXPLAINERS under its manifest name (the class decorator of every method)."""
+    """Add an explainer class to EXPLAINERS under its manifest name and its settings to the manifest's schema
+    (the class decorator of every method)."""
     EXPLAINERS[cls.name] = cls
+    EXPLAINER_SECTIONS.declare(cls.name, cls.spec, cls.summary)
     return cls
 
 
@@ -170,6 +174,13 @@ class Explainer(Generic[Settings, Result, Context]):
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
+    # the model of its manifest section (`explainers.<name>`, with `enabled`), and the section's description
+    spec: ClassVar[type[BaseModel]]
+    summary: ClassVar[str] = ""
+    # its place on the pages and in each case's walk: lower first, ties by name
+    order: ClassVar[int] = 100
+    # methods whose results it reuses when they run (KernelSHAP: LIME's classified images): run before it
+    reuses: ClassVar[tuple[str, ...]] = ()
     # measurements that apply: CONCENTRATION, SANITY, STABILITY (then implement `stability`)
     measures: ClassVar[tuple[str, ...]] = ()
     # reads the model's target layer (the methods page then lists the layers)
@@ -181,11 +192,13 @@ class Explainer(Generic[Settings, Result, Context]):
     figure_width: ClassVar[int] = 300
     # the colormap (a matplotlib name) of its maps in the case page's viewer, over ViewerMap's range
     viewer_colormap: ClassVar[str] = figures.HEATMAP_COLORMAP
-    # Jinja source, the case page's sentence above the figures (context: page, manifest, settings)
+    # Its texts are Jinja templates named after its module (or its family's, e.g. cam.py's), in templates/explainers/:
+    # <module>.section.md.j2, the case page's sentence above the figures (context: page, manifest, settings);
+    # <module>.method.md.j2, the methods page's paragraph (context: manifest, settings, models);
+    # <module>.stability.md.j2, the methods page's rows of its `stability` (with STABILITY; same context).
+    # A method from outside the package, with no template there, carries them as these Jinja sources instead.
     section: ClassVar[str] = ""
-    # Jinja source, the methods page's paragraph (context: manifest, settings, models)
     method_text: ClassVar[str] = ""
-    # Jinja source, the methods page's metric rows of `stability` (with STABILITY; same context)
     stability_rows: ClassVar[str] = ""
 
     def __init__(
@@ -195,6 +208,22 @@ class Explainer(Generic[Settings, Result, Context]):
         self.seed = seed
         self.precision = precision
         self.device = device
+
+    @classmethod
+    def template_stems(cls) -> list[str]:
+        """The names its text templates may have, nearest first: its module's, then those of the families above it."""
+        return list(
+            dict.fromkeys(
+                c.__module__.rpartition(".")[2]
+                for c in cls.__mro__
+                if issubclass(c, Explainer) and c.__module__ != __name__ and c.__module__.startswith(PACKAGE)
+            )
+        )
+
+    @classmethod
+    def own_text(cls, kind: str) -> str:
+        """The Jinja source the class carries for one kind of text ("section", "method", "stability")."""
+        return {"section": cls.section, "method": cls.method_text, "stability": cls.stability_rows}[kind]
 
     def code_modules(self) -> tuple[str, ...]:
         """The modules whose source computes this explainer's results (part of their cache keys)."""
@@ -214,7 +243,7 @@ class Explainer(Generic[Settings, Result, Context]):
     @classmethod
     def settings_from(cls, explainers: ExplainersSpec) -> Settings:
         """The explainer's settings: its manifest section (a method built on another's data reads both)."""
-        settings: Settings = getattr(explainers, cls.name)
+        settings: Settings = explainers.section(cls.name)
         return settings
 
     def prepare_case(self, inputs: CaseInputs, fetch: Fetch) -> None:

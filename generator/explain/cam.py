@@ -13,16 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from torch import nn
 
 from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, scaled_to_peak
+from generator.manifest.schema import Strict
 from generator.run.devices import batch_size_for
 from generator.run.model_source import GridLayout
 from generator.run.target_layers import is_nhwc, to_spatial
@@ -30,7 +31,6 @@ from generator.utils.progress import progress
 from generator.utils.records import result_type
 
 if TYPE_CHECKING:
-    from generator.manifest.schema import ChannelPassesSpec
     from generator.run.models import LoadedModel
 
 Grid = torch.Tensor  # N x C x h x w, float32
@@ -130,15 +130,24 @@ def gradient_cam(
     return cam_result(target, weighting(reading.activation, reading.gradient), tensor.shape[-2:])
 
 
+class CamVariantSpec(Strict):
+    enabled: bool = Field(False, description="Run this member of the CAM family on each model's layer (`target_layer`).")
+
+
+class ChannelPassesSpec(CamVariantSpec):
+    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
+        "auto",
+        description="Images per forward pass of the one pass per channel of the layer; auto: the fastest batch "
+        "measured on the device's kind (as every `batch_size: auto`).",
+    )
+
+
 class CamExplainer(HeatmapExplainer[BaseModel, CamResult]):
     """A member of the CAM family on each model's layer: the class attributes and the cache's code modules."""
 
+    spec: ClassVar[type[BaseModel]] = CamVariantSpec
     uses_target_layer: ClassVar[bool] = True
     needs_gradients: ClassVar[bool] = True  # the layer's activations: an opaque model (ONNX) exposes none
-    section: ClassVar[str] = (
-        "Where each model's layer (see the [methods page](../methods.md#models)) finds evidence for the target class "
-        "by this method (red: more). One row per target class, one column per model."
-    )
 
     def code_modules(self) -> tuple[str, ...]:
         return (*super().code_modules(), __name__)
@@ -193,6 +202,7 @@ class ChannelPassCam(CamExplainer):
     ResNet50's layer4), run in batches of `batch_size` on the build's device. The passes are the same for every
     target, so each pass reads every target's logit at once."""
 
+    spec: ClassVar[type[BaseModel]] = ChannelPassesSpec
     settings: ChannelPassesSpec
 
     def batch_size(self) -> int:

@@ -33,14 +33,9 @@ def first_component_projection(activation: Grid) -> Grid:
 @register
 class EigenCam(CamExplainer):
     name = "eigencam"
+    summary = "EigenCAM (Muhammad and Yeasin 2020): the activations' first principal component."
+    order = 6
     title = "EigenCAM"
-    method_text = (
-        "EigenCAM (Muhammad and Yeasin 2020) on the same layer: the activation vectors of the grid's positions, "
-        "centred, are projected on their first principal component (an SVD), then a ReLU and the bilinear upsampling. "
-        "It reads no gradient and no class: one forward pass per case, the same map for every target. As in "
-        "pytorch-grad-cam, the component's sign is the one the SVD returns, so on some layers the map marks the "
-        "background rather than the object."
-    )
 
     def explain(self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]) -> tuple[CamResult, ...]:
         tensor = model.input_tensor(inputs.image)

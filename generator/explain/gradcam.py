@@ -9,10 +9,15 @@ from torch import nn
 
 from generator.explain.base import CaseInputs, register
 from generator.explain.cam import CamResult, GradientCam, Grid, gradient_cam
+from generator.manifest.schema import Strict
 from generator.run.model_source import GridLayout
 
 if TYPE_CHECKING:
     from generator.run.models import LoadedModel
+
+
+class GradCamSpec(Strict):
+    enabled: bool = True
 
 
 GradCamResult = CamResult  # the family's one result type (cached results and tests name it so)
@@ -38,18 +43,9 @@ def grad_cam(
 class GradCam(GradientCam):
     name = "gradcam"
     title = "Grad-CAM"
-    section = (
-        "Where each model's Grad-CAM layer (see the [methods page](../methods.md#models)) finds evidence for the "
-        "target class (red: more). One row per target class, one column per model."
-    )
-    method_text = (
-        "Grad-CAM on each model's layer above (by default the last spatial feature map the classifier head reads): "
-        "gradients of the target class score with respect to the layer's output are averaged over space into "
-        "channel weights, the weighted sum of the channels is passed through a ReLU and upsampled bilinearly to "
-        "{{ manifest.preprocess.crop }}x{{ manifest.preprocess.crop }}, then divided by its maximum. A "
-        "transformer's token outputs are read as a grid first (a ViT's class token dropped, a Swin's positions "
-        "kept in place). Targets: each model's top-1 class and the classes a case lists under `targets`."
-    )
+    spec = GradCamSpec
+    summary = "Grad-CAM (Selvaraju et al. 2017) on each model's Grad-CAM layer (on: the reference recipe)."
+    order = 0
 
     weighting = staticmethod(grad_cam_weighting)
 

@@ -22,11 +22,7 @@ def grad_cam_plus_plus_weighting(activation: Grid, gradient: Grid) -> Grid:
 @register
 class GradCamPlusPlus(GradientCam):
     name = "gradcam_plus_plus"
+    summary = "Grad-CAM++ (Chattopadhay et al. 2018): higher-order gradient weights."
+    order = 2
     title = "Grad-CAM++"
     weighting = staticmethod(grad_cam_plus_plus_weighting)
-    method_text = (
-        "Grad-CAM++ (Chattopadhay et al. 2018) on the same layer: each channel's weight is the sum over the grid of "
-        "its positive gradients, each scaled by alpha = G² / (2G² + ΣA·G³) (zero where the gradient is), so that "
-        "several instances of a class all count; the weighted channels are summed, passed through a ReLU and "
-        "upsampled bilinearly to the crop. One forward and one backward pass per target."
-    )

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from pydantic import Field
 from torch import nn
 
 from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, register, scaled_to_peak
-from generator.manifest.schema import IntegratedGradientsSpec
+from generator.manifest.schema import Strict
 from generator.run.model_source import Normalisation, normalised
 from generator.utils.records import result_type
 
@@ -62,24 +63,20 @@ def integrated_gradients(
     return IntegratedGradientsResult(int(target), raw, scaled_to_peak(raw), float(delta.detach().cpu().reshape(-1)[0]))
 
 
+class IntegratedGradientsSpec(Strict):
+    enabled: bool = Field(False, description="Integrated Gradients from a black image (off: the reference recipe).")
+    steps: int = Field(50, ge=2, le=1000, description="Points of the path integral (Gauss-Legendre).")
+    internal_batch_size: int = Field(16, ge=1, le=1024, description="Path points per forward/backward pass.")
+
+
 @register
 class IntegratedGradients(HeatmapExplainer[IntegratedGradientsSpec, IntegratedGradientsResult]):
     name = "integrated_gradients"
     title = "Integrated Gradients"
+    spec = IntegratedGradientsSpec
+    summary = "Integrated Gradients (Sundararajan et al. 2017) through Captum."
+    order = 20
     needs_gradients = True
-    section = (
-        "Each pixel's share of the target's score, integrated along the straight path from a black image "
-        "({{ settings.steps }} steps; red: the pixels that raise the score, their positive attributions scaled "
-        "to the largest). One row per target class, one column per model."
-    )
-    method_text = (
-        "Captum's `IntegratedGradients` of the target class's logit from a black image (the normalised tensor of "
-        "an all-black {{ manifest.preprocess.crop }}x{{ manifest.preprocess.crop }} crop) to the model's input, "
-        "{{ settings.steps }} Gauss-Legendre steps (Sundararajan, Taly and Yan 2017). The attributions of the "
-        "three colour channels are summed per pixel; the figures show their positive part, divided by its "
-        "maximum. By completeness the attributions add up to the logit on the image minus the logit on the "
-        "black image; the build keeps the gap (Captum's convergence delta) with each result."
-    )
 
     def explain(
         self, model: LoadedModel, inputs: CaseInputs, targets: tuple[int, ...]

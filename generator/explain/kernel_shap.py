@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 import generator.explain.lime as lime
 from generator.explain.base import (
@@ -35,7 +35,7 @@ from generator.explain.base import (
     ViewerMap,
     register,
 )
-from generator.manifest.schema import LimeSpec
+from generator.manifest.schema import Strict
 from generator.run.inference import batch_classifier
 from generator.utils import figures
 from generator.utils.records import result_type
@@ -51,6 +51,14 @@ if TYPE_CHECKING:
 OWN_SAMPLES = 1000  # the rows drawn when LIME is off and its num_samples is auto (the reference recipe's count)
 
 
+class KernelShapSpec(Strict):
+    enabled: bool = Field(
+        False,
+        description="KernelSHAP (Lundberg and Lee 2017) on LIME's superpixels, fitted on the perturbed images LIME "
+        "classified (with LIME off, on the same set drawn and classified for it); LIME's settings apply.",
+    )
+
+
 class KernelShapSettings(BaseModel):
     """What KernelSHAP's results depend on: whether LIME runs (its rows are then reused) and LIME's settings."""
 
@@ -58,7 +66,7 @@ class KernelShapSettings(BaseModel):
 
     enabled: bool
     lime_on: bool
-    lime: LimeSpec
+    lime: lime.LimeSpec
 
     @property
     def batch_size(self) -> int | Literal["auto"]:
@@ -123,34 +131,13 @@ def kernel_shap_values(
 class KernelShap(Explainer[KernelShapSettings, KernelShapResult, float]):
     name = "kernel_shap"
     title = "KernelSHAP"
+    spec = KernelShapSpec
+    summary = "KernelSHAP (Lundberg and Lee 2017) on LIME's superpixels."
+    order = 21
+    reuses = ("lime",)  # LIME's classified images, when LIME runs
     segments_case = True
     viewer_colormap = figures.WEIGHT_COLORMAP
     figure_width = 280
-    section = (
-        "Each superpixel's Shapley value for the target, estimated by KernelSHAP from "
-        "{% if settings.lime_on %}the perturbed images LIME classified{% else %}{{ settings.own_samples }} perturbed "
-        "images, each superpixel shown or hidden at random{% endif %}: the values of a model add up to its probability "
-        "on the image minus its probability with every superpixel hidden. The maps of a case share one colour scale."
-    )
-    method_text = (
-        "KernelSHAP (Lundberg and Lee 2017) on {% if settings.lime_on %}LIME's superpixels{% else %}the superpixels "
-        "of quickshift (kernel_size={{ settings.lime.kernel_size }}, max_dist={{ settings.lime.max_dist }}, "
-        "ratio={{ settings.lime.ratio }}, seed {{ manifest.seed }}), computed once per case and shared by every "
-        "model{% endif %}. Each perturbed image is a coalition of the superpixels it shows (the others painted "
-        "{{ settings.lime.hide_color }}): {% if settings.lime_on %}the images LIME classified for the model, so no "
-        "image is classified again{% else %}{{ settings.own_samples }} images, each superpixel shown with "
-        "probability 1/2 (seed {{ manifest.seed }}, the same images for every model){% endif %}. The Shapley values "
-        "are the weighted least-squares fit of the target's probability on those coalitions, each weighted by the "
-        "Shapley kernel (M − 1) / (C(M, s) · s · (M − s)) for s of the M superpixels shown. The images are drawn "
-        "uniformly, not from the kernel, so every row carries its weight as it is: an importance-weighted estimate "
-        "of the fit over all 2^M coalitions, whose solution is the exact Shapley values. Uniform draws rarely hold "
-        "the coalitions the kernel weighs most (one superpixel shown, or all but one), so the estimate is noisier "
-        "than KernelSHAP drawing from the kernel itself would be. The coalitions of no or every superpixel have "
-        "infinite weight and become constraints: the image with every superpixel painted "
-        "{{ settings.lime.hide_color }} (one forward pass per model) and efficiency, the values adding up to the "
-        "probability on the image minus that one. The estimate moves with the seed; the project's benchmark "
-        "measures by how much (`bench/kernel_shap_spread.md`)."
-    )
 
     def __init__(
         self, settings: KernelShapSettings, seed: int = 0, precision: str = "fp32", device: str | torch.device = "cpu"
@@ -160,8 +147,9 @@ class KernelShap(Explainer[KernelShapSettings, KernelShapResult, float]):
 
     @classmethod
     def settings_from(cls, explainers: ExplainersSpec) -> KernelShapSettings:
+        lime_settings: lime.LimeSpec = explainers.section(lime.Lime.name)
         return KernelShapSettings(
-            enabled=explainers.kernel_shap.enabled, lime_on=explainers.lime.enabled, lime=explainers.lime
+            enabled=explainers.section(cls.name).enabled, lime_on=lime_settings.enabled, lime=lime_settings
         )
 
     def code_modules(self) -> tuple[str, ...]:

@@ -16,10 +16,7 @@ def layercam_weighting(activation: Grid, gradient: Grid) -> Grid:
 @register
 class LayerCam(GradientCam):
     name = "layercam"
+    summary = "LayerCAM (Jiang et al. 2021): positive gradients times activations, per position."
+    order = 4
     title = "LayerCAM"
     weighting = staticmethod(layercam_weighting)
-    method_text = (
-        "LayerCAM (Jiang et al. 2021) on the same layer: the positive part of the gradient times the activation at "
-        "every position of the grid, summed over the channels, then a ReLU and the bilinear upsampling. One forward "
-        "and one backward pass per target."
-    )

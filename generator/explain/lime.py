@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field
 
 from generator.explain.base import (
     STABILITY,
-    STABILITY_THRESHOLD,
     CaseInputs,
     ClassifiedRows,
     Explainer,
@@ -34,7 +34,7 @@ from generator.explain.base import (
     register,
     seed_stability,
 )
-from generator.manifest.schema import LimeSpec
+from generator.manifest.schema import Strict
 from generator.run.inference import BatchClassifier, batch_classifier
 from generator.utils import figures
 from generator.utils.records import result_type
@@ -59,6 +59,27 @@ BOOTSTRAP_RESAMPLES = 30
 # perturbed images is constant: that is the arithmetic's jitter between batches, not the model's answer
 CONSTANT_ULPS = 4
 ALL_FEATURES = 100000  # lime's default: fit every superpixel, as the reference recipe did
+
+
+class LimeSpec(Strict):
+    enabled: bool = True
+    num_samples: Union[Literal["auto"], Annotated[int, Field(ge=10, le=100_000)]] = Field(
+        1000,
+        description="Perturbed images per model and case; auto: classified in rounds until the top superpixels of "
+        "every class a page shows are stable under the bootstrap, up to a cap (the methods page states the round, "
+        "the threshold and the cap).",
+    )
+    hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
+    top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")
+    num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")
+    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
+        "auto",
+        description="Images per batched forward pass of LIME's perturbed images; auto: the fastest batch measured "
+        "on the device's kind (CPU or GPU; the methods page gives the size used).",
+    )
+    kernel_size: float = Field(4, gt=0, description="Quickshift kernel size.")
+    max_dist: float = Field(200, gt=0, description="Quickshift maximum distance.")
+    ratio: float = Field(0.2, ge=0, le=1, description="Quickshift colour/space ratio.")
 
 
 @result_type
@@ -323,51 +344,15 @@ def stable_under_bootstrap(data: Perturbations, result: LimeResult, k: int, seed
 @register
 class Lime(Explainer[LimeSpec, LimeResult, float]):
     name = "lime"
+    spec = LimeSpec
+    summary = "LIME (Ribeiro et al. 2016) on quickshift superpixels (on: the reference recipe)."
+    order = 1
     segments_case = True
     title = "LIME"
     viewer_colormap = figures.WEIGHT_COLORMAP
     measures = (STABILITY,)
     figure_width = 280
-    section = (
-        "The superpixels whose presence raises (or lowers) the target's probability, from "
-        '{% if settings.num_samples == "auto" %}the perturbed images each model used ('
-        "{% for column in page.columns %}{{ column.label | md }}: {{ column.samples[name] }}"
-        '{{ ", " if not loop.last }}{% endfor %}; `num_samples: auto`: rounds of '
-        f"{ADAPTIVE_ROUND} until its top superpixels are stable, at most {ADAPTIVE_CAP})"
-        "{% else %}{{ settings.num_samples }} perturbed images shared by every model"
-        "{% endif %}. The weight maps of a case share one colour scale."
-    )
-    method_text = (
-        "lime's quickshift segmentation (kernel_size={{ settings.kernel_size }}, max_dist={{ settings.max_dist }}, "
-        "ratio={{ settings.ratio }}, seed {{ manifest.seed }}) is computed once per case and shared by every model; "
-        '{% if settings.num_samples == "auto" %}perturbed images classified in rounds of '
-        f"{ADAPTIVE_ROUND} until the top "
-        "{{ settings.num_features }} superpixels of every class the pages show are stable under the bootstrap "
-        f"(mean Jaccard of at least {ADAPTIVE_JACCARD} between {BOOTSTRAP_RESAMPLES} refits on resamples of the "
-        "images already classified, the estimate `metrics.stability: bootstrap` uses), at most "
-        f"{ADAPTIVE_CAP} "
-        "(`num_samples: auto`; each case page gives the number each model needed; seed {{ manifest.seed }}, the "
-        "same sequence for every model){% else %}{{ settings.num_samples }} perturbed images (seed "
-        "{{ manifest.seed }}, the same set for every model){% endif %} with hidden superpixels painted "
-        "{{ settings.hide_color }}; lime's weighted ridge surrogate (cosine distance, "
-        f"kernel width {KERNEL_WIDTH}) over all "
-        "superpixels. The figures show the top {{ settings.num_features }} superpixels; the weight map uses one "
-        "colour scale per case, shared by its models (the largest |weight| rounded up to a round number)."
-    )
 
-    stability_rows = (
-        '{% set m = manifest.metrics %}| LIME stability | {% if m.stability == "bootstrap" %}How far LIME\'s top '
-        "{{ settings.num_features }} positive superpixels move between runs with different seeds, estimated without "
-        "running the model again: LIME's surrogate refitted on "
-        f"{BOOTSTRAP_RESAMPLES} bootstrap resamples of the perturbed images it already classified (the original "
-        "image once in each, as in every run), mean Jaccard over every pair of refits (`metrics.stability: "
-        "bootstrap`){% else %}LIME re-run with {{ m.stability_seeds }} "
-        "seeds on the same superpixels (new perturbed images), mean pairwise Jaccard of the top "
-        "{{ settings.num_features }} positive superpixels (`metrics.stability: reruns`){% endif %}. "
-        f"Below {STABILITY_THRESHOLD} the page warns. | higher |\n"
-        "| LIME weight spread | Mean over superpixels of the weights' standard deviation across the "
-        '{{ "refits" if m.stability == "bootstrap" else "runs" }}, divided by the mean absolute weight. | lower |'
-    )
 
     def key_parts(self) -> dict[str, object]:
         return {"settings": self.settings, "precision": self.precision}

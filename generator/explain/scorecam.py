@@ -27,14 +27,12 @@ def channel_masks(reading: LayerReading, size: Sequence[int]) -> torch.Tensor:
 @register
 class ScoreCam(ChannelPassCam):
     name = "scorecam"
-    title = "Score-CAM"
-    method_text = (
-        "Score-CAM (Wang et al. 2020) on the same layer, without gradients: each of the layer's channels is upsampled "
-        "bilinearly to the crop (the corner cells' centres on the corner pixels, as pytorch-grad-cam does), scaled to [0, 1] and multiplied into the (normalised) input; the target's logit on "
-        "each masked input, softmaxed over the channels, is that channel's weight; weighted sum, ReLU, bilinear "
-        "upsampling. It costs one forward pass per channel of the layer (512 for a ResNet18's layer4, 2048 for a "
-        "ResNet50's), in batches of {% if settings.batch_size == 'auto' %}the build’s size (`auto`){% else %}{{ settings.batch_size }}{% endif %}; the passes are shared by every target of a case."
+    summary = (
+        "Score-CAM (Wang et al. 2020): each channel as a mask on the input, weighted by the score it keeps; "
+        "one forward pass per channel."
     )
+    order = 7
+    title = "Score-CAM"
 
     def channel_scores(self, passes: ChannelPasses) -> torch.Tensor:
         classifier = batch_classifier(passes.model, self.settings.batch_size, self.device, self.precision, output="logits")

@@ -16,11 +16,7 @@ def xgradcam_weighting(activation: Grid, gradient: Grid) -> Grid:
 @register
 class XGradCam(GradientCam):
     name = "xgradcam"
+    summary = "XGrad-CAM (Fu et al. 2020): gradients weighted by normalised activations."
+    order = 5
     title = "XGrad-CAM"
     weighting = staticmethod(xgradcam_weighting)
-    method_text = (
-        "XGrad-CAM (Fu et al. 2020) on the same layer: each channel's weight is the sum over the grid of the "
-        "gradient times the activation divided by the channel's activation sum (the weights that make the map "
-        "satisfy the paper's sensitivity and conservation axioms); weighted sum, ReLU, bilinear upsampling. One "
-        "forward and one backward pass per target."
-    )

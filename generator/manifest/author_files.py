@@ -26,7 +26,7 @@ Write the discussion of case '{case_id}' below, in Markdown. For example:
   - Where does each model look: the object, a part of it, or its context (the desk, the sky)?
     Mark the places you name as `regions:` in the manifest: the page's Regions section then
     measures each map's mass, lift and pointing game on them (no model runs again).
-  - Do Grad-CAM and LIME agree? Do the measured numbers above (concentration, overlap,
+  - Do the explanation methods agree? Do the measured numbers above (concentration, overlap,
     faithfulness against the random baseline) support what you see in the pictures?
   - Why might the deeper model look elsewhere than the shallower one?
 `mkdocs serve` shows your edits at once; no model needs to run again.
@@ -47,7 +47,7 @@ CONCLUSION_STUB = """<!--
 {ownership}
 Write the report's conclusion below, in Markdown; the overview ends with it. For example:
   - Across the cases, where does each model look: the object, its parts, or its context?
-  - Do Grad-CAM and LIME tell the same story, and where do they part?
+  - Do the explanation methods tell the same story, and where do they part?
   - Why might the deeper model differ, and do the measurements on the overview back that up?
 -->
 

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from generator.manifest.cases_from import CaseOrigin, expand_cases_from
-from generator.manifest.schema import CASE_SOURCE_TAGS, Manifest
+from generator.manifest.schema import CASE_SOURCE_TAGS, EXPLAINER_SECTIONS, Manifest
 from generator.utils.errors import ManifestError
 
 MAX_MANIFEST_BYTES = 1_000_000
@@ -37,6 +37,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     if expansion is not None:
         data = {**data, "cases": expansion.cases}
     problems = expansion.problems if expansion is not None else []
+    EXPLAINER_SECTIONS.load()  # every method's section, whatever the caller imported
     try:
         manifest = Manifest.model_validate(data, context={"content_dir": path.parent})
     except ValidationError as error:
@@ -145,4 +146,5 @@ def is_inside(loc: Sequence[int | str], parent: Sequence[int | str]) -> bool:
 
 
 def manifest_json_schema() -> str:
+    EXPLAINER_SECTIONS.load()
     return json.dumps(Manifest.model_json_schema(), indent=2)

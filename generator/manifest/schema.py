@@ -6,7 +6,7 @@ import builtins
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from generator.manifest.regions import CaseRegions
+from generator.manifest.sections import SectionFamily
 
 CASE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -118,86 +119,15 @@ class PreprocessSpec(Strict):
         return self
 
 
-class GradCamSpec(Strict):
-    enabled: bool = True
-
-
-class LimeSpec(Strict):
-    enabled: bool = True
-    num_samples: Union[Literal["auto"], Annotated[int, Field(ge=10, le=100_000)]] = Field(
-        1000,
-        description="Perturbed images per model and case; auto: classified in rounds until the top superpixels of "
-        "every class a page shows are stable under the bootstrap, up to a cap (the methods page states the round, "
-        "the threshold and the cap).",
-    )
-    hide_color: int = Field(0, ge=0, le=255, description="Grey level that hidden superpixels are painted with.")
-    top_labels: int = Field(5, ge=1, le=1000, description="LIME explains the model's top labels (reference: 5).")
-    num_features: int = Field(5, ge=1, le=100, description="Superpixels drawn in the figures.")
-    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
-        "auto",
-        description="Images per batched forward pass of LIME's perturbed images; auto: the fastest batch measured "
-        "on the device's kind (CPU or GPU; the methods page gives the size used).",
-    )
-    kernel_size: float = Field(4, gt=0, description="Quickshift kernel size.")
-    max_dist: float = Field(200, gt=0, description="Quickshift maximum distance.")
-    ratio: float = Field(0.2, ge=0, le=1, description="Quickshift colour/space ratio.")
-
-
-class IntegratedGradientsSpec(Strict):
-    enabled: bool = Field(False, description="Integrated Gradients from a black image (off: the reference recipe).")
-    steps: int = Field(50, ge=2, le=1000, description="Points of the path integral (Gauss-Legendre).")
-    internal_batch_size: int = Field(16, ge=1, le=1024, description="Path points per forward/backward pass.")
-
-
-class CamVariantSpec(Strict):
-    enabled: bool = Field(False, description="Run this member of the CAM family on each model's Grad-CAM layer.")
-
-
-class ChannelPassesSpec(CamVariantSpec):
-    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
-        "auto",
-        description="Images per forward pass of the one pass per channel of the layer; auto: as LIME's `batch_size`.",
-    )
-
-
-class KernelShapSpec(Strict):
-    enabled: bool = Field(
-        False,
-        description="KernelSHAP (Lundberg and Lee 2017) on LIME's superpixels, fitted on the perturbed images LIME "
-        "classified (with LIME off, on the same set drawn and classified for it); LIME's settings apply.",
-    )
-
-
 class ExplainersSpec(Strict):
-    gradcam: GradCamSpec = GradCamSpec()
-    lime: LimeSpec = LimeSpec()
-    integrated_gradients: IntegratedGradientsSpec = IntegratedGradientsSpec()
-    gradcam_plus_plus: CamVariantSpec = Field(
-        CamVariantSpec(), description="Grad-CAM++ (Chattopadhay et al. 2018): higher-order gradient weights."
-    )
-    hirescam: CamVariantSpec = Field(
-        CamVariantSpec(), description="HiResCAM (Draelos and Carin 2020): gradients times activations, per position."
-    )
-    layercam: CamVariantSpec = Field(
-        CamVariantSpec(), description="LayerCAM (Jiang et al. 2021): positive gradients times activations, per position."
-    )
-    xgradcam: CamVariantSpec = Field(
-        CamVariantSpec(), description="XGrad-CAM (Fu et al. 2020): gradients weighted by normalised activations."
-    )
-    eigencam: CamVariantSpec = Field(
-        CamVariantSpec(), description="EigenCAM (Muhammad and Yeasin 2020): the activations' first principal component."
-    )
-    scorecam: ChannelPassesSpec = Field(
-        ChannelPassesSpec(),
-        description="Score-CAM (Wang et al. 2020): each channel as a mask on the input, weighted by the score it "
-        "keeps; one forward pass per channel.",
-    )
-    ablationcam: ChannelPassesSpec = Field(
-        ChannelPassesSpec(),
-        description="Ablation-CAM (Desai and Ramaswamy 2020): each channel weighted by the score lost without it; "
-        "one forward pass per channel.",
-    )
-    kernel_shap: KernelShapSpec = KernelShapSpec()
+    """One section per explanation method, each declared by the method's own module (generator/explain/)."""
+
+    def section(self, name: str) -> Any:
+        """The settings of the method `name` (its module's own model; typed there)."""
+        return getattr(self, name)
+
+
+EXPLAINER_SECTIONS = SectionFamily("explainers", ExplainersSpec, "generator.explain")
 
 
 class MetricsSpec(Strict):
@@ -360,7 +290,7 @@ class Manifest(Strict):
     )
     preprocess: PreprocessSpec = PreprocessSpec()
     top_k: int = Field(5, ge=1, le=20)
-    explainers: ExplainersSpec = ExplainersSpec()
+    explainers: ExplainersSpec = Field(default_factory=ExplainersSpec)
     metrics: MetricsSpec = MetricsSpec()
     cases_from: tuple[CaseSource, ...] = Field(
         (),
@@ -433,3 +363,6 @@ def check_image_path(value: str, content_dir: str | os.PathLike[str] | None) -> 
     if not full.is_file():
         raise ValueError(f"file not found: {value}")
     return value
+
+
+EXPLAINER_SECTIONS.holders.append(Manifest)  # a method's section joins the manifest's schema too

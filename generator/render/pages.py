@@ -66,6 +66,20 @@ def template_environment(templates_dir: str | PathLike[str] = TEMPLATES_DIR) -> 
     return env
 
 
+def explainer_source(env: jinja2.Environment, explainer: AnyExplainer, kind: str) -> str:
+    """The Jinja source of an explainer's text of one kind: the template named after the module of the method (or
+    of the family it belongs to, nearest first), `templates/explainers/<module>.<kind>.md.j2`, else the text the
+    class carries itself (a method from outside this package)."""
+    assert env.loader is not None
+    for stem in explainer.template_stems():
+        try:
+            source = env.loader.get_source(env, f"explainers/{stem}.{kind}.md.j2")[0]
+        except jinja2.TemplateNotFound:
+            continue
+        return source.removesuffix("\n")  # the file's last newline is the editor's, not the text's
+    return explainer.own_text(kind)
+
+
 def metrics_rows(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> tuple[MetricsRow, ...]:
     return tuple(
         MetricsRow(models_by_key[key].label, models_by_key[key].categories[target], result.metrics[target])
@@ -194,9 +208,9 @@ class PageRenderer:
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
 
-    def explainer_text(self, explainer: AnyExplainer, source: str, **context: Any) -> Markup:
-        """An explainer's own Jinja text (its case section or its methods paragraph), rendered here."""
-        template = self.env.from_string(source)
+    def explainer_text(self, explainer: AnyExplainer, kind: str, **context: Any) -> Markup:
+        """An explainer's own text of one kind (its case section, its methods paragraph, its stability rows)."""
+        template = self.env.from_string(explainer_source(self.env, explainer, kind))
         return Markup(
             template.render(manifest=self.manifest, models=self.models, settings=explainer.settings, **context)
         )
@@ -204,7 +218,7 @@ class PageRenderer:
     def with_intros(self, page: CasePage) -> CasePage:
         by_name = {e.name: e for e in self.explainers}
         methods = tuple(
-            replace(m, intro=self.explainer_text(by_name[m.name], by_name[m.name].section, page=page, name=m.name))
+            replace(m, intro=self.explainer_text(by_name[m.name], "section", page=page, name=m.name))
             for m in page.methods
         )
         return replace(page, methods=methods)
@@ -215,7 +229,7 @@ class PageRenderer:
             has_regions=has_regions,
             pointing_tolerance=self.manifest.metrics.pointing_tolerance,
             segmented=[e.title for e in self.explainers if e.segments_case],
-            explainers=[(e, self.explainer_text(e, e.method_text)) for e in self.explainers],
+            explainers=[(e, self.explainer_text(e, "method")) for e in self.explainers],
             layer_shown=(
                 any(e.uses_target_layer for e in self.explainers)
                 or "sanity" in measured_metrics(self.manifest, self.explainers, 1)
@@ -231,7 +245,7 @@ class PageRenderer:
                 (e.settings.batch_size for e in self.explainers if e.batched_work() is not None), None
             ),
             stability_rows=[
-                self.explainer_text(e, e.stability_rows) for e in self.explainers if STABILITY in e.measures
+                self.explainer_text(e, "stability") for e in self.explainers if STABILITY in e.measures
             ],
         )
 

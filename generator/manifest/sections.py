@@ -1,0 +1,61 @@
+"""Manifest sections that a family of plugins assembles: each explanation method brings its own settings.
+
+A family is a pydantic model with no fields of its own (`ExplainersSpec` in schema.py); every member declares
+one field of it (its manifest key, its settings model, the description the JSON Schema and the manifest reference
+show) when its module is imported, and the family's model and every model that holds it are rebuilt. The schema
+then names no member, and the JSON Schema, the `extra="forbid"` check and the defaults cover every member alike.
+
+The members live in a later stage than the schema (`generator.explain`), which may not be imported from here;
+`load` imports a family's package by name, as a plugin host loads its plugins, so that a manifest read
+before anything else imported the methods still sees every one of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+
+@dataclass
+class SectionFamily:
+    """The members' sections of one manifest key (`explainers`), and the models that hold them."""
+
+    key: str  # the manifest key the family's model sits under
+    model: type[BaseModel]  # the family's model: one field per member, declared by the members
+    package: str  # the package whose import declares every member (generator.explain)
+    holders: list[type[BaseModel]] = field(default_factory=list)  # models with a field of `model`: rebuilt too
+
+    def declare(self, name: str, settings: type[BaseModel], description: str) -> None:
+        """Add (or replace) the member's field: its settings with their defaults, and the description."""
+        self.model.model_fields[name] = FieldInfo(annotation=settings, default_factory=settings, description=description)
+        self.rebuild()
+
+    def withdraw(self, name: str) -> None:
+        """Remove a member's field (a test's toy method, once the test is done)."""
+        if self.model.model_fields.pop(name, None) is not None:
+            self.rebuild()
+
+    def rebuild(self) -> None:
+        self.model.model_rebuild(force=True)
+        for holder in self.holders:
+            holder.model_rebuild(force=True)
+
+    def reorder(self, names: list[str]) -> None:
+        """Put the members' fields in this order (the pages' order), any other field after them."""
+        fields = self.model.model_fields
+        ordered = {name: fields[name] for name in names if name in fields}
+        ordered.update((name, info) for name, info in fields.items() if name not in ordered)
+        fields.clear()
+        fields.update(ordered)
+        self.rebuild()
+
+    def names(self) -> Iterator[str]:
+        return iter(self.model.model_fields)
+
+    def load(self) -> None:
+        """Import the family's package, whose modules declare their sections on import (once per process)."""
+        importlib.import_module(self.package)
