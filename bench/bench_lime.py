@@ -4,7 +4,7 @@
     python bench/bench_lime.py --quick                       # 200 samples, a smoke run
     python bench/bench_lime.py --build content/manifest.yaml # also: cold build vs no-op rebuild
 
-Every path explains the same crop (skimage's chelsea through generator.run.images.Preprocessor) on the
+Every path explains the same crop (the chelsea photo, skimage's, through generator.run.images.Preprocessor) on the
 same superpixels (generator.explain.lime.segment_image) and the same perturbation set (seed 0).
 Each timed path runs in its own fresh process, so its peak RSS (getrusage ru_maxrss) is its own.
 See bench/README.md for how to read the table.
