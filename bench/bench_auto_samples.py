@@ -8,16 +8,10 @@ Reported: the images each used, and the share of the shown labels whose top supe
 adaptive rule (mean Jaccard of at least 0.9 between the bootstrap refits of `bootstrap_stability`).
 """
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench_bf16_agreement import collect_rows, write_report  # noqa: E402
+from harness import collect_rows, command_line, write_report
 
 
 def run(model, manifest, inputs, targets, num_samples):
@@ -44,12 +38,12 @@ def compare(model, manifest, inputs, targets):
 def main(argv=None):
     import torch
 
-    args, models, rows, seconds = collect_rows(argv, compare)
+    args, models, rows, seconds = collect_rows(argv, compare, description=__doc__)
     autos, fixeds = [r[2] for r in rows], [r[3] for r in rows]
     lines = [
         "# `num_samples: auto` against the fixed 1000",
         "",
-        f"- command: `{' '.join(['python bench/bench_auto_samples.py', *args.argv])}`",
+        f"- command: `{command_line(__file__, args.argv)}`",
         f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}",
         f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {seconds:.0f} s",
         "",
@@ -65,7 +59,7 @@ def main(argv=None):
         f"stable: auto {np.mean([a['stable'] for a in autos]):.0%}, fixed 1000 {np.mean([f['stable'] for f in fixeds]):.0%} "
         "(mean over case and model).",
     ]
-    write_report(args, lines)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

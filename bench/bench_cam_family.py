@@ -10,25 +10,16 @@ to Grad-CAM's in the same rounds. Score-CAM and Ablation-CAM run one forward pas
 batches of `--batch-size` (default: the build's `auto`, 8 on a CPU).
 """
 
-import argparse
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
-from PIL import Image
+from harness import add_out, chelsea_case, load_named_model, parser_for, write_report
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from generator.explain import EXPLAINERS, CaseInputs  # noqa: E402
-from generator.manifest.schema import ExplainersSpec, ModelSpec, PreprocessSpec  # noqa: E402
-from generator.run.images import Preprocessor  # noqa: E402
-from generator.run.models import load_model, resolve_weights  # noqa: E402
-
-CHELSEA = Path(__file__).resolve().parent.parent / "content" / "images" / "chelsea.png"
+from generator.explain import EXPLAINERS
+from generator.manifest.schema import ExplainersSpec
 
 
 def cam_methods():
@@ -43,18 +34,17 @@ def explainer(name, batch_size):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     parser.add_argument("--model", default="resnet50")
     parser.add_argument("--targets", default="1,3", help="comma-separated counts of top classes explained")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--methods", default=",".join(cam_methods()))
-    parser.add_argument("--out", default=None)
+    add_out(parser)
     args = parser.parse_args()
 
-    spec = ModelSpec(name=args.model, weights="random")
-    model = load_model(spec, resolve_weights(spec, ".", 0), 0)
-    inputs = CaseInputs("chelsea", Preprocessor(PreprocessSpec()).prepare(Image.open(CHELSEA).convert("RGB")))
+    model = load_named_model(args.model)
+    inputs = chelsea_case()
     with torch.inference_mode():
         ranked = torch.argsort(model.module(model.input_tensor(inputs.image))[0], descending=True)
     counts = [int(c) for c in args.targets.split(",")]
@@ -87,10 +77,7 @@ def main():
         ratio = f"{medians[-1] / base:.1f}x" if base else "—"
         cells = " | ".join(f"{m:.2f}" for m in medians)
         lines.append(f"| {EXPLAINERS[method].title} | {cells} | {medians[-1] / counts[-1]:.2f} | {ratio} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report, encoding="utf-8")
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,9 @@ largest and mean absolute change against the first, and how often a verdict a pa
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
+from harness import cases_and_models, command_line, load_inputs, manifest_args, write_report
 
 
 def explained_maps(model, manifest, inputs, targets):
@@ -109,7 +104,7 @@ def report(args, models, rows, seconds, steps_list, elapsed):
     lines = [
         "# Deletion/insertion AUCs against the number of curve steps",
         "",
-        f"- command: `{' '.join(['python bench/bench_curve_steps.py', *args.argv])}`",
+        f"- command: `{command_line(__file__, args.argv)}`",
         f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}",
         f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {elapsed:.0f} s",
         "",
@@ -147,7 +142,7 @@ def report(args, models, rows, seconds, steps_list, elapsed):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv, extra=add_options, description=__doc__)
+    args = manifest_args(argv, extra=add_options, description=__doc__)
     steps_list = [int(s) for s in args.steps.split(",")]
     manifest, models = load_inputs(args)
     started, rows, seconds = time.perf_counter(), [], []
@@ -156,7 +151,7 @@ def main(argv=None):
         print(f"{inputs.case_id} {model.label}: {len(case_rows)} curves, {case_seconds}", flush=True)
         rows += case_rows
         seconds.append(case_seconds)
-    write_report(args, report(args, models, rows, seconds, steps_list, time.perf_counter() - started))
+    write_report(report(args, models, rows, seconds, steps_list, time.perf_counter() - started), args.out)
 
 
 def add_options(parser):

@@ -9,23 +9,19 @@ forward (plain fp32 NCHW eager at lime's batch size of 10). Preparation is the o
 (tracing, freezing, compiling, warm-up calls).
 """
 
-import argparse
 import copy
 import os
 import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import torch
 import torchvision
+from harness import add_out, command_line, cpu_name, load_average, parser_for, write_report
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from generator.run.devices import bf16_supported  # noqa: E402
-from generator.run.fast_forward import eager_forward, forward_for  # noqa: E402
+from generator.run.devices import bf16_supported
+from generator.run.fast_forward import eager_forward, forward_for
 
 
 def variants(model, batch_size, include_compile):
@@ -87,13 +83,12 @@ def measure(args):
 
 def report(args, results):
     reference = next(iter(results.values()))[0]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
     lines = [
         f"# Forward pass, {args.model} (random weights), 224x224",
         "",
-        f"- command: `python bench/bench_forward.py {' '.join(sys.argv[1:])}`",
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"- command: `{command_line(__file__, args.argv)}`",
+        f"- CPU: {cpu_name()}, {os.cpu_count()} logical cores, torch {torch.__version__}, {torch.get_num_threads()} "
+        f"threads; load average at the end: {load_average()}",
         f"- median of {args.rounds} interleaved rounds of at least {args.images} images per variant",
         "",
         "| variant | batch | ms / image | speed-up vs reference | preparation s |",
@@ -106,18 +101,16 @@ def report(args, results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--model", default="resnet50", help="torchvision builder (default resnet50)")
     parser.add_argument("--batch-size", type=int, default=8, help="the project's batch size (default 8)")
     parser.add_argument("--images", type=int, default=40, help="images per variant and round (default 40)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--compile", action="store_true", help="also torch.compile (inductor, freezing)")
-    parser.add_argument("--out", type=Path, help="also write the Markdown table here")
+    add_out(parser)
     args = parser.parse_args(argv)
-    text = report(args, measure(args))
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    args.argv = sys.argv[1:] if argv is None else argv
+    write_report(report(args, measure(args)), args.out)
 
 
 if __name__ == "__main__":

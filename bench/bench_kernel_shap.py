@@ -24,14 +24,9 @@ listed, as in `bench_stability.py`.
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
+from harness import cases_and_models, command_line, load_inputs, manifest_args, write_report
 
 REFERENCE_SEED_OFFSET = 1000
 TOP_K = 5
@@ -122,7 +117,7 @@ def report(args, rows, seconds):
     lines = [
         "# KernelSHAP's spread across seeds, beside LIME's",
         "",
-        f"`python bench/bench_kernel_shap.py {' '.join(args.argv)}` ({seconds:.0f} s). {args.runs} seeds per case, "
+        f"`{command_line(__file__, args.argv)}` ({seconds:.0f} s). {args.runs} seeds per case, "
         f"model and target; each seed's perturbed images classified once and fitted by both methods; reference: "
         f"KernelSHAP on {args.reference_samples} images of another seed. Jaccard: top-{TOP_K} positive superpixels, "
         "mean over pairs of runs (higher: steadier); spread: per-superpixel std over the mean |value| (lower: "
@@ -153,12 +148,12 @@ def report(args, rows, seconds):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv, extra=extra_options, description=__doc__)
+    args = manifest_args(argv, extra=extra_options, description=__doc__)
     manifest, models = load_inputs(args)
     started, rows = time.perf_counter(), []
     for inputs, targets, model in cases_and_models(args, manifest, models):
         rows += case_rows(model, manifest, inputs, targets, args)
-    write_report(args, report(args, rows, time.perf_counter() - started))
+    write_report(report(args, rows, time.perf_counter() - started), args.out)
 
 
 if __name__ == "__main__":

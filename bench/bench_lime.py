@@ -4,48 +4,46 @@
     python bench/bench_lime.py --quick                       # 200 samples, a smoke run
     python bench/bench_lime.py --build content/manifest.yaml # also: cold build vs no-op rebuild
 
-Every path explains the same crop (skimage's chelsea through generator.run.images.Preprocessor) on the
+Every path explains the same crop (the chelsea photo, skimage's, through generator.run.images.Preprocessor) on the
 same superpixels (generator.explain.lime.segment_image) and the same perturbation set (seed 0).
 Each timed path runs in its own fresh process, so its peak RSS (getrusage ru_maxrss) is its own.
 See bench/README.md for how to read the table.
 """
 
-import argparse
 import os
-import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from weights_agreement import TOP, spearman, top_overlap  # noqa: E402  (bench/, the script's folder)
+from harness import (
+    TOP,
+    add_out,
+    chelsea_case,
+    code_env,
+    command_line,
+    cpu_name,
+    in_fresh_process,
+    load_average,
+    load_named_model,
+    parser_for,
+    peak_rss_mib,
+    spearman,
+    top_overlap,
+    write_report,
+)
 
 TOP_LABELS = 5  # labels the reference explains (top_labels=5)
 
 
-def peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
 def chelsea_inputs():
-    from PIL import Image
-    from skimage import data
-
     from generator.explain.lime import segment_image
-    from generator.manifest.schema import LimeSpec, PreprocessSpec
-    from generator.run.images import Preprocessor
+    from generator.manifest.schema import LimeSpec
 
-    crop = Preprocessor(PreprocessSpec()).prepare(Image.fromarray(data.chelsea())).crop_array
+    crop = chelsea_case().image.crop_array
     return crop, segment_image(crop, LimeSpec(), seed=0)
 
 
@@ -56,7 +54,7 @@ def baseline_task(name, weights):
     """Imports, one loaded model and a warm-up forward: the floor under every path's peak RSS."""
     from generator.run.inference import BatchClassifier
 
-    model = load_project_model(name, weights)
+    model = load_named_model(name, weights)
     BatchClassifier(model.module, *mean_std())(np.zeros((10, 224, 224, 3), np.uint8))
     return {"rss": peak_rss_mib()}
 
@@ -110,7 +108,7 @@ def sweep_task(name, crop, segments, args):
     from generator.explain.lime import classify_perturbations, perturbation_set
     from generator.run.inference import BatchClassifier
 
-    model = load_project_model(name, "random")
+    model = load_named_model(name, "random")
     data = perturbation_set(int(segments.max()) + 1, args.samples, np.random.RandomState(0))[: args.sweep_samples]
     sweep = {}
     for batch_size in args.batch_sizes:
@@ -129,7 +127,7 @@ def fast_task(name, weights, crop, segments, args, batch_size, precision, target
     from generator.run.inference import BatchClassifier
 
     import_surrogate_modules()
-    model = load_project_model(name, weights)
+    model = load_named_model(name, weights)
     classifier = BatchClassifier(model.module, *mean_std(), batch_size=batch_size, precision=precision)
     started = time.perf_counter()
     classifier(np.repeat(crop[None], batch_size, axis=0))  # warm-up: traces, warms and checks the fused forward
@@ -159,25 +157,12 @@ def import_surrogate_modules():
     import sklearn.metrics  # noqa: F401
 
 
-def load_project_model(name, weights):
-    from generator.manifest.schema import ModelSpec
-    from generator.run.models import load_model, resolve_weights
-
-    spec = ModelSpec(name=name, weights=weights)
-    return load_model(spec, resolve_weights(spec, ".", 0), 0)
-
-
 def mean_std():
     """torchvision's models' input mean and std (ImageNet's), what the reference recipe normalises with."""
     from generator.run.model_source import Normalisation
 
     normalisation = Normalisation()
     return normalisation.mean, normalisation.std
-
-
-def in_fresh_process(function, *args):
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
 
 
 # --- comparisons -------------------------------------------------------------------------------
@@ -310,7 +295,7 @@ def bench_build(manifest, log):
             "--no-site",
             "-q",
         ]
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = code_env()
         times, peaks = [], []
         for label in ("cold", "no-op rebuild"):
             started = time.perf_counter()
@@ -339,24 +324,20 @@ def environment_lines(args, n_segments, load_at_start):
 
     import generator.run.devices as devices
 
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-        platform.processor(),
-    )
     return [
         f"# LIME benchmark: {args.samples} perturbed images, chelsea crop 224x224, {n_segments} superpixels",
         "",
-        f"- command: `python bench/bench_lime.py {' '.join(sys.argv[1:])}`",
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"- command: `{command_line(__file__, args.argv)}`",
+        f"- CPU: {cpu_name()}, {os.cpu_count()} logical cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
         f"native bf16: {devices.bf16_supported('cpu')}",
-        f"- load average at start: {' '.join(f'{x:.2f}' for x in load_at_start)} (other processes on the machine skew timings)",
+        f"- load average at start: {load_at_start} (other processes on the machine skew timings)",
         "- ResNet weights are **random** (torch.manual_seed(0), weights=None): timings equal a trained model's; "
         "the agreement rows for them only show numerical stability.",
     ]
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--samples", type=int, default=1000, help="perturbed images per explanation (default 1000)")
     parser.add_argument("--quick", action="store_true", help="200 samples, batch size 8 only: a smoke run")
     parser.add_argument("--models", default="resnet18,resnet50", help="torchvision builders, random weights")
@@ -375,8 +356,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--repeat", type=int, default=1, help="interleaved rounds of (a), (b), (c); medians are reported (default 1)"
     )
-    parser.add_argument("--out", type=Path, default=Path("bench/results.md"))
+    add_out(parser)
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
     args.batch_sizes = [int(x) for x in args.batch_sizes.split(",")]
     if args.quick:
         args.samples, args.batch_sizes = 200, [8]
@@ -385,7 +367,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    started, load_at_start = time.perf_counter(), os.getloadavg()
+    started, load_at_start = time.perf_counter(), load_average()
     log = lambda text: print(f"[{time.perf_counter() - started:6.1f} s] {text}", file=sys.stderr, flush=True)  # noqa: E731
     crop, segments = chelsea_inputs()
     report = {"speed": [], "sweep": [], "agree": [], "notes": []}
@@ -429,15 +411,11 @@ def main(argv=None):
         "to other processes competing for the cores.",
         "- Peak RSS: ru_maxrss of the path's own process; baseline: a process that imported everything, "
         "loaded the model and ran one forward pass.",
-        f"- Total wall time: {time.perf_counter() - started:.0f} s; load average at the end: "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
+        f"- Total wall time: {time.perf_counter() - started:.0f} s; load average at the end: {load_average()}.",
     ]
     if args.build:
         lines += bench_build(args.build, log)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -21,25 +21,19 @@ come from the build's own account (`generator/utils/phase_times.py`, printed by 
 build process's own (`wait4`).
 """
 
-import argparse
 import os
 import platform
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import torch
 import torchvision
 import yaml
+from harness import ROOT, add_out, code_env, command_line, old_checkout, parser_for, timed_build, write_report
 
-ROOT = Path(__file__).resolve().parent.parent
-PHASE_LINE = re.compile(r"^Time per phase: (.*)$", re.MULTILINE)
 PHASES = (
     "models",
     "predictions",
@@ -88,83 +82,6 @@ def project_copy(content, folder, metrics_of, cases):
     return folder / "manifest.yaml"
 
 
-def timed_build(code_dir, manifest, work, env, site=True):
-    """Wall seconds, peak RSS (MiB) and per-phase seconds of one `build -v` in its own process."""
-    command = [sys.executable, "-m", "generator", "build", "--manifest", str(manifest), "-v"]
-    command += ["--cache-dir", str(work / "cache"), "--config", str(Path(code_dir) / "mkdocs.yml")]
-    command += ["--site-dir", str(work / "site")] if site else ["--no-site"]
-    started = time.perf_counter()
-    with open(work / "build.log", "w") as log:
-        process = subprocess.Popen(command, cwd=code_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-        with TreeMemory(process.pid) as tree:
-            _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    text = (work / "build.log").read_text()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"build failed ({' '.join(command)}):\n{text[-3000:]}")
-    rss = usage.ru_maxrss / 1024
-    return {"seconds": seconds, "rss_mib": rss, "tree_rss_mib": max(tree.peak_mib, rss), "phases": phases_of(text)}
-
-
-class TreeMemory:
-    """The peak of the summed RSS of a process and all its descendants (figure workers too), sampled from /proc."""
-
-    def __init__(self, pid, interval=0.1):
-        self.pid, self.interval, self.peak_mib = pid, interval, 0.0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.sample, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
-
-    def sample(self):
-        while not self.stop.wait(self.interval):
-            self.peak_mib = max(self.peak_mib, sum(rss_kib(pid) for pid in descendants(self.pid)) / 1024)
-
-
-def descendants(pid):
-    found, queue = [], [pid]
-    while queue:
-        current = queue.pop()
-        found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                queue += [int(child) for child in (task / "children").read_text().split()]
-            except OSError:
-                pass
-    return found
-
-
-def rss_kib(pid):
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) if match else 0
-
-
-def phases_of(log_text):
-    found = PHASE_LINE.search(log_text)
-    if not found:
-        return {}
-    pairs = (part.rsplit(" ", 2) for part in found.group(1).split(", "))
-    return {name: float(seconds) for name, seconds, _ in pairs}
-
-
-def old_checkout(commit, folder):
-    """The project's code at `commit`, extracted into `folder` (no git worktree left behind)."""
-    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
-    folder.mkdir(parents=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
-
-
 def run_rounds(args, scratch, env):
     """Interleaved rounds of every variant (and of the old/new comparison); each build cold."""
     content = Path(args.manifest).resolve().parent
@@ -202,7 +119,7 @@ def report(args, runs, noop, compare):
     lines = [
         "# The whole report, cold: measurements on and off",
         "",
-        f"`python bench/bench_report.py {' '.join(sys.argv[1:])}`",
+        f"`{command_line(__file__, sys.argv[1:])}`",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"load average at the end {os.getloadavg()[0]:.1f}; {args.cases} case(s) of `{args.manifest}`, "
@@ -240,7 +157,7 @@ def report(args, runs, noop, compare):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--manifest", default=str(ROOT / "content" / "manifest.yaml"))
     parser.add_argument("--cases", type=int, default=None, help="the first N cases (default: all)")
     parser.add_argument("--rounds", type=int, default=1)
@@ -248,7 +165,7 @@ def parse_args():
     parser.add_argument("--old", default=None, help=f"a commit to compare with (the issue's start: {ISSUE_START})")
     parser.add_argument("--old-cases", type=int, default=3)
     parser.add_argument("--torch-home", default=None, help="a TORCH_HOME to use (default: seeded, temporary)")
-    parser.add_argument("--out", default=None)
+    add_out(parser)
     args = parser.parse_args()
     args.variants = [v for v in args.variants.split(",") if v]
     unknown = [v for v in args.variants if v not in VARIANTS]
@@ -265,11 +182,8 @@ def main():
         scratch = Path(scratch)
         torch_home = Path(args.torch_home) if args.torch_home else scratch / "torch"
         seeded_weights(manifest, torch_home)
-        env = {**os.environ, "TORCH_HOME": str(torch_home), "PYTHONPATH": ""}
-        text = report(args, *run_rounds(args, scratch, env))
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+        text = report(args, *run_rounds(args, scratch, code_env(TORCH_HOME=str(torch_home))))
+    write_report(text, args.out)
 
 
 if __name__ == "__main__":

@@ -10,47 +10,30 @@ default 16 steps (34 images) and theirs, through the build's batched classifier 
 build's `auto`: 8 on a CPU). A build classifies both kinds in the same batches; apart, as here, their costs add.
 """
 
-import argparse
 import statistics
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from harness import add_out, chelsea_case, command_line, load_named_model, parser_for, timed, write_report
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from generator.explain import EXPLAINERS, CaseInputs  # noqa: E402
-from generator.manifest.schema import ExplainersSpec, MetricsSpec, ModelSpec, PreprocessSpec  # noqa: E402
-from generator.measure.metrics import curve_images  # noqa: E402
-from generator.measure.road import road_images  # noqa: E402
-from generator.run.images import Preprocessor  # noqa: E402
-from generator.run.inference import batch_classifier  # noqa: E402
-from generator.run.models import load_model, resolve_weights  # noqa: E402
-
-CHELSEA = ROOT / "content" / "images" / "chelsea.png"
-
-
-def timed(function):
-    started = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - started
+from generator.explain import EXPLAINERS
+from generator.manifest.schema import ExplainersSpec, MetricsSpec
+from generator.measure.metrics import curve_images
+from generator.measure.road import road_images
+from generator.run.inference import batch_classifier
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     parser.add_argument("--model", default="resnet50")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", default="auto")
-    parser.add_argument("--out", default=None)
+    add_out(parser)
     args = parser.parse_args()
     batch = args.batch_size if args.batch_size == "auto" else int(args.batch_size)
 
-    spec = ModelSpec(name=args.model, weights="random")
-    model = load_model(spec, resolve_weights(spec, ".", 0), 0)
-    inputs = CaseInputs("chelsea", Preprocessor(PreprocessSpec()).prepare(Image.open(CHELSEA).convert("RGB")))
+    model = load_named_model(args.model)
+    inputs = chelsea_case()
     gradcam = EXPLAINERS["gradcam"](ExplainersSpec().gradcam, seed=0)
     classify = batch_classifier(model, batch)
     crop = inputs.image.crop_array
@@ -72,7 +55,7 @@ def main():
     lines = [
         f"# ROAD against the deletion/insertion curves, per map ({args.model})",
         "",
-        f"`python bench/bench_road.py {' '.join(sys.argv[1:])}`: seeded random {args.model}, chelsea, Grad-CAM's "
+        f"`{command_line(__file__, sys.argv[1:])}`: seeded random {args.model}, chelsea, Grad-CAM's "
         f"map of the top class, batch {args.batch_size}, median of {args.rounds} rounds.",
         "",
         "| Step | Seconds |",
@@ -84,10 +67,7 @@ def main():
         f"ROAD costs {road / curves:.2f}x the deletion and insertion curves of the same map; a build measures every "
         "map of every model's targets and the random map's, so per case and model it adds that per map.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ built overview in Chromium (Debian's, through Playwright): its size, what it fet
 builds leave LIME out and skip the no-op rebuild (the table's build columns then describe those builds).
 """
 
-import argparse
 import os
 import platform
 import sys
@@ -25,11 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from harness import ROOT, add_out, code_env, command_line, old_checkout, parser_for, served, timed_build, write_report
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
-from bench_report import ROOT, old_checkout, timed_build  # noqa: E402
 
 PHOTOS = sorted(p for p in (ROOT / "content" / "images").iterdir() if p.suffix in (".png", ".jpg"))
 MODEL_PHASES = (
@@ -88,24 +84,15 @@ OVERVIEW_LOADS = 3
 def overview_cost(site):
     """The overview's HTML bytes, the bytes a browser fetches until its load event, and the median time from
     navigation to that event (Chromium, headless, from a local server), over OVERVIEW_LOADS fresh loads."""
-    import functools
-    import http.server
     import statistics
-    import threading
 
     from playwright.sync_api import sync_playwright
 
     from generator.publish.pdf import CHROMIUM_ARGS, chromium_path
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
     times, fetched, parts = [], [], []
-    try:
+    with served(site) as base:
+        url = f"{base}/index.html"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
             for _ in range(OVERVIEW_LOADS):
@@ -121,8 +108,6 @@ def overview_cost(site):
                 parts.append(fetched_parts(resources))
                 page.context.close()
             browser.close()
-    finally:
-        server.shutdown()
     return {
         "html_kib": (Path(site) / "index.html").stat().st_size / 1024,
         "fetched_kib": statistics.median(fetched) / 1024,
@@ -183,7 +168,7 @@ def report(args, runs, old):
     lines = [
         "# Scale: cost against the number of cases",
         "",
-        f"`python bench/bench_scale.py {' '.join(sys.argv[1:])}`",
+        f"`{command_line(__file__, sys.argv[1:])}`",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"load average at the end {os.getloadavg()[0]:.1f}. One random ResNet18, "
@@ -239,10 +224,10 @@ def load_table(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--sizes", default="10,100", help="comma-separated case counts")
     parser.add_argument("--old", default=None, help="a commit whose code also builds the middle size")
-    parser.add_argument("--out", default=None, help="write the Markdown table here")
+    add_out(parser)
     parser.add_argument("--overview", action="store_true", help="also load each overview in Chromium")
     parser.add_argument("--keep", default=None, help="build in this folder and keep the projects and sites")
     parser.add_argument("--load", nargs="+", default=None, metavar="SITE", help="only load these built overviews")
@@ -251,18 +236,15 @@ def main():
         print("\n".join(load_table([(f"`{site}`", "", overview_cost(site)) for site in args.load])))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = code_env()
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as temporary:
         scratch = Path(args.keep or temporary)
         runs = [measure(ROOT, count, scratch, env, args.overview) for count in sizes]
         old = None
         if args.old:
             code = old_checkout(args.old, scratch / "old")
-            old = measure(code, sizes[len(sizes) // 2], scratch, dict(env, PYTHONPATH=str(code)), args.overview)
-    text = report(args, runs, old)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+            old = measure(code, sizes[len(sizes) // 2], scratch, env, args.overview)
+    write_report(report(args, runs, old), args.out)
 
 
 if __name__ == "__main__":

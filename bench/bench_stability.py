@@ -38,11 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench_bf16_agreement import cases_and_models, load_inputs, parse_args, write_report  # noqa: E402
+from harness import cases_and_models, command_line, load_inputs, manifest_args, write_report
 
 MIN_FLAG_AGREEMENT = 0.9
 MIN_PEARSON = 0.8
@@ -274,7 +270,7 @@ def report(args, manifest, models, rows, seconds):
     return [
         "# LIME stability: the bootstrap estimate and the build's re-runs, against many re-runs",
         "",
-        f"- command: `{' '.join(['python bench/bench_stability.py', *args.argv])}`",
+        f"- command: `{command_line(__file__, args.argv)}`",
         f"- models: {', '.join(f'{m.label} ({m.weights.short})' for m in models)}; "
         f"LIME {manifest.explainers.lime.num_samples} samples, top {manifest.explainers.lime.num_features}",
         f"- torch {torch.__version__}, {torch.get_num_threads()} threads; {seconds:.0f} s",
@@ -317,7 +313,7 @@ def report(args, manifest, models, rows, seconds):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv, extra=add_options, description=__doc__)
+    args = manifest_args(argv, extra=add_options, description=__doc__)
     manifest, models = load_inputs(args)
     started, rows = time.perf_counter(), []
     for inputs, targets, model in cases_and_models(args, manifest, models):
@@ -333,7 +329,7 @@ def main(argv=None):
             flush=True,
         )
         rows += case_rows
-    write_report(args, report(args, manifest, models, rows, time.perf_counter() - started))
+    write_report(report(args, manifest, models, rows, time.perf_counter() - started), args.out)
 
 
 def add_options(parser):

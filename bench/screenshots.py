@@ -9,28 +9,18 @@ with the example's own settings, serves it on 127.0.0.1 and opens it with Debian
 (the gallery and the plots), the case page at its viewer, side by side on two models. Nothing leaves the machine.
 """
 
-import argparse
-import functools
-import http.server
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import ROOT, code_env, parser_for, served
 
-from generator.publish.pdf import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from generator.publish.pdf import CHROMIUM_ARGS, chromium_path
 
 VIEWPORT = {"width": 1280, "height": 1000}
 CASE = "chelsea"
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
 
 
 def build_example(folder):
@@ -39,15 +29,8 @@ def build_example(folder):
     site = folder / "site"
     command = [sys.executable, "-m", "generator", "build", "--manifest", str(content / "manifest.yaml"),
                "--site-dir", str(site), "--cache-dir", str(folder / "cache"), "-q"]
-    subprocess.run(command, cwd=ROOT, check=True)
+    subprocess.run(command, cwd=ROOT, env=code_env(), check=True)
     return site
-
-
-def serve(site):
-    handler = functools.partial(QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def photograph(base, out):
@@ -78,17 +61,14 @@ def clip_of(locator):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     parser.add_argument("--site", type=Path, help="a site built earlier (default: build the offline example)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         site = args.site or build_example(Path(folder))
-        server, base = serve(site)
-        try:
+        with served(site) as base:
             photograph(base, args.out)
-        finally:
-            server.shutdown()
     print(f"wrote {args.out / 'overview.png'} and {args.out / 'case.png'}")
 
 

@@ -1,24 +1,27 @@
-"""bench/bench_bf16_agreement.py: the comparison it reports, and a smoke run on one case (trained Lite0)."""
+"""bench/bench_bf16_agreement.py and the harness it shares: the comparison it reports, and a smoke run on one case
+(trained Lite0)."""
 
+import os
 import subprocess
 import sys
 
+import bench_bf16_agreement as agreement  # bench/ is on the tests' path, as it is first on a script's
 import numpy as np
 import pytest
+from harness import top_overlap
 
 from generator.run.devices import bf16_supported
 from tests import requires
 from tests.helpers import REPO, make_project
 
-sys.path.insert(0, str(REPO / "bench"))
-import bench_bf16_agreement as agreement  # noqa: E402
-from weights_agreement import top_overlap  # noqa: E402
-
 SCRIPT = REPO / "bench" / "bench_bf16_agreement.py"
 
 
 def run_script(*args):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=600)
+    """The script as its README runs it, on this checkout's package."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, str(SCRIPT), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
 
 
 def test_top_overlap_counts_shared_highest_weights():
