@@ -27,7 +27,7 @@ def cam_methods():
 
 
 def explainer(name, batch_size):
-    settings = getattr(ExplainersSpec(), name)
+    settings = ExplainersSpec().section(name)
     if batch_size and "batch_size" in type(settings).model_fields:
         settings = settings.model_copy(update={"batch_size": batch_size})
     return EXPLAINERS[name](settings, seed=0)

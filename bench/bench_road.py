@@ -34,7 +34,7 @@ def main():
 
     model = load_named_model(args.model)
     inputs = chelsea_case()
-    gradcam = EXPLAINERS["gradcam"](ExplainersSpec().gradcam, seed=0)
+    gradcam = EXPLAINERS["gradcam"](ExplainersSpec().section("gradcam"), seed=0)
     classify = batch_classifier(model, batch)
     crop = inputs.image.crop_array
     top = int(np.argmax(classify(crop[None])[0]))
