@@ -40,8 +40,7 @@ TOP_LABELS = 5  # labels the reference explains (top_labels=5)
 
 
 def chelsea_inputs():
-    from generator.explain.lime import segment_image
-    from generator.explain.lime import LimeSpec
+    from generator.explain.lime import LimeSpec, segment_image
 
     crop = chelsea_case().image.crop_array
     return crop, segment_image(crop, LimeSpec(), seed=0)
@@ -122,8 +121,7 @@ def sweep_task(name, crop, segments, args):
 
 def fast_task(name, weights, crop, segments, args, batch_size, precision, targets=()):
     """generator.explain.lime.explain_with_lime with BatchClassifier, model prepared by load_model."""
-    from generator.explain.lime import explain_with_lime
-    from generator.explain.lime import LimeSpec
+    from generator.explain.lime import LimeSpec, explain_with_lime
     from generator.run.inference import BatchClassifier
 
     import_surrogate_modules()

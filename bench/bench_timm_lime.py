@@ -30,8 +30,7 @@ from harness import (
 def lime_task(name, samples, batch_size, fused):
     """Seconds of explain_with_lime for one timm model, fused or eager; its weights for the agreement."""
     import generator.run.inference as inference
-    from generator.explain.lime import explain_with_lime, segment_image
-    from generator.explain.lime import LimeSpec
+    from generator.explain.lime import LimeSpec, explain_with_lime, segment_image
     from generator.run.fast_forward import eager_forward
 
     if not fused:  # the classifier asks fast_forward for its forward; here it always gets the eager module
