@@ -98,8 +98,8 @@ class Measurer:
         self.random_stacks: dict[tuple[str, bytes], NDArray[np.uint8]] = {}  # (kind, case image) -> random map's images
 
     def code_modules(self) -> tuple[str, ...]:
-        """The modules whose source computes the metrics: these, and every explainer's (maps, stability)."""
-        return (__name__, metrics.__name__, *(m for e in self.explainers for m in e.code_modules()))
+        """The modules whose source computes the metrics: these (the ROAD curves' too), and every explainer's."""
+        return (__name__, metrics.__name__, road.__name__, *(m for e in self.explainers for m in e.code_modules()))
 
     def classifier(self, model: LoadedModel) -> BatchClassifier:
         return batch_classifier(model, self.settings.batch_size, self.device, self.precision)
