@@ -133,7 +133,9 @@ def test_an_unchanged_rebuild_composes_the_same_keys_and_computes_nothing(baseli
 
 def test_every_manifest_setting_that_feeds_a_cached_number_is_changed_above():
     """The list of changes covers every key of the explainers that run, the metrics and the preprocessing."""
-    from generator.manifest.schema import IntegratedGradientsSpec, LimeSpec, MetricsSpec, PreprocessSpec
+    from generator.explain.integrated_gradients import IntegratedGradientsSpec
+    from generator.explain.lime import LimeSpec
+    from generator.manifest.schema import MetricsSpec, PreprocessSpec
 
     named = {name for name, _, _ in CHANGES}
     expected = {f"lime.{key}" for key in LimeSpec.model_fields if key != "enabled"}

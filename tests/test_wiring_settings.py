@@ -10,8 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generator.explain.lime import segment_image
-from generator.manifest.schema import LimeSpec
+from generator.explain.lime import LimeSpec, segment_image
 from tests.wiring import CLASSES, make_tiny_project, recorded_build, tiny_manifest, tiny_net, write_manifest
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 import yaml
-from torch import nn
 
 from generator.build import BuildOptions, build_report
 from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML
