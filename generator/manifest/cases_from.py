@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import TypeAdapter, ValidationError
 
+from generator.manifest.paths import OutsideContent, confined
 from generator.manifest.schema import (
     CASE_ID_PATTERN,
     IMAGE_SUFFIXES,
@@ -299,16 +300,10 @@ def merge_listed(expansion: Expansion, listed: list[object]) -> None:
 
 def inside_path(value: str, content_dir: Path) -> Path:
     """The folder or file `value` names, refused where it leaves the manifest's folder (as an image's path is)."""
-    path = PurePosixPath(value.replace("\\", "/"))
-    if path.is_absolute() or re.match(r"^[A-Za-z]:", value):
-        raise SourceError(f"absolute path {value!r} not allowed: give a path relative to the manifest's folder")
-    if ".." in path.parts:
-        raise SourceError(f"path {value!r} leaves the content folder: move it under the manifest's folder")
-    root = content_dir.resolve()
-    full = (root / path).resolve()
-    if not full.is_relative_to(root):
-        raise SourceError(f"{value!r} is a link that points outside the content folder ({full})")
-    return root / path
+    try:
+        return content_dir.resolve() / confined(value, content_dir, "move it under the manifest's folder")
+    except OutsideContent as error:
+        raise SourceError(str(error)) from None
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:

@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from generator.manifest.paths import confined
 from generator.manifest.regions import CaseRegions
 from generator.manifest.sections import SectionFamily
 
@@ -343,23 +344,13 @@ def check_class_ref(value: builtins.object) -> builtins.object:
 
 def check_image_path(value: str, content_dir: str | os.PathLike[str] | None) -> str:
     """Refuse paths that leave the content folder; check the file exists when the folder is known."""
-    path = PurePosixPath(value.replace("\\", "/"))
-    if path.is_absolute() or re.match(r"^[A-Za-z]:", value):
-        raise ValueError(f"absolute path {value!r} not allowed: give a path relative to the manifest's folder")
-    if ".." in path.parts:
-        raise ValueError(
-            f"path {value!r} leaves the content folder: copy the image under it and refer to it from there"
-        )
+    path = confined(value, None, "copy the image under it and refer to it from there")
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"{value!r} is not an image file name (expected one of {', '.join(sorted(IMAGE_SUFFIXES))})")
     if content_dir is None:
         return value
-    root = Path(content_dir).resolve()
-    full = (root / path).resolve()
-    if not full.is_relative_to(root):
-        raise ValueError(
-            f"{value!r} is a link that points outside the content folder ({full}): copy the file in instead"
-        )
+    confined(value, Path(content_dir), "copy the file in instead")
+    full = Path(content_dir).resolve() / path
     if not full.is_file():
         raise ValueError(f"file not found: {value}")
     return value
