@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, overload
 
 import torch
+from torch import nn
 
 from generator.utils.errors import UsageError
 
@@ -30,6 +31,17 @@ class DeviceOptions(Protocol):
 
 
 Options = TypeVar("Options", bound=DeviceOptions)
+
+
+
+@overload
+def module_device(module: nn.Module, fallback: torch.device) -> torch.device: ...
+@overload
+def module_device(module: nn.Module, fallback: None = None) -> torch.device | None: ...
+def module_device(module: nn.Module, fallback: torch.device | None = None) -> torch.device | None:
+    """Where a module's parameters are (its input goes there); `fallback` for a module without parameters."""
+    parameter = next(module.parameters(), None)
+    return fallback if parameter is None else parameter.device
 
 
 @dataclasses.dataclass(frozen=True)

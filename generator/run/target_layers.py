@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from generator.run.devices import module_device
 from generator.run.model_source import GridLayout
 from generator.utils.errors import WeightsError
 
@@ -140,9 +141,8 @@ def find_grid_layer(module: nn.Module, crop: int, grid: GridLayout, label: str) 
 
     handles = [m.register_forward_hook(record) for name, m in module.named_modules() if name]
     try:
-        parameter = next(module.parameters(), None)
         with torch.inference_mode():
-            module(torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device))
+            module(torch.zeros(1, 3, crop, crop, device=module_device(module)))
     finally:
         for handle in handles:
             handle.remove()
@@ -166,8 +166,7 @@ def probe_target_layer(
     seen: list[object] = []
     handle = layer.register_forward_hook(lambda _module, _inputs, output: seen.append(output))
     try:
-        parameter = next(module.parameters(), None)
-        blank = torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device)
+        blank = torch.zeros(1, 3, crop, crop, device=module_device(module))
         with torch.inference_mode():
             module(blank)
     except Exception as error:  # a network that cannot take this input size raises anything
