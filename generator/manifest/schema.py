@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import difflib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal, Union
 
@@ -37,6 +39,13 @@ def slugify(text: str) -> str:
 
 
 Triple = tuple[float, float, float]
+
+
+def unknown_source(value: str, known: Sequence[str]) -> str:
+    """What is wrong with a `source:` that is not one of `known`, with the closest names."""
+    close = difflib.get_close_matches(value, known, n=2)
+    hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    return f"unknown model source {value!r}{hint} (sources: {', '.join(known)}; docs/models.md)"
 
 
 class ModelSpec(Strict):

@@ -28,8 +28,8 @@ from generator.run.model_source import (
     ResolvedWeights,
     local_file,
     normalised,
-    source_of,
 )
+from generator.run.sources import source_of
 from generator.run.target_layers import LayerProbe, find_grid_layer, find_module, probe_target_layer
 from generator.utils.errors import WeightsError
 
