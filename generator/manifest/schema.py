@@ -39,6 +39,9 @@ def slugify(text: str) -> str:
 
 
 Triple = tuple[float, float, float]
+# the validation context's key for the `source:` names a manifest may use: generator.run.sources's registry,
+# handed down by the command that loads the manifest (this stage cannot import the sources)
+MODEL_SOURCES = "model_sources"
 
 
 def unknown_source(value: str, known: Sequence[str]) -> str:
@@ -51,8 +54,8 @@ def unknown_source(value: str, known: Sequence[str]) -> str:
 class ModelSpec(Strict):
     source: str = Field(
         "torchvision",
-        description="Where the model comes from: torchvision (its builders and efficientnet_lite0), timm, "
-        "huggingface, onnx, torchscript or python (docs/models.md).",
+        description="Where the model comes from: one of the model sources (the enum of `python -m generator "
+        "schema`; docs/models.md).",
     )
     name: str = Field(
         description="The model within its source: a torchvision builder (resnet18, ...), a timm model name, a "
@@ -89,6 +92,14 @@ class ModelSpec(Strict):
     @property
     def label(self) -> str:
         return self.display_name or self.name
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get(MODEL_SOURCES)
+        if known and value not in known:
+            raise ValueError(unknown_source(value, known))
+        return value
 
     @field_validator("std")
     @classmethod
