@@ -119,3 +119,8 @@ def test_a_model_files_digest_is_the_short_form_of_the_files_sha256(tmp_path):
 )
 def test_a_mean_or_std_is_three_numbers_or_one_for_every_channel(value, expected):
     assert triple(value, (9.0, 9.0, 9.0)) == expected
+
+
+def test_the_models_page_names_every_source():
+    page = (SOURCES_FOLDER.parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
+    assert [name for name in source_names() if f"`{name}`" not in page] == []
