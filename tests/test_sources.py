@@ -1,5 +1,6 @@
 """The model sources: found by module, one registry, `source:` checked when the manifest loads, Lite0 its own."""
 
+import ast
 import hashlib
 import json
 import sys
@@ -19,6 +20,7 @@ from generator.utils.digests import file_digest, short_file_digest
 from generator.utils.errors import EXIT_BAD_INPUT, ManifestError
 from tests import requires
 from tests.helpers import make_project
+from tests.test_layout import PACKAGE, imported
 
 SOURCES_FOLDER = Path(sources_package.__file__).parent
 
@@ -124,3 +126,16 @@ def test_a_mean_or_std_is_three_numbers_or_one_for_every_channel(value, expected
 def test_the_models_page_names_every_source():
     page = (SOURCES_FOLDER.parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
     assert [name for name in source_names() if f"`{name}`" not in page] == []
+
+
+def test_the_registry_and_the_layer_rules_sit_below_the_sources():
+    """No cycle model_source -> sources -> target_layers -> model_source: nothing below imports the sources."""
+
+    def imports(relative):
+        return set(imported(ast.parse((PACKAGE / relative).read_text(encoding="utf-8"))))
+
+    below = {"run/model_source.py", "run/target_layers.py", "run/devices.py"}
+    assert [(name, t) for name in below for t in imports(name) if t.startswith(("run.sources", "run.models"))] == []
+    for path in sorted(SOURCES_FOLDER.glob("*_source.py")):
+        targets = imports(path.relative_to(PACKAGE))
+        assert not {t for t in targets if t == "run.sources" or t.startswith(("run.models", "run.sources."))}, path
