@@ -51,7 +51,7 @@ def test_cache_imports_no_explainer_or_metric():
         if name.startswith("cache."):
             targets = list(imported(ast.parse(path.read_text(encoding="utf-8"))))
             assert not [t for t in targets if t.split(".")[0] in ("explain", "measure")], (name, targets)
-            assert set(targets) <= {"cache.store", "run.results", "utils.atomic", "utils.figures", "utils.plots", "utils.region_figure"}, (
+            assert set(targets) <= {"cache.store", "run.results", "utils.atomic", "utils.digests", "utils.figures", "utils.plots", "utils.region_figure"}, (
                 name,
                 targets,
             )
