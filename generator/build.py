@@ -27,6 +27,7 @@ from generator.render.figure_drawer import FigureDrawer, FigureStream, StagedFig
 from generator.render.pages import PageRenderer
 from generator.run.devices import Inference, batch_size_for, check_device
 from generator.run.results import CaseFailure
+from generator.run.sources import source_names
 from generator.session import BuildSession
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import CaseError, ReportError, UsageError
@@ -72,7 +73,7 @@ def build_report(options: BuildOptions) -> BuildSummary:
     started = time.perf_counter()
     reset()
     options = check_device(options)  # "auto" becomes the device at hand; bf16 where it is supported
-    manifest = load_manifest(options.manifest)
+    manifest = load_manifest(options.manifest, source_names())
     content_dir = Path(options.manifest).parent
     if options.shard:  # writes only into the cache (atomic, content-addressed): shards may run side by side
         check_shard_options(options)

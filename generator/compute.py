@@ -17,7 +17,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from generator.cache.case_cache import CaseCache, NotCached
-from generator.cache.store import file_digest
 from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.base import runs_on
 from generator.measure.measurer import Measurer, compare_models
@@ -29,6 +28,7 @@ from generator.run.images import Preprocessor, decode_image
 from generator.run.inference import probabilities, top_k
 from generator.run.region_geometry import case_regions
 from generator.run.results import CaseResult, ModelResult
+from generator.utils.digests import file_digest
 from generator.utils.errors import CaseError, ReportError
 from generator.utils.options import BuildOptions
 from generator.utils.phase_times import timed

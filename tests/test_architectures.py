@@ -17,7 +17,8 @@ from generator.render.pages import markdown_text
 from generator.run.images import Preprocessor
 from generator.run.model_source import Normalisation, normalised
 from generator.run.models import load_model, resolve_weights
-from generator.run.target_layers import family_prefix, to_spatial
+from generator.run.sources.torchvision_source import family_prefix
+from generator.run.target_layers import to_spatial
 from generator.utils.errors import WeightsError
 from tests.helpers import CHELSEA
 from tests.switches import build_tiny, check_pages

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from generator.cli import main
 from generator.manifest.schema import CaseSpec, Manifest, ModelSpec
-from generator.run.target_layers import FAMILY_LAYERS
+from generator.run.sources.torchvision_source import FAMILY_LAYERS
 from generator.utils import errors
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -238,7 +238,7 @@ def test_the_manifests_folder_wins_over_an_earlier_import_and_sys_path_is_restor
         )
         spec = ModelSpec(source="python", name="same_name_nets:build")
         weights = resolve_weights(spec, folder, SEED)
-        from generator.run.model_source import source_of
+        from generator.run.sources import source_of
 
         built = source_of(spec).build(spec, weights, SEED)
         assert built.module.in_features == number

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from generator.utils.atomic import write_bytes
+from generator.utils.digests import file_digest
 from generator.utils.records import RESULT_TYPES
 
 log = logging.getLogger(__name__)
@@ -88,14 +89,6 @@ def source_digest(*module_names: str) -> str:
 
 def bytes_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def canonical(value: object) -> Json:

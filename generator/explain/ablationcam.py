@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from generator.explain.base import model_device, register
+from generator.explain.base import register
 from generator.explain.cam import ChannelPassCam, ChannelPasses, LayerReading, channel_axis, channel_batches
+from generator.run.devices import module_device
 from generator.run.fast_forward import eager_forward
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class AblationCam(ChannelPassCam):
 
     def channel_scores(self, passes: ChannelPasses) -> torch.Tensor:
         model, reading = passes.model, passes.reading
-        device = model_device(model.module, passes.tensor)
+        device = module_device(model.module, passes.tensor.device)
         forward = eager_forward(model.module, self.precision, device)
         axis = channel_axis(reading.native_shape, passes.channels, model.grid)
         value = ablation_value(reading)

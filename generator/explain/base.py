@@ -26,7 +26,6 @@ from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     import torch
-    from torch import nn
 
     from generator.manifest.schema import ExplainersSpec, MetricsSpec
     from generator.run.inference import BatchClassifier
@@ -328,12 +327,6 @@ def scaled_to_peak(values: NDArray[np.float64]) -> NDArray[np.float64]:
     positive = np.clip(values, 0, None)
     peak = positive.max()
     return positive / peak if peak > 0 else np.zeros_like(positive)
-
-
-def model_device(module: nn.Module, tensor: torch.Tensor) -> torch.device:
-    """Where the model's parameters are (its input goes there), or the tensor's device for a parameterless one."""
-    parameter = next(module.parameters(), None)
-    return tensor.device if parameter is None else parameter.device
 
 
 AnyExplainer = Explainer[Any, Any, Any]  # an enabled explainer of any method, as the build iterates them

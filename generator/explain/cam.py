@@ -22,9 +22,9 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 from torch import nn
 
-from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, scaled_to_peak
+from generator.explain.base import CaseInputs, HeatmapExplainer, scaled_to_peak
 from generator.manifest.schema import Strict
-from generator.run.devices import batch_size_for
+from generator.run.devices import batch_size_for, module_device
 from generator.run.model_source import GridLayout
 from generator.run.target_layers import is_nhwc, to_spatial
 from generator.utils.progress import progress
@@ -79,7 +79,7 @@ def read_layer(
 ) -> LayerReading:
     """The layer's activations (and, for a target, their gradient) on the input, read as grids."""
     grid = grid or GridLayout()
-    inputs = tensor.detach().to(model_device(module, tensor)).clone().requires_grad_(target is not None)
+    inputs = tensor.detach().to(module_device(module, tensor.device)).clone().requires_grad_(target is not None)
     with captured_output(layer) as saved, torch.set_grad_enabled(target is not None):
         logits = module(inputs)
         if "output" not in saved:

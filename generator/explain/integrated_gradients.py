@@ -16,8 +16,9 @@ from numpy.typing import NDArray
 from pydantic import Field
 from torch import nn
 
-from generator.explain.base import CaseInputs, HeatmapExplainer, model_device, register, scaled_to_peak
+from generator.explain.base import CaseInputs, HeatmapExplainer, register, scaled_to_peak
 from generator.manifest.schema import Strict
+from generator.run.devices import module_device
 from generator.run.model_source import Normalisation, normalised
 from generator.utils.records import result_type
 
@@ -50,7 +51,7 @@ def integrated_gradients(
     """Captum's IntegratedGradients of `target`'s logit (Gauss-Legendre, `steps` points) as a result."""
     from captum.attr import IntegratedGradients  # imported on first use: a no-op rebuild never needs it
 
-    device = model_device(module, tensor)
+    device = module_device(module, tensor.device)
     attributions, delta = IntegratedGradients(module).attribute(
         tensor.to(device),
         baselines=baseline.to(device),

@@ -6,20 +6,25 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from generator.manifest.cases_from import CaseOrigin, expand_cases_from
-from generator.manifest.schema import CASE_SOURCE_TAGS, EXPLAINER_SECTIONS, Manifest
+from generator.manifest.schema import CASE_SOURCE_TAGS, EXPLAINER_SECTIONS, MODEL_SOURCES, Manifest
 from generator.utils.errors import ManifestError
 
 MAX_MANIFEST_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 100_000
 
 
-def load_manifest(path: str | os.PathLike[str]) -> Manifest:
-    """Load and validate a manifest; raise ManifestError listing every problem."""
+def load_manifest(path: str | os.PathLike[str], model_sources: Sequence[str] = ()) -> Manifest:
+    """Load and validate a manifest; raise ManifestError listing every problem.
+
+    `model_sources`: the `source:` names a model entry may use (generator.run.sources.source_names, which the
+    commands pass in: this stage cannot import the sources); empty, `source:` is checked when the model loads.
+    """
     path = Path(path)
     if not path.is_file():
         raise ManifestError(
@@ -39,7 +44,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     problems = expansion.problems if expansion is not None else []
     EXPLAINER_SECTIONS.load()  # every method's section, whatever the caller imported
     try:
-        manifest = Manifest.model_validate(data, context={"content_dir": path.parent})
+        manifest = Manifest.model_validate(data, context={"content_dir": path.parent, MODEL_SOURCES: model_sources})
     except ValidationError as error:
         problems += format_validation_errors(error, expansion.origins if expansion is not None else None)
     if problems:
@@ -145,6 +150,10 @@ def is_inside(loc: Sequence[int | str], parent: Sequence[int | str]) -> bool:
     return len(loc) > len(parent) and tuple(loc[: len(parent)]) == tuple(parent)
 
 
-def manifest_json_schema() -> str:
+def manifest_json_schema(model_sources: Sequence[str] = ()) -> str:
+    """The manifest's JSON Schema; `model_sources` (generator.run.sources.source_names) as `source:`'s enum."""
     EXPLAINER_SECTIONS.load()
-    return json.dumps(Manifest.model_json_schema(), indent=2)
+    schema: dict[str, Any] = Manifest.model_json_schema()
+    if model_sources:
+        schema["$defs"]["ModelSpec"]["properties"]["source"]["enum"] = list(model_sources)
+    return json.dumps(schema, indent=2)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import difflib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union
 
@@ -39,13 +41,23 @@ def slugify(text: str) -> str:
 
 
 Triple = tuple[float, float, float]
+# the validation context's key for the `source:` names a manifest may use: generator.run.sources's registry,
+# handed down by the command that loads the manifest (this stage cannot import the sources)
+MODEL_SOURCES = "model_sources"
+
+
+def unknown_source(value: str, known: Sequence[str]) -> str:
+    """What is wrong with a `source:` that is not one of `known`, with the closest names."""
+    close = difflib.get_close_matches(value, known, n=2)
+    hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    return f"unknown model source {value!r}{hint} (sources: {', '.join(known)}; docs/models.md)"
 
 
 class ModelSpec(Strict):
     source: str = Field(
         "torchvision",
-        description="Where the model comes from: torchvision (its builders and efficientnet_lite0), timm, "
-        "huggingface, onnx, torchscript or python (docs/models.md).",
+        description="Where the model comes from: one of the model sources (the enum of `python -m generator "
+        "schema`; docs/models.md).",
     )
     name: str = Field(
         description="The model within its source: a torchvision builder (resnet18, ...), a timm model name, a "
@@ -82,6 +94,14 @@ class ModelSpec(Strict):
     @property
     def label(self) -> str:
         return self.display_name or self.name
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str, info: ValidationInfo) -> str:
+        known = (info.context or {}).get(MODEL_SOURCES)
+        if known and value not in known:
+            raise ValueError(unknown_source(value, known))
+        return value
 
     @field_validator("std")
     @classmethod

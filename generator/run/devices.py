@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 import torch
+from torch import nn
 
 from generator.utils.errors import UsageError
 from generator.utils.options import BuildOptions
@@ -17,6 +18,16 @@ AUTO_BATCH_SIZE = {"cpu": AUTO_BATCH_SIZE_CPU, "cuda": 250, "mps": 250}  # GPU: 
 
 class DeviceError(UsageError):
     """The requested device or precision is not available on this machine."""
+
+
+@overload
+def module_device(module: nn.Module, fallback: torch.device) -> torch.device: ...
+@overload
+def module_device(module: nn.Module, fallback: None = None) -> torch.device | None: ...
+def module_device(module: nn.Module, fallback: torch.device | None = None) -> torch.device | None:
+    """Where a module's parameters are (its input goes there); `fallback` for a module without parameters."""
+    parameter = next(module.parameters(), None)
+    return fallback if parameter is None else parameter.device
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
+from generator.run.devices import module_device
 from generator.run.fast_forward import Forward, eager_forward, forward_for
 from generator.run.results import Prediction
 
@@ -27,9 +28,8 @@ def scores(logits: torch.Tensor, output: Output) -> torch.Tensor:
 
 def probabilities(model: LoadedModel, tensor: torch.Tensor) -> NDArray[np.float64]:
     """The model's scores (`output`: softmax by default) for a normalised 1x3xHxW tensor (float64 numpy)."""
-    parameter = next(model.module.parameters(), None)
     with torch.inference_mode():
-        logits = model.module(tensor if parameter is None else tensor.to(parameter.device))
+        logits = model.module(tensor.to(module_device(model.module, tensor.device)))
     return scores(logits.double(), model.output)[0].cpu().numpy()
 
 

@@ -1,7 +1,9 @@
 """What a model source hands over: the interface every `source:` of a `models:` entry implements.
 
-A source turns a manifest entry into a `BuiltModel` in two steps: `resolve` finds the weights (cheap, every
-model first, so that a missing file fails before any heavy work) and `build` makes the network with them.
+Each source is one module of generator.run.sources, found there and registered here (`register`): this module
+sits below the sources and imports none of them. A source turns a manifest entry into a `BuiltModel` in two
+steps: `resolve` finds the weights (cheap, every model first, so that a missing file fails before any heavy
+work) and `build` makes the network with them.
 `generator.run.models.load_model` then applies what the entry overrides (`classes`, `output`, `mean`,
 `std`, `target_layer`), prepares the network the same way for every source and checks its Grad-CAM layer.
 Nothing after that asks which source a model came from.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import numbers
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import torch
 from torch import nn
 
+from generator.utils.digests import SHORT_DIGEST, short_file_digest
 from generator.utils.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -40,7 +44,7 @@ class ResolvedWeights:
     state_dict: dict[str, torch.Tensor] | None
     digest: str
     short: str  # a few words, for case pages
-    enum: Any = None  # torchvision: the weights enum the architecture is built for (its builder settings)
+    extra: object = None  # the source's own, opaque to the rest (torchvision: the weights enum it builds for)
     path: Path | None = None  # a model file (TorchScript, ONNX) or a folder (HuggingFace) the source loads itself
 
 
@@ -81,10 +85,11 @@ class BuiltModel:
 
 
 class ModelSource(ABC):
-    """One `source:` of the manifest's `models:` entries."""
+    """One `source:` of the manifest's `models:` entries: the family of models one module builds."""
 
     name: ClassVar[str] = ""  # the manifest value
     title: ClassVar[str] = ""  # for the methods page
+    claims: ClassVar[tuple[str, ...]] = ()  # `name:`s it builds for an entry of the default source (no `source:`)
 
     @abstractmethod
     def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
@@ -96,22 +101,16 @@ class ModelSource(ABC):
 
 
 SOURCES: dict[str, ModelSource] = {}  # manifest `source:` -> its source, in registration order
+CLAIMED: dict[str, ModelSource] = {}  # a `name:` of the default source -> the source that claims it
 
 
 def register(cls: type[ModelSource]) -> type[ModelSource]:
-    SOURCES[cls.name] = cls()
+    """Add a source to the registry (generator.run.sources imports every module, whose class is decorated)."""
+    source = cls()
+    SOURCES[cls.name] = source
+    for name in cls.claims:
+        CLAIMED[name] = source
     return cls
-
-
-def source_of(spec: ModelSpec) -> ModelSource:
-    import generator.run.sources  # noqa: F401 - registers every source
-
-    try:
-        return SOURCES[spec.source]
-    except KeyError:
-        raise WeightsError(
-            f"model '{spec.label}': unknown source {spec.source!r}; choose one of {', '.join(SOURCES)}"
-        ) from None
 
 
 def optional_module(module: str, missing: str) -> Any:
@@ -129,15 +128,17 @@ def digest_state_dict(state_dict: Mapping[str, object]) -> str:
         sha.update(name.encode())
         if isinstance(tensor, torch.Tensor):
             sha.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return sha.hexdigest()[:16]
+    return sha.hexdigest()[:SHORT_DIGEST]
 
 
-def file_digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()[:16]
+def triple(value: object, default: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A configuration's mean or std: three numbers, or one for every channel; `default` for anything else."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    found = [float(v) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)]
+    found = found * 3 if len(found) == len(values) == 1 else found
+    if len(found) != 3 or len(values) not in (1, 3):
+        return default
+    return (found[0], found[1], found[2])
 
 
 STATE_DICT_SUFFIXES = (".pth", ".pt", ".safetensors")
@@ -166,7 +167,20 @@ class ModelFileSource(ModelSource):
         path = local_file(spec, spec.name, manifest_dir, self.what)
         if not path.is_file():
             raise WeightsError(f"model '{spec.label}': {self.what} {path} is not a file")
-        return ResolvedWeights("model file", f"{self.what} {path.name}", None, file_digest(path), path.name, path=path)
+        digest = short_file_digest(path)
+        return ResolvedWeights("model file", f"{self.what} {path.name}", None, digest, path.name, path=path)
+
+
+def redraw_zero_layers(module: nn.Module) -> None:
+    """Give random weights to linear layers initialised to zero (torchvision's ViT head) in a random model.
+
+    A zero head scores every class the same whatever the image, so a "random" ViT would have no gradient
+    and no explanation at all; drawn like any nn.Linear (from the seeded global generator), it is a random
+    model like the others.
+    """
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear) and not layer.weight.any():
+            layer.reset_parameters()
 
 
 def random_weights(seed: int) -> ResolvedWeights:

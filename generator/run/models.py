@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from generator.manifest.imagenet import imagenet_categories
+from generator.run.devices import module_device
 from generator.run.model_source import (
     BuiltModel,
     GridLayout,
@@ -27,8 +28,8 @@ from generator.run.model_source import (
     ResolvedWeights,
     local_file,
     normalised,
-    source_of,
 )
+from generator.run.sources import source_of
 from generator.run.target_layers import LayerProbe, find_grid_layer, find_module, probe_target_layer
 from generator.utils.errors import WeightsError
 
@@ -152,8 +153,7 @@ def prepared(module: nn.Module) -> nn.Module:
 
 
 def count_outputs(module: nn.Module, crop: int, label: str) -> int:
-    parameter = next(module.parameters(), None)
-    blank = torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device)
+    blank = torch.zeros(1, 3, crop, crop, device=module_device(module))
     try:
         with torch.inference_mode():
             logits = module(blank)

@@ -1,9 +1,8 @@
-"""Grad-CAM's layer for every architecture family, and that layer's output as an N x C x h x w grid.
+"""Grad-CAM's layer found by rule, checked, and read as an N x C x h x w grid: what every model source shares.
 
-The default layer is the last spatial feature map the classifier head reads: a CNN's last block, a Swin's
-last stage (NHWC), MaxViT's last block, and for a ViT the normalised input of its last encoder block. A ViT's
-head reads the class token alone after the last block, so that block's own output gives patch tokens a zero
-gradient; the tokens entering it still decide the class token through attention (pytorch-grad-cam's choice).
+A source may name its family's layer (generator.run.sources: torchvision's table, timm's and HuggingFace's
+rules); otherwise `find_grid_layer` takes the last spatial map the head reads. `probe_target_layer` checks
+the chosen layer on one forward pass, and `to_spatial` reads its output as a grid.
 """
 
 from __future__ import annotations
@@ -15,32 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from generator.run.devices import module_device
 from generator.run.model_source import GridLayout
 from generator.utils.errors import WeightsError
-
-# builder-name prefix -> dotted layer; the longest matching prefix wins (efficientnet_lite before efficientnet)
-FAMILY_LAYERS = {
-    "resnet": "layer4",
-    "resnext": "layer4",
-    "wide_resnet": "layer4",
-    "vgg": "features",
-    "alexnet": "features",
-    "squeezenet": "features",
-    "densenet": "features",
-    "googlenet": "inception5b",
-    "inception": "Mixed_7c",
-    "mobilenet": "features",
-    "mnasnet": "layers",
-    "shufflenet": "conv5",
-    "efficientnet_lite": "_bn1",
-    "efficientnet": "features",
-    "regnet": "trunk_output",
-    "convnext": "features",
-    "swin": "features",
-    "maxvit": "blocks[-1]",
-    "vit_": "encoder.layers[-1].ln_1",
-}
-CHANNELS_LAST_FAMILIES = ("swin",)  # their stages keep tokens as N x h x w x C
 
 
 class NotSpatial(ValueError):
@@ -53,37 +29,6 @@ class LayerProbe:
 
     output_shape: tuple[int, ...]
     grid: tuple[int, int]  # (h, w)
-
-
-def family_prefix(name: str) -> str | None:
-    matches = [prefix for prefix in FAMILY_LAYERS if name.startswith(prefix)]
-    return max(matches, key=len) if matches else None
-
-
-def default_target_layer(name: str, module: nn.Module) -> str:
-    """The family's layer (as a dotted path of the module); otherwise the last convolution."""
-    prefix = family_prefix(name)
-    if prefix is not None:
-        return resolve_last_children(module, FAMILY_LAYERS[prefix])
-    convs = [n for n, m in module.named_modules() if isinstance(m, torch.nn.Conv2d)]
-    if not convs:
-        raise WeightsError(f"model '{name}': no convolutional layer for Grad-CAM; set target_layer in the manifest")
-    return convs[-1]
-
-
-def resolve_last_children(module: nn.Module, path: str) -> str:
-    """ "blocks[-1]" -> "blocks.3": a family's layer named by position, whatever the variant's depth."""
-    parts = []
-    for part in path.split("."):
-        name, last = (part[: -len("[-1]")], True) if part.endswith("[-1]") else (part, False)
-        parts.append(name)
-        if last:
-            parts.append(list(module.get_submodule(".".join(parts)).named_children())[-1][0])
-    return ".".join(parts)
-
-
-def channels_last_hint(name: str) -> bool:
-    return name.startswith(CHANNELS_LAST_FAMILIES)
 
 
 def is_nhwc(shape: Sequence[int], channels_last: bool = False) -> bool:
@@ -140,9 +85,8 @@ def find_grid_layer(module: nn.Module, crop: int, grid: GridLayout, label: str) 
 
     handles = [m.register_forward_hook(record) for name, m in module.named_modules() if name]
     try:
-        parameter = next(module.parameters(), None)
         with torch.inference_mode():
-            module(torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device))
+            module(torch.zeros(1, 3, crop, crop, device=module_device(module)))
     finally:
         for handle in handles:
             handle.remove()
@@ -166,8 +110,7 @@ def probe_target_layer(
     seen: list[object] = []
     handle = layer.register_forward_hook(lambda _module, _inputs, output: seen.append(output))
     try:
-        parameter = next(module.parameters(), None)
-        blank = torch.zeros(1, 3, crop, crop, device=None if parameter is None else parameter.device)
+        blank = torch.zeros(1, 3, crop, crop, device=module_device(module))
         with torch.inference_mode():
             module(blank)
     except Exception as error:  # a network that cannot take this input size raises anything

@@ -26,10 +26,11 @@ from generator.run.model_source import (
     ModelSource,
     Normalisation,
     ResolvedWeights,
-    file_digest,
     optional_module,
     register,
+    triple,
 )
+from generator.utils.digests import SHORT_DIGEST, short_file_digest
 from generator.utils.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -137,8 +138,8 @@ def folder_digest(folder: Path) -> str:
     sha = hashlib.sha256()
     for path in sorted(folder.iterdir()):
         if path.is_file() and (path.name == "config.json" or path.suffix in WEIGHT_SUFFIXES):
-            sha.update(f"{path.name}:{file_digest(path)}".encode())
-    return sha.hexdigest()[:16]
+            sha.update(f"{path.name}:{short_file_digest(path)}".encode())
+    return sha.hexdigest()[:SHORT_DIGEST]
 
 
 def processor_config(folder: Path) -> dict[str, Any]:
@@ -150,15 +151,6 @@ def processor_config(folder: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise WeightsError(f"{path} is not valid JSON ({error})") from None
     return data if isinstance(data, dict) else {}
-
-
-def triple(value: object, default: tuple[float, float, float]) -> tuple[float, float, float]:
-    """An image processor's mean or std: three numbers, or one for every channel."""
-    if isinstance(value, (int, float)):
-        return (float(value),) * 3
-    if isinstance(value, (list, tuple)) and len(value) == 3:
-        return (float(value[0]), float(value[1]), float(value[2]))
-    return default
 
 
 def categories(config: Any) -> tuple[str, ...] | None:

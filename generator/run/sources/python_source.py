@@ -24,12 +24,12 @@ from generator.run.model_source import (
     BuiltModel,
     ModelSource,
     ResolvedWeights,
-    file_digest,
     load_into,
     load_state_dict_file,
     local_file,
     register,
 )
+from generator.utils.digests import short_file_digest
 from generator.utils.errors import WeightsError
 
 if TYPE_CHECKING:
@@ -138,4 +138,4 @@ def forget_shadowed(module_name: str, manifest_dir: Path) -> None:
 def code_digest(module: ModuleType) -> str:
     """The module file's digest: results cached for one version of the code are not reused for another."""
     origin = getattr(module, "__file__", None)
-    return file_digest(Path(origin)) if origin else "builtin"
+    return short_file_digest(origin) if origin else "builtin"

