@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel
 
 from generator.cli import main
-from generator.manifest.schema import CaseSpec, Manifest, ModelSpec
+from generator.manifest.schema import EXPLAINER_SECTIONS, CaseSpec, Manifest, ModelSpec
 from generator.run.sources.torchvision_source import FAMILY_LAYERS
 from generator.utils import errors
 
@@ -60,6 +60,11 @@ def test_readme_links_every_docs_page():
 
 def yaml_blocks(text):
     return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)]
+
+
+@pytest.fixture(autouse=True)
+def every_method_section():
+    EXPLAINER_SECTIONS.load()  # the schema as the loader sees it: with every method's section
 
 
 def test_the_readme_manifest_is_a_valid_manifest():
