@@ -7,7 +7,8 @@ then names no member, and the JSON Schema, the `extra="forbid"` check and the de
 
 The members live in a later stage than the schema (`generator.explain`), which may not be imported from here;
 `load` imports a family's package by name, as a plugin host loads its plugins, so that a manifest read
-before anything else imported the methods still sees every one of them.
+before anything else imported the methods still sees every one of them. The loader and the JSON Schema export call
+it; other code that reads the schema's fields without either (a test walking `Manifest.model_fields`) calls it too.
 """
 
 from __future__ import annotations
