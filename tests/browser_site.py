@@ -106,7 +106,7 @@ def schema_has(path):
 def build_site(root):
     content_dir, site_dir = root / "content", root / "site"
     manifest = prepare_content(content_dir)
-    result = build(content_dir / "manifest.yaml")  # writes site/ beside content/
+    result = build(content_dir / "manifest.yaml", in_process=False)  # as a user runs it; writes site/ beside content/
     if result.returncode != 0:
         pytest.fail(
             f"site build failed (exit {result.returncode}): {' '.join(result.args)}\n"
