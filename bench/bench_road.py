@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from generator.explain import EXPLAINERS, CaseInputs  # noqa: E402
 from generator.manifest.schema import ExplainersSpec, MetricsSpec, ModelSpec, PreprocessSpec  # noqa: E402
-from generator.measure.metrics import curve_images  # noqa: E402
+from generator.measure.faithfulness import curve_images  # noqa: E402
 from generator.measure.road import road_images  # noqa: E402
 from generator.run.images import Preprocessor  # noqa: E402
 from generator.run.inference import batch_classifier  # noqa: E402

@@ -18,7 +18,6 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from generator.explain.base import (
-    STABILITY,
     STABILITY_THRESHOLD,
     CaseInputs,
     ClassifiedRows,
@@ -326,7 +325,6 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
     segments_case = True
     title = "LIME"
     viewer_colormap = figures.WEIGHT_COLORMAP
-    measures = (STABILITY,)
     figure_width = 280
     section = (
         "The superpixels whose presence raises (or lowers) the target's probability, from "
