@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from generator.measure import MEASURES
-from generator.measure.base import RANDOM_MAP, MetricColumn, page_order
+from generator.measure.base import RANDOM_MAP, MetricColumn
 from generator.render.pages_format import UNDEFINED, mean, with_reason
 
 if TYPE_CHECKING:
     from generator.measure.base import Measure, TargetMetrics
-
-__all__ = ["MetricColumn", "Table", "page_order"]  # page_order: the pages' order of methods, from measure.base
 
 Cell = str | Markup  # a Markdown table cell
 
