@@ -49,13 +49,13 @@ class ColumnGroup:
     topics: list[str]  # the topic of each measure with a column here that has a value (the shared table's heading)
 
 
-def column_groups(records: Sequence[TargetMetrics]) -> list[ColumnGroup]:
-    """The columns of every table in page order (each table's own, random baseline included); the shared table
-    stands where its first measure does."""
+def column_groups(records: Sequence[TargetMetrics], baseline: bool = True) -> list[ColumnGroup]:
+    """The columns of every table in page order (each table's own, the random map's too unless `baseline` is
+    False); the shared table stands where its first measure does."""
     groups: dict[str, ColumnGroup] = {}
     for measure in MEASURES.values():
         group = groups.setdefault(measure.table, ColumnGroup(measure.table, [], []))
-        columns = measure_columns(measure, records)
+        columns = measure_columns(measure, records, baseline)
         group.columns.extend(columns)
         if present(columns, records):
             group.topics.append(measure.topic or measure.name)
@@ -111,16 +111,8 @@ def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> dict[
 
 def overview_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     """The headline columns of the overview's case table that have a value in `records` (no random baseline)."""
-    columns = [c for group in column_groups_without_baseline(records) for c in group]
+    columns = [c for group in column_groups(records, baseline=False) for c in group.columns]
     return present([c for c in columns if c.in_overview], records)
-
-
-def column_groups_without_baseline(records: Sequence[TargetMetrics]) -> list[list[MetricColumn]]:
-    """Each table's columns without the random map's, the shared table where its first measure stands."""
-    groups: dict[str, list[MetricColumn]] = {}
-    for measure in MEASURES.values():
-        groups.setdefault(measure.table, []).extend(measure_columns(measure, records, baseline=False))
-    return list(groups.values())
 
 
 def means_tables(own_metrics: Sequence[tuple[Cell, Sequence[TargetMetrics]]]) -> tuple[Table, ...]:
