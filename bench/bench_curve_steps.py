@@ -46,7 +46,7 @@ def curves_per_steps(model, manifest, inputs, explainers, maps, steps_list):
         classify = measurer.classifier(model)
         classify(np.repeat(crop[None], 64, axis=0))  # the fused network is traced on first use: not in the timing
         started = time.perf_counter()
-        curves = measurer.curves(classify, crop, maps, original).faithfulness
+        curves = measurer.curves(classify, crop, maps, original)["faithfulness"]
         found[steps] = (curves, time.perf_counter() - started)
     return found
 

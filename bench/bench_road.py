@@ -18,7 +18,7 @@ from harness import add_out, chelsea_case, command_line, load_named_model, parse
 
 from generator.explain import EXPLAINERS
 from generator.manifest.schema import ExplainersSpec, MetricsSpec
-from generator.measure.metrics import curve_images
+from generator.measure.faithfulness import curve_images
 from generator.measure.road import road_images
 from generator.run.inference import batch_classifier
 

@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 from generator.cache.case_cache import CaseCache, NotCached
 from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.base import runs_on
-from generator.measure.measurer import Measurer, compare_models
+from generator.measure import MEASURES
+from generator.measure.measurer import Measurer
 from generator.measure.region_measurer import region_scores
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
@@ -156,7 +157,9 @@ def compute_case(
         regions=regions,
     )
     classes = {model.key: model.categories for model in models}
-    return case.with_comparisons(compare_models(case, explainers, manifest.metrics.top_k, classes))
+    for measure in MEASURES.values():  # what compares the models (the case's comparisons)
+        case = measure.across_models(case, explainers, manifest.metrics, classes)
+    return case
 
 
 @contextmanager

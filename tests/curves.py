@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from generator.measure.metrics import BLUR_SIGMA, Classify, FaithfulnessResult, curve_images, curves_from_probabilities
+from generator.measure.faithfulness import BLUR_SIGMA, FaithfulnessResult, curve_images, curves_from_probabilities
+from generator.measure.metrics import Classify
 
 
 def deletion_insertion(

@@ -7,8 +7,8 @@ from urllib.parse import unquote
 
 from generator.build import BuildOptions, build_report
 from generator.explain import EXPLAINERS
-from generator.explain.base import CONCENTRATION
 from generator.explain.cam import CamExplainer
+from generator.measure import MEASURES
 from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML, make_project
 
 GENERATED_PAGES = ("index.md", "comparison.md", "methods.md")
@@ -228,7 +228,7 @@ def switched_off_words(manifest):
     metrics = manifest.get("metrics", {})
     on = methods_on(manifest)
     words = []
-    if not any(on[name] and CONCENTRATION in EXPLAINERS[name].measures for name in on):
+    if not any(on[name] and MEASURES["concentration"].applies_to(EXPLAINERS[name]) for name in on):
         words += ["concentration", "Concentration", "Sanity", "sanity ρ"]
     if not any(on[name] and EXPLAINERS[name].segments_case for name in on):
         words += ["superpixel"]  # without LIME or KernelSHAP no case is segmented: maps compare pixel by pixel

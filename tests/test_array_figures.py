@@ -144,10 +144,10 @@ def test_curves_figure_laid_out_once_draws_what_a_new_one_draws():
         ]
 
     plots.laid_out_figure.cache_clear()
-    first = plots.faithfulness_curves(curves(0.9), "title")
-    reused = plots.faithfulness_curves(curves(0.4), "title")  # the same figure, other points
+    first = plots.deletion_insertion_curves(curves(0.9), "title")
+    reused = plots.deletion_insertion_curves(curves(0.4), "title")  # the same figure, other points
     plots.laid_out_figure.cache_clear()
-    assert plots.faithfulness_curves(curves(0.4), "title") == reused != first
+    assert plots.deletion_insertion_curves(curves(0.4), "title") == reused != first
     assert plots.laid_out_figure.cache_info().currsize == 1
 
 
@@ -170,6 +170,6 @@ def test_curves_figures_leave_no_figure_open_however_many_line_sets_are_drawn():
     open_before = len(plt.get_fignums())
     for n in range(20):  # more distinct line sets than the cache keeps
         curve = plots.Curve(f"model {n}", fractions, 1 - fractions, fractions, False)
-        assert plots.faithfulness_curves([curve], "title").startswith(b"\x89PNG")
+        assert plots.deletion_insertion_curves([curve], "title").startswith(b"\x89PNG")
     gc.collect()
     assert len(plt.get_fignums()) == open_before

@@ -35,7 +35,7 @@ def faithfulness_gains(weights):
     explanations = {e.name: {r.target: r for r in e.explain(model, inputs, targets)} for e in explainers}
     result = ModelResult(model_key=spec.key, top_k=(), targets=targets, explanations=explanations)
     measurer = Measurer(MetricsSpec(steps=16, stability_seeds=1, sanity=False), explainers, seed=0)
-    faith = measurer.measure(model, inputs, result)[EGYPTIAN_CAT].faithfulness
+    faith = measurer.measure(model, inputs, result)[EGYPTIAN_CAT]["faithfulness"]
     baseline = faith["random"]
     return {
         method: (

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from generator.utils.plots import Curve, faithfulness_figure
+from generator.utils.plots import Curve, deletion_insertion_figure
 
 
 def curve(label, level, baseline=False):
@@ -41,7 +41,7 @@ def drawn_tick_labels(axis):
 def test_curves_figure_has_no_overlapping_text(count):
     curves = [curve(f"Model {i} Grad-CAM explanation", 0.2 + 0.1 * i) for i in range(count - 1)]
     curves.append(curve("random order (Model 0)", 0.5, baseline=True))
-    fig = faithfulness_figure(curves, "Each model's explanations of its own top-1 class")
+    fig = deletion_insertion_figure(curves, "Each model's explanations of its own top-1 class")
     try:
         boxes = text_boxes(fig)
         assert any(name == "legend" for name, _ in boxes)

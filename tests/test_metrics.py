@@ -9,7 +9,7 @@ from torch import nn
 
 from generator.explain.base import STABILITY_THRESHOLD, seed_stability
 from generator.explain.lime import superpixel_saliency
-from generator.measure import metrics
+from generator.measure import concentration, faithfulness, map_agreement, metrics, sanity
 from generator.run.inference import BatchClassifier
 from tests import curves as one_map
 
@@ -51,7 +51,7 @@ def test_curves_start_and_end_where_the_protocol_says(classify, lit_square):
     result = one_map.deletion_insertion(classify, lit_square, oracle_map(), target=0, steps=8)
     original = classify(lit_square[None])[0, 0]
     black = classify(np.zeros_like(lit_square)[None])[0, 0]
-    blurred = classify(metrics.blurred(lit_square)[None])[0, 0]
+    blurred = classify(faithfulness.blurred(lit_square)[None])[0, 0]
     np.testing.assert_allclose(result.fractions, np.linspace(0, 1, 9))
     np.testing.assert_allclose(result.deletion_curve[[0, -1]], [original, black])
     np.testing.assert_allclose(result.insertion_curve[[0, -1]], [blurred, original])
@@ -97,40 +97,40 @@ def test_superpixel_saliency_and_means_round_trip():
 
 def test_agreement_with_self_and_negation():
     scores = np.array([0.3, -0.1, 0.9, 0.0, 0.5, 0.2, -0.4, 0.7])
-    same = metrics.agreement(scores, scores, 3, metrics.PIXELS)
+    same = map_agreement.agreement(scores, scores, 3, metrics.PIXELS)
     assert same.spearman == pytest.approx(1.0) and same.top_k_overlap == 1.0
     assert (same.k, same.unit) == (3, "pixels")
-    assert metrics.agreement(scores, -scores, 3, metrics.PIXELS).spearman == pytest.approx(-1.0)
-    assert metrics.agreement(scores, -scores, 3, metrics.PIXELS).top_k_overlap == 0.0
+    assert map_agreement.agreement(scores, -scores, 3, metrics.PIXELS).spearman == pytest.approx(-1.0)
+    assert map_agreement.agreement(scores, -scores, 3, metrics.PIXELS).top_k_overlap == 0.0
 
 
 def test_agreement_carries_the_k_it_counted_capped_at_the_vector_length():
     scores = np.array([0.3, -0.1, 0.9, 0.0])
-    capped = metrics.agreement(scores, scores[::-1], 10, metrics.SUPERPIXELS)
+    capped = map_agreement.agreement(scores, scores[::-1], 10, metrics.SUPERPIXELS)
     assert (capped.k, capped.unit) == (4, "superpixels")
     assert capped.top_k_overlap == 1.0  # all 4 of 4 in common
 
 
 def test_agreement_is_nan_safe_and_counts_partial_overlap():
-    flat = metrics.agreement(np.ones(6), np.arange(6.0), 5, metrics.PIXELS)
+    flat = map_agreement.agreement(np.ones(6), np.arange(6.0), 5, metrics.PIXELS)
     assert np.isnan(flat.spearman) and np.isnan(flat.top_k_overlap)  # undefined, not "no agreement"
-    assert np.isnan(metrics.agreement(np.arange(6.0), np.zeros(6), 5, metrics.PIXELS).top_k_overlap)  # zero map
-    assert np.isnan(metrics.agreement(np.zeros(0), np.zeros(0), 5, metrics.PIXELS).top_k_overlap)  # no regions
+    assert np.isnan(map_agreement.agreement(np.arange(6.0), np.zeros(6), 5, metrics.PIXELS).top_k_overlap)  # zero map
+    assert np.isnan(map_agreement.agreement(np.zeros(0), np.zeros(0), 5, metrics.PIXELS).top_k_overlap)  # no regions
     a = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
     b = np.array([5.0, 0.0, 3.0, 2.0, 1.0, 4.0])  # top-2: {0, 1} vs {0, 5}
-    assert metrics.agreement(a, b, 2, metrics.PIXELS).top_k_overlap == 0.5
+    assert map_agreement.agreement(a, b, 2, metrics.PIXELS).top_k_overlap == 0.5
 
 
 def test_concentration_extremes():
     one = np.zeros((8, 8))
     one[3, 4] = 2.5
-    assert metrics.concentration(one) == 1 / 64
-    assert metrics.concentration(np.ones((8, 8))) == 0.5
-    assert math.isnan(metrics.concentration(np.zeros((8, 8))))
+    assert concentration.concentration(one) == 1 / 64
+    assert concentration.concentration(np.ones((8, 8))) == 0.5
+    assert math.isnan(concentration.concentration(np.zeros((8, 8))))
     half_hot = np.zeros((8, 8))
     half_hot[:2] = 1.0  # 16 equal pixels: half the mass in 8 of 64
-    assert metrics.concentration(half_hot) == 8 / 64
-    assert metrics.concentration(np.where(half_hot > 0, 1.0, -3.0)) == 8 / 64  # negatives are not mass
+    assert concentration.concentration(half_hot) == 8 / 64
+    assert concentration.concentration(np.where(half_hot > 0, 1.0, -3.0)) == 8 / 64  # negatives are not mass
 
 
 def test_lime_stability_identical_and_unrelated_runs():
@@ -159,7 +159,7 @@ def small_net():
 def test_randomise_module_touches_only_the_named_layer():
     net = small_net()
     before = {name: p.detach().clone() for name, p in net.named_parameters()}
-    changed = metrics.randomise_module(net, "2.0", seed=1)
+    changed = sanity.randomise_module(net, "2.0", seed=1)
     for name, parameter in net.named_parameters():
         torch.testing.assert_close(parameter, before[name])  # original untouched
     for name, parameter in changed.named_parameters():
@@ -167,8 +167,8 @@ def test_randomise_module_touches_only_the_named_layer():
             assert not torch.allclose(parameter, before[name])
         else:
             torch.testing.assert_close(parameter, before[name])
-    again = metrics.randomise_module(net, "2.0", seed=1)
-    other = metrics.randomise_module(net, "2.0", seed=2)
+    again = sanity.randomise_module(net, "2.0", seed=1)
+    other = sanity.randomise_module(net, "2.0", seed=2)
     for p, q in zip(changed.parameters(), again.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     assert not torch.equal(changed.get_submodule("2.0").weight, other.get_submodule("2.0").weight)
@@ -176,7 +176,7 @@ def test_randomise_module_touches_only_the_named_layer():
 
 def test_randomise_redraws_constant_batchnorm_weights():
     net = small_net()
-    changed = metrics.randomise_module(net, "1", seed=0)
+    changed = sanity.randomise_module(net, "1", seed=0)
     assert not torch.allclose(changed[1].weight, net[1].weight)
     torch.testing.assert_close(changed[1].running_mean, net[1].running_mean)  # buffers kept
 
@@ -184,11 +184,11 @@ def test_randomise_redraws_constant_batchnorm_weights():
 def test_rank_correlation_and_sanity_flag():
     rng = np.random.default_rng(1)
     saliency = rng.random((16, 16))
-    assert metrics.rank_correlation(saliency, saliency) == pytest.approx(1.0)
-    assert metrics.rank_correlation(saliency, -saliency) == pytest.approx(-1.0)
-    assert np.isnan(metrics.rank_correlation(saliency, np.zeros((16, 16))))
-    assert not metrics.sanity_flag(float("nan"))
-    assert metrics.sanity_flag(0.9) and not metrics.sanity_flag(0.1) and not metrics.sanity_flag(float("nan"))
+    assert sanity.rank_correlation(saliency, saliency) == pytest.approx(1.0)
+    assert sanity.rank_correlation(saliency, -saliency) == pytest.approx(-1.0)
+    assert np.isnan(sanity.rank_correlation(saliency, np.zeros((16, 16))))
+    assert not sanity.sanity_flag(float("nan"))
+    assert sanity.sanity_flag(0.9) and not sanity.sanity_flag(0.1) and not sanity.sanity_flag(float("nan"))
 
 
 def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify, lit_square):
@@ -209,13 +209,13 @@ def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify
     }
     measurer = Measurer(MetricsSpec(steps=8), [], seed=4)
     original = classify(lit_square[None])[0]
-    curves = measurer.curves(counting, lit_square, maps, original).faithfulness
+    curves = measurer.curves(counting, lit_square, maps, original)["faithfulness"]
 
     assert len(seen) == len(set(seen)), "an image was classified twice"
     assert metrics.image_key(lit_square) not in seen, "the original's probabilities come from the predictions"
     all_maps = [smap for by_name in maps.values() for smap in by_name.values()]
     all_maps.append(random_smooth_map((SIZE, SIZE), 4))
-    distinct = {metrics.image_key(i) for smap in all_maps for i in metrics.curve_images(lit_square, smap, 0, 8)[1]}
+    distinct = {metrics.image_key(i) for smap in all_maps for i in faithfulness.curve_images(lit_square, smap, 0, 8)[1]}
     assert len(seen) == len(distinct) - 1  # every distinct image but the original
     for target, by_name in maps.items():
         assert list(curves[target]) == [*by_name, "random"]
@@ -224,4 +224,4 @@ def test_curves_of_all_maps_share_one_pass_and_classify_each_image_once(classify
             alone = one_map.deletion_insertion(classify, lit_square, smap, target, steps=8)
             np.testing.assert_allclose(curves[target][name].deletion_curve, alone.deletion_curve, atol=1e-12)
             np.testing.assert_allclose(curves[target][name].insertion_curve, alone.insertion_curve, atol=1e-12)
-    assert measurer.curves(counting, lit_square, {0: {}, 1: {}}, original).faithfulness == {}
+    assert measurer.curves(counting, lit_square, {0: {}, 1: {}}, original).get("faithfulness", {}) == {}

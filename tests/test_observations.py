@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from generator.explain.lime import LimeResult
-from generator.measure.metrics import Agreement
-from generator.render.observations import blank_sentences, overlap_findings
+from generator.measure.map_agreement import Agreement, overlap_findings
+from generator.render.observations import blank_sentences
 from generator.run.results import ModelResult, Prediction
 
 

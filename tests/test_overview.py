@@ -14,8 +14,9 @@ import pytest
 
 from generator.explain.base import Stability
 from generator.manifest.schema import CaseSpec
-from generator.measure.measurer import TargetMetrics
-from generator.measure.metrics import Agreement, FaithfulnessResult
+from generator.measure.base import TargetMetrics
+from generator.measure.faithfulness import FaithfulnessResult
+from generator.measure.map_agreement import Agreement
 from generator.render.metric_tables import overview_columns
 from generator.render.overview import attribute_text, overview_table, row_marker
 from generator.render.page_data import CasePage, ModelColumn
@@ -31,8 +32,9 @@ def curves(deletion, insertion):
 
 
 def measured(target, faithfulness=None, stability=None, **extra):
-    fields = {"concentration": {}, "methods_agreement": {}, "sanity": {}, **extra}
-    return TargetMetrics(target, faithfulness or {}, stability=stability or {}, **fields)
+    names = {"methods_agreement": "map_agreement"}  # the measure's registered name
+    fields = {names.get(key, key): value for key, value in extra.items()}
+    return TargetMetrics(target, {"faithfulness": faithfulness or {}, "stability": stability or {}, **fields})
 
 
 def stability(jaccard, spread=0.5):
@@ -67,13 +69,13 @@ def test_least_faithful_ranks_by_insertion_minus_deletion_ties_in_manifest_order
         faithful_case("e", 0.2, 0.3, random=(0.2, 0.5)),  # 0.1
     ]
     worst = worst_cases(cases, [R18])
-    (gradcam,) = worst.unfaithful
+    (gradcam,) = worst.of("faithfulness")
     assert gradcam.title == "Grad-CAM"
     assert [row.case_id for row in gradcam.rows] == ["b", "e", "c", "d", "a"]
     assert [row.margin for row in gradcam.rows] == pytest.approx([-0.1, 0.1, 0.2, 0.2, 0.4])
-    assert [row.random_margin for row in gradcam.rows] == pytest.approx([0.0, 0.3, 0.0, 0.0, 0.0])
-    assert [row.case_id for row in worst_cases(cases, [R18], limit=2).unfaithful[0].rows] == ["b", "e"]
-    assert worst.unstable == () and worst.disagreements is None and not worst.show_model
+    assert [row.baseline for row in gradcam.rows] == pytest.approx([0.0, 0.3, 0.0, 0.0, 0.0])
+    assert [row.case_id for row in worst_cases(cases, [R18], limit=2).of("faithfulness")[0].rows] == ["b", "e"]
+    assert worst.of("stability") == () and worst.disagreements is None and not worst.show_model
 
 
 def test_least_stable_ranks_every_model_by_jaccard_ties_in_manifest_then_model_order():
@@ -85,7 +87,7 @@ def test_least_stable_ranks_every_model_by_jaccard_ties_in_manifest_then_model_o
         )
 
     cases = [lime_case("a", 0.9, 0.4), lime_case("b", 0.4, 0.2), lime_case("c", 1.0, 0.7)]
-    (lime,) = worst_cases(cases, [R18, R50]).unstable
+    (lime,) = worst_cases(cases, [R18, R50]).of("stability")
     assert lime.title == "LIME"
     assert [(row.case_id, row.model) for row in lime.rows] == [
         ("b", "R50"),
@@ -129,7 +131,7 @@ def test_nan_and_missing_measurements_are_left_out_of_the_rankings():
         faithful_case("ok", 0.2, 0.5),
         case("unmeasured", result("r18", (1, 2))),
     ]
-    assert [row.case_id for row in worst_cases(cases, [R18]).unfaithful[0].rows] == ["ok"]
+    assert [row.case_id for row in worst_cases(cases, [R18]).of("faithfulness")[0].rows] == ["ok"]
 
 
 # --------------------------------------------------------------------------- sections vanish with their measurement

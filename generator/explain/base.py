@@ -2,8 +2,8 @@
 
 An explainer says what it shares per case (`prepare_case`, through the case cache), what its cached
 results depend on (`key_parts`), how it explains (`explain`, one result per target), the saliency map
-the metrics measure (`saliency`), its figures (`figure_kinds`, `figures`), the generic measurements
-that apply to it (`measures`), any measurement of its own (`stability`), and the text of its case-page
+the metrics measure (`saliency`), its figures (`figure_kinds`, `figures`), any measurement of its own
+(`stability`; which measures apply to it, the measures decide), and the text of its case-page
 section and methods-page paragraph (Jinja sources). The rest of the build iterates over the enabled
 explainers and never names one.
 """
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 PACKAGE = __name__.rpartition(".")[0]  # generator.explain: the methods whose templates ship in templates/explainers/
 EXPLAINERS: dict[str, type[AnyExplainer]] = {}  # manifest name -> explainer class, in registration order
-CONCENTRATION = "concentration"  # share of the image holding half the map's positive mass
-SANITY = "sanity"  # the map of a copy of the model whose target layer's weights are redrawn
-STABILITY = "stability"  # the method's own `stability` across seeds (a seed-dependent method: LIME)
 
 
 # --- seed stability (a seed-dependent method's answer across runs: LIME) ------------------------------------
@@ -180,8 +177,6 @@ class Explainer(Generic[Settings, Result, Context]):
     order: ClassVar[int] = 100
     # methods whose results it reuses when they run (KernelSHAP: LIME's classified images): run before it
     reuses: ClassVar[tuple[str, ...]] = ()
-    # measurements that apply: CONCENTRATION, SANITY, STABILITY (then implement `stability`)
-    measures: ClassVar[tuple[str, ...]] = ()
     # reads the model's target layer (the methods page then lists the layers)
     uses_target_layer: ClassVar[bool] = False
     # needs the model's layers and gradients: left out, with the model's reason, for an opaque model (ONNX)
@@ -194,7 +189,7 @@ class Explainer(Generic[Settings, Result, Context]):
     # Its texts are Jinja templates named after its module (or its family's, e.g. cam.py's), in templates/explainers/:
     # <module>.section.md.j2, the case page's sentence above the figures (context: page, manifest, settings);
     # <module>.method.md.j2, the methods page's paragraph (context: manifest, settings, models);
-    # <module>.stability.md.j2, the methods page's rows of its `stability` (with STABILITY; same context).
+    # <module>.stability.md.j2, the methods page's rows of its own `stability` (the stability measure reads them).
     # A method from outside the package, with no template there, carries them as these Jinja sources instead.
     section: ClassVar[str] = ""
     method_text: ClassVar[str] = ""
@@ -308,9 +303,7 @@ HeatmapResultType = TypeVar("HeatmapResultType", bound=HeatmapResult)
 
 class HeatmapExplainer(Explainer[Settings, HeatmapResultType, None]):
     """A method whose result is one pixel map per target (Grad-CAM, Integrated Gradients): measured as it is,
-    drawn as a heatmap over the crop, checked for concentration and against a model with redrawn weights."""
-
-    measures: ClassVar[tuple[str, ...]] = (CONCENTRATION, SANITY)
+    drawn as a heatmap over the crop (the measures of a pixel map's mass read it)."""
 
     def saliency(self, result: HeatmapResultType, inputs: SaliencyInputs) -> SaliencyMap:
         return result.raw

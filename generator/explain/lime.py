@@ -19,7 +19,6 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import Field
 
 from generator.explain.base import (
-    STABILITY,
     CaseInputs,
     ClassifiedRows,
     Explainer,
@@ -350,7 +349,6 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
     segments_case = True
     title = "LIME"
     viewer_colormap = figures.WEIGHT_COLORMAP
-    measures = (STABILITY,)
     figure_width = 280
 
 

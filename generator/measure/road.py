@@ -11,13 +11,32 @@ metrics take a percentile instead, and `ROADMostRelevantFirst(percentile=90)` re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from generator.explain.base import method_title
+from generator.measure.base import (
+    RANDOM_MAP,
+    Measure,
+    MetricColumn,
+    Own,
+    Ranking,
+    TargetMetrics,
+    page_order,
+    record_value,
+    register,
+)
 from generator.measure.metrics import check_inputs, pixel_order, trapezoid_auc
+from generator.utils.numbers import is_number
 from generator.utils.records import result_type
+
+if TYPE_CHECKING:
+    from generator.explain.base import SaliencyMap
+    from generator.manifest.schema import MetricsSpec
 
 ROAD_FRACTIONS = tuple(round(0.1 * k, 1) for k in range(1, 10))  # shares of the pixels removed
 ROAD_NOISE = 0.01  # the paper's noise, on the 0-1 pixel scale
@@ -130,3 +149,93 @@ def road_from_probabilities(probabilities: ArrayLike) -> RoadResult:
     return RoadResult(
         fractions, morf, lerf, trapezoid_auc(fractions, morf) / span, trapezoid_auc(fractions, lerf) / span
     )
+
+
+@dataclass(frozen=True)
+class RoadRow:
+    case_id: str
+    title: str
+    model: str
+    road: RoadResult
+    baseline: float | None  # the random map's ROAD score
+
+    @property
+    def score(self) -> float:
+        return self.road.score
+
+
+@register
+class Road(Measure):
+    name = "road"
+    order = 20
+    case_section = True
+    table = "road"
+    baseline = True
+    curves = True
+    observed_first = True
+
+    @classmethod
+    def runs(cls, settings: MetricsSpec) -> bool:
+        return settings.road
+
+    @classmethod
+    def curve_name(cls) -> str:
+        return "ROAD"
+
+    def curve_images(self, image: NDArray[np.uint8], saliency: SaliencyMap) -> NDArray[np.uint8]:
+        return road_images(image, saliency, self.seed)
+
+    def curve_result(self, probabilities: NDArray[np.float64]) -> RoadResult:
+        return road_from_probabilities(probabilities)
+
+    @classmethod
+    def columns(cls, records: Sequence[TargetMetrics], keys: Sequence[str]) -> list[MetricColumn]:
+        """Per map: its ROAD score (LeRF minus MoRF, the overview's headline), then the two curves' areas."""
+        columns = [
+            MetricColumn(f"{method_title(key)} ROAD score", record_value(cls.name, key, "score"), higher_is_better=True)
+            for key in keys
+        ]
+        for what, higher in (("MoRF", False), ("LeRF", True)):
+            columns += [
+                MetricColumn(
+                    f"{method_title(key)} ROAD {what}",
+                    record_value(cls.name, key, f"{what.lower()}_auc"),
+                    in_overview=False,
+                    higher_is_better=higher,
+                )
+                for key in keys
+            ]
+        return columns
+
+    @classmethod
+    def sentences(cls, model: str, own: TargetMetrics) -> list[str]:
+        """Compare each map's ROAD score (LeRF minus MoRF) with the random map's."""
+        found = own.of(cls.name)
+        if RANDOM_MAP not in found:
+            return []
+        baseline = found[RANDOM_MAP]
+        out = []
+        for method, curves in found.items():
+            if method == RANDOM_MAP:
+                continue
+            verdict = "beats" if curves.score > baseline.score else "does not beat"
+            out.append(
+                f"Under ROAD, {model}'s {method_title(method)} map {verdict} the random map (score {curves.score:.3f} "
+                f"vs {baseline.score:.3f}; MoRF {curves.morf_auc:.3f}, LeRF {curves.lerf_auc:.3f})."
+            )
+        return out
+
+    @classmethod
+    def worst(cls, own: Sequence[Own], limit: int) -> tuple[Ranking, ...]:
+        """Per method with ROAD curves: the lowest ROAD score (LeRF minus MoRF)."""
+        rankings = []
+        for method in page_order({name for *_, metrics in own for name in metrics.of(cls.name)} - {RANDOM_MAP}):
+            rows = []
+            for case, model, metrics in own:
+                found, baseline = metrics.of(cls.name).get(method), metrics.of(cls.name).get(RANDOM_MAP)
+                if found is not None and is_number(found.score):
+                    score = None if baseline is None else baseline.score
+                    rows.append(RoadRow(case.case_id, case.spec.title or case.case_id, model.label, found, score))
+            ranked = tuple(sorted(rows, key=lambda row: row.score)[:limit])
+            rankings.append(Ranking(method, method_title(method), ranked))
+        return tuple(ranking for ranking in rankings if ranking.rows)

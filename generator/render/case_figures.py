@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from generator.explain import method_title
-from generator.utils import figures, plots, region_figure
+from generator.measure import MEASURES
+from generator.utils import figures, region_figure
 
 if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer, ExplanationResult, FigureJob
-    from generator.measure.metrics import FaithfulnessResult
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
@@ -43,15 +42,11 @@ def crop_path(case_id: str) -> str:
     return figure_path(case_id, "input-crop.png")
 
 
-def curves_path(case_id: str) -> str:
-    return figure_path(case_id, "faithfulness.png")
-
-
 def case_figures(
     case: CaseResult, models_by_key: Mapping[str, LoadedModel], explainers: Iterable[AnyExplainer]
 ) -> dict[str, FigureJob]:
     """The case's figures as jobs {path: (figure function, args)}: thumbnail, model input, and per model,
-    explainer and target the explanations (and the viewer's map), then the faithfulness curves. Whoever draws them calls
+    explainer and target the explanations (and the viewer's map), then each measure's (`Measure.figures`). Whoever draws them calls
     `function(*args)` (the build's FigureDrawer, in a pool of processes and through the figure cache)."""
     assert case.crop_array is not None, "figures are drawn before the case drops its pixels (for_pages)"
     out: dict[str, FigureJob] = {
@@ -70,12 +65,10 @@ def case_figures(
             figures.map_png,
             (shown.values, shown.vmin, shown.vmax),
         )
-    curves = faithfulness_curve_list(case, models_by_key)
-    if curves:
-        out[curves_path(case.case_id)] = (
-            plots.faithfulness_curves,
-            (curves, "Each model's explanations of its own top-1 class"),
-        )
+    labels = {key: model.label for key, model in models_by_key.items()}
+    for measure in MEASURES.values():
+        for name, job in measure.figures(case, labels).items():
+            out[figure_path(case.case_id, name)] = job
     return out
 
 
@@ -99,23 +92,3 @@ def crop_job(case: CaseResult) -> FigureJob:
         return (figures.crop_png, (Image.fromarray(case.crop_array),))
     outlines = [region_figure.Outline(r.name, r.mask, r.is_object) for r in case.regions if not r.outside]
     return (region_figure.regions_picture, (case.crop_array, outlines))
-
-
-def faithfulness_curve_list(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> list[plots.Curve]:
-    """Curves of each model's top-1 explanation, plus the first model's random-map baseline."""
-    curves: list[plots.Curve] = []
-    for key, result in case.models.items():
-        target_metrics = result.own_metrics
-        if target_metrics is None:
-            continue
-        label = models_by_key[key].label
-        for method, found in target_metrics.faithfulness.items():
-            if method != "random":
-                curves.append(plot_curve(f"{label} {method_title(method)}", found, baseline=False))
-        if "random" in target_metrics.faithfulness and not any(curve.baseline for curve in curves):
-            curves.append(plot_curve(f"random map ({label})", target_metrics.faithfulness["random"], baseline=True))
-    return curves
-
-
-def plot_curve(label: str, found: FaithfulnessResult, baseline: bool) -> plots.Curve:
-    return plots.Curve(label, found.fractions, found.deletion_curve, found.insertion_curve, baseline)

@@ -20,11 +20,12 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from generator.explain import EXPLAINERS
+from generator.measure import MEASURES
+from generator.measure.base import RANDOM_MAP
 from generator.render.case_figures import figure_path
-from generator.render.metric_tables import faithfulness_columns, road_columns
 
 if TYPE_CHECKING:
-    from generator.render.metric_tables import MetricColumn
+    from generator.measure.base import MetricColumn, TargetMetrics
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
@@ -207,13 +208,13 @@ def legend(height: int) -> list[str]:
     ]
 
 
-def headline_columns(method: str) -> list[tuple[MetricColumn, MetricColumn]]:
-    """(the method's column, the random map's) of each headline measure with a baseline."""
-    pairs = [
-        (faithfulness_columns([method]), faithfulness_columns(["random"])),
-        (road_columns([method])[:1], road_columns(["random"])[:1]),
-    ]
-    return [(own, baseline) for mine, theirs in pairs for own, baseline in zip(mine, theirs)]
+def headline_columns(method: str, records: Sequence[TargetMetrics]) -> list[tuple[MetricColumn, MetricColumn]]:
+    """(the method's column, the random map's) of each headline column of the measures with a random baseline."""
+    pairs = []
+    for measure in (m for m in MEASURES.values() if m.baseline):
+        mine, theirs = ([c for c in measure.columns(records, [key]) if c.in_overview] for key in (method, RANDOM_MAP))
+        pairs += list(zip(mine, theirs))
+    return pairs
 
 
 def overview_plots(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -> list[DotPlot]:
@@ -222,9 +223,10 @@ def overview_plots(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -
     for model in models:
         own = [(case, case.models[model.key].own_metrics) for case in cases if model.key in case.models]
         records = [(case, metrics) for case, metrics in own if metrics is not None]
-        methods = {name for _, m in records for name in (*m.faithfulness, *m.road) if name != "random"}
+        compared = [m.name for m in MEASURES.values() if m.baseline]
+        methods = {name for _, m in records for measure in compared for name in m.of(measure) if name != RANDOM_MAP}
         for method in [name for name in EXPLAINERS if name in methods]:
-            for column, baseline in headline_columns(method):
+            for column, baseline in headline_columns(method, [m for _, m in records]):
                 dots = tuple(
                     Dot(
                         case.case_id,

@@ -1,42 +1,26 @@
-"""The measurement tables of the case pages and the overview, with a column only for what was measured.
+"""The measurement tables of the case pages and the overview, from the registered measures' columns.
 
-A column appears when at least one of its cells has a value: a method or a metric that is off leaves no
-column, and a table with no column of numbers is left out altogether.
+A column appears when at least one of its cells has a value: a method or a measure that is off leaves no
+column, and a table with no column of numbers is left out altogether. A measure's columns go to its own table
+(laid out by its own case-page template) or to the shared one, whose heading names each measure's topic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import KW_ONLY, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from generator.explain import EXPLAINERS, method_title
-from generator.explain.base import agreement_pair
-from generator.render.pages_format import UNDEFINED, mean, num, pct, shown_k, with_reason
+from generator.measure import MEASURES
+from generator.measure.base import RANDOM_MAP, MetricColumn
+from generator.render.pages_format import UNDEFINED, mean, with_reason
 
 if TYPE_CHECKING:
-    from generator.measure.measurer import TargetMetrics
+    from generator.measure.base import Measure, TargetMetrics
 
 Cell = str | Markup  # a Markdown table cell
-
-
-@dataclass(frozen=True)
-class MetricColumn:
-    measure: str  # what the column measures: the method's title and the measure
-    value: Callable[[TargetMetrics], float | None]  # None: not measured
-    format: Callable[[float | None], str] = num
-    flag: Callable[[TargetMetrics], bool] | None = None  # mark the cell with a warning sign
-    undefined: str | None = None  # why this measure can be undefined (NaN), for the cell's tooltip
-    in_overview: bool = True  # a column of the overview's case table too (a headline number, not a detail)
-    _: KW_ONLY
-    higher_is_better: bool
-
-    @property
-    def header(self) -> str:
-        """The measure with its direction: ↑ where higher is better, ↓ where lower is."""
-        return f"{self.measure} {'↑' if self.higher_is_better else '↓'}"
 
 
 @dataclass(frozen=True)
@@ -48,149 +32,38 @@ class Table:
     rows: tuple[tuple[Cell, ...], ...]
 
 
-def page_order(names: Iterable[str]) -> list[str]:
-    """Methods in the registry's order, then the random baseline, then anything else by name."""
-    order = [*EXPLAINERS, "random"]
-    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+def measure_columns(
+    measure: type[Measure], records: Sequence[TargetMetrics], baseline: bool = True
+) -> list[MetricColumn]:
+    """A measure's columns for every map name the records hold (without the random map: `baseline` False)."""
+    keys = [key for key in measure.keys(records) if baseline or key != RANDOM_MAP]
+    return measure.columns(records, keys)
 
 
-def faithfulness_methods(target_metrics: Iterable[TargetMetrics]) -> list[str]:
-    return page_order({name for m in target_metrics for name in m.faithfulness})
+@dataclass(frozen=True)
+class ColumnGroup:
+    """The columns of one table: a measure's own (`table` its name) or the shared one (SHARED_TABLE)."""
+
+    table: str
+    columns: list[MetricColumn]
+    topics: list[str]  # the topic of each measure with a column here that has a value (the shared table's heading)
 
 
-def faithfulness_columns(methods: Iterable[str]) -> list[MetricColumn]:
-    def auc(method: str, curve: str) -> Callable[[TargetMetrics], float | None]:
-        return lambda m: getattr(m.faithfulness[method], curve) if method in m.faithfulness else None
-
-    return [
-        MetricColumn(f"{method_title(method)} {what} AUC", auc(method, f"{what}_auc"), higher_is_better=higher)
-        for what, higher in (("deletion", False), ("insertion", True))
-        for method in methods
-    ]
-
-
-def road_methods(target_metrics: Iterable[TargetMetrics]) -> list[str]:
-    return page_order({name for m in target_metrics for name in m.road})
+def column_groups(records: Sequence[TargetMetrics], baseline: bool = True) -> list[ColumnGroup]:
+    """The columns of every table in page order (each table's own, the random map's too unless `baseline` is
+    False); the shared table stands where its first measure does."""
+    groups: dict[str, ColumnGroup] = {}
+    for measure in MEASURES.values():
+        group = groups.setdefault(measure.table, ColumnGroup(measure.table, [], []))
+        columns = measure_columns(measure, records, baseline)
+        group.columns.extend(columns)
+        if present(columns, records):
+            group.topics.append(measure.topic or measure.name)
+    return list(groups.values())
 
 
-def road_columns(methods: Iterable[str]) -> list[MetricColumn]:
-    """Per map: its ROAD score (LeRF minus MoRF, the overview's headline), then the two curves' areas."""
-    methods = list(methods)
-    columns = [
-        MetricColumn(f"{method_title(method)} ROAD score", per_method("road", method, "score"), higher_is_better=True)
-        for method in methods
-    ]
-    for what, higher in (("MoRF", False), ("LeRF", True)):
-        columns += [
-            MetricColumn(
-                f"{method_title(method)} ROAD {what}",
-                per_method("road", method, f"{what.lower()}_auc"),
-                in_overview=False,
-                higher_is_better=higher,
-            )
-            for method in methods
-        ]
-    return columns
-
-
-def methods_in(records: Iterable[TargetMetrics], field: str) -> list[str]:
-    """The keys of one per-method field (concentration, stability, ...) found in any record, in page order."""
-    return page_order({name for m in records for name in getattr(m, field)})
-
-
-def per_method(field: str, method: str, attribute: str | None = None) -> Callable[[TargetMetrics], float | None]:
-    def value(m: TargetMetrics) -> float | None:
-        found = getattr(m, field).get(method)
-        return found if attribute is None or found is None else getattr(found, attribute)
-
-    return value
-
-
-def focus_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
-    columns = [
-        MetricColumn(
-            f"{method_title(method)} concentration",
-            per_method("concentration", method),
-            pct,
-            undefined="undefined: the map has no positive value anywhere",
-            higher_is_better=False,
-        )
-        for method in methods_in(records, "concentration")
-    ]
-    for pair in sorted({key for m in records for key in m.methods_agreement}):
-        a, b = (method_title(name) for name in agreement_pair(pair))
-        k = shown_k(m.methods_agreement[pair] for m in records if pair in m.methods_agreement)
-        flat = f"undefined: {a} or {b} gives every region the same score (a map zero everywhere)"
-        columns += [
-            MetricColumn(
-                f"{a} vs {b} ρ",
-                per_method("methods_agreement", pair, "spearman"),
-                lambda v: num(v, 2),
-                undefined=flat,
-                higher_is_better=True,
-            ),
-            MetricColumn(
-                f"{a} vs {b} top-{k} overlap",
-                per_method("methods_agreement", pair, "top_k_overlap"),
-                lambda v: pct(v, 0),
-                undefined=flat,
-                in_overview=False,
-                higher_is_better=True,
-            ),
-        ]
-    for method in methods_in(records, "stability"):
-        title = method_title(method)
-        columns += [
-            MetricColumn(
-                f"{title} stability (Jaccard)",
-                per_method("stability", method, "mean_jaccard"),
-                lambda v: num(v, 2),
-                flag=unstable_flag(method),
-                higher_is_better=True,
-            ),
-            MetricColumn(
-                f"{title} weight spread",
-                per_method("stability", method, "weight_spread"),
-                lambda v: num(v, 2),
-                in_overview=False,
-                higher_is_better=False,
-            ),
-        ]
-    columns += [
-        MetricColumn(
-            f"{method_title(method)} sanity ρ",
-            per_method("sanity", method),
-            lambda v: num(v, 2),
-            flag=sanity_flag(method),
-            undefined="undefined: the map of the model or of its randomised copy is zero everywhere",
-            higher_is_better=False,
-        )
-        for method in methods_in(records, "sanity")
-    ]
-    return columns
-
-
-def unstable_flag(method: str) -> Callable[[TargetMetrics], bool]:
-    """The stability column's warning: the method's map is unstable across seeds."""
-    return lambda m: method in m.unstable
-
-
-def sanity_flag(method: str) -> Callable[[TargetMetrics], bool]:
-    """The sanity column's warning: the method's map barely changed under the sanity check."""
-    return lambda m: m.sanity_flagged(method)
-
-
-FOCUS_TOPICS = (
-    ("concentration", "focus"),
-    (" vs ", "agreement"),
-    ("stability", "stability"),
-    ("sanity", "sanity"),
-)
-
-
-def focus_heading(table: Table) -> str:
-    """ "Focus, agreement, stability, sanity", naming only what the table shows."""
-    topics = [topic for word, topic in FOCUS_TOPICS if any(word in header for header in table.header[2:])]
+def shared_heading(topics: Sequence[str]) -> str:
+    """The shared table's heading: the topic of each measure it shows a column of, in page order."""
     text = ", ".join(topics)
     return text[:1].upper() + text[1:]
 
@@ -227,34 +100,18 @@ def per_target_table(
     )
 
 
-@dataclass(frozen=True)
-class CaseTables:
-    """The case page's measurement tables, each None when nothing of it was measured."""
-
-    faithfulness: Table | None  # deletion and insertion
-    road: Table | None
-    focus: Table | None  # focus, agreement, stability, sanity
-
-
-def column_groups(records: Sequence[TargetMetrics]) -> tuple[list[MetricColumn], ...]:
-    """The columns of the faithfulness, ROAD and focus tables (each table's own, random baseline included)."""
-    return (
-        faithfulness_columns(faithfulness_methods(records)),
-        road_columns(road_methods(records)),
-        focus_columns(records),
-    )
-
-
-def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> CaseTables:
+def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> dict[str, tuple[Table | None, str]]:
+    """{table name: (the case page's table, None when nothing of it was measured; its heading)}, in page order."""
     records = [metrics for _, metrics in rows]
-    return CaseTables(*(per_target_table(("Model", "Target"), rows, group) for group in column_groups(records)))
+    return {
+        group.table: (per_target_table(("Model", "Target"), rows, group.columns), shared_heading(group.topics))
+        for group in column_groups(records)
+    }
 
 
 def overview_columns(records: Sequence[TargetMetrics]) -> list[MetricColumn]:
     """The headline columns of the overview's case table that have a value in `records` (no random baseline)."""
-    methods = [name for name in faithfulness_methods(records) if name != "random"]
-    road = [name for name in road_methods(records) if name != "random"]
-    columns = faithfulness_columns(methods) + road_columns(road) + focus_columns(records)
+    columns = [c for group in column_groups(records, baseline=False) for c in group.columns]
     return present([c for c in columns if c.in_overview], records)
 
 
@@ -265,8 +122,8 @@ def means_tables(own_metrics: Sequence[tuple[Cell, Sequence[TargetMetrics]]]) ->
     """
     records = [m for _, group in own_metrics for m in group]
     tables: list[Table] = []
-    for columns in column_groups(records):
-        shown = present(columns, records)
+    for group in column_groups(records):
+        shown = present(group.columns, records)
         if not shown:
             continue
         rows = tuple(

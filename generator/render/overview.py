@@ -19,8 +19,7 @@ from generator.render.metric_tables import cell, overview_columns
 from generator.render.pages_format import NOT_COMPUTED, pct, with_reason
 
 if TYPE_CHECKING:
-    from generator.measure.measurer import TargetMetrics
-    from generator.render.metric_tables import MetricColumn
+    from generator.measure.base import MetricColumn, TargetMetrics
     from generator.render.page_data import CasePage, ModelColumn
     from generator.run.results import CaseResult, Prediction
 

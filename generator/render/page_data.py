@@ -7,14 +7,11 @@ the render stage has no import cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from generator.render.pages_format import shown_k
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from generator.explain.base import FigureKind
-    from generator.measure.measurer import TargetMetrics
-    from generator.measure.metrics import Agreement
+    from generator.measure.base import TargetMetrics
     from generator.render.metric_tables import Table
     from generator.render.region_tables import RegionSection
     from generator.run.results import Prediction
@@ -52,12 +49,32 @@ class MetricsRow:
 
 
 @dataclass(frozen=True)
+class MeasureSection:
+    """A part of a case page's measurements: a measure's own (laid out by its `<name>.case.md.j2`) or the table
+    the measures share (`name` SHARED_TABLE: a heading naming their topics and the table)."""
+
+    name: str
+    heading: str
+    table: Table | None
+    shown: bool
+    figures: tuple[str, ...] = ()  # the measure's figures of the case, paths relative to the content folder
+
+
+@dataclass(frozen=True)
+class MeasureAlert:
+    """A measure's warning on a case page: the rows (model and target) it flags, each with the methods flagged."""
+
+    name: str
+    flagged: tuple[tuple[MetricsRow, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
 class ComparisonRow:
     method: str
     target: str
     model_a: str
     model_b: str
-    agreement: Agreement
+    agreement: Any  # the two maps' agreement, the record of the measure that compares models
 
 
 @dataclass(frozen=True)
@@ -89,28 +106,16 @@ class CasePage:
     agree: bool
     methods: tuple[MethodSection, ...]  # one per explainer that explained something on this case
     metrics_rows: tuple[MetricsRow, ...] = ()
-    faithfulness_table: Table | None = None  # None when nothing was measured
-    road_table: Table | None = None
-    focus_table: Table | None = None
+    sections: tuple[MeasureSection, ...] = ()  # in the registry's order
+    alerts: tuple[MeasureAlert, ...] = ()  # only the measures that flag something
     comparisons: tuple[ComparisonRow, ...] = ()
     observations: tuple[str, ...] = ()
-    has_curves: bool = False
     regions: RegionSection | None = None  # None: the case marks no region
 
     @property
-    def comparisons_k(self) -> str:
-        """The k of the model-against-model overlaps, as their column heading names it."""
-        return shown_k(c.agreement for c in self.comparisons)
-
-    @property
-    def sanity_flags(self) -> list[tuple[str, str, str, float]]:
-        """(model, target, method, rho) of every map that barely changed under the sanity check."""
-        return [
-            (row.model, row.target, method, rho)
-            for row in self.metrics_rows
-            for method, rho in row.metrics.sanity.items()
-            if row.metrics.sanity_flagged(method)
-        ]
+    def measured(self) -> bool:
+        """Whether the page has a measurements section: some measure shows something."""
+        return any(section.shown for section in self.sections)
 
     @property
     def target_names(self) -> tuple[str, ...]:

@@ -14,27 +14,31 @@ from markupsafe import Markup
 from generator import __version__
 from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
-from generator.explain.base import CONCENTRATION, SANITY, STABILITY, STABILITY_THRESHOLD, runs_on
+from generator.explain.base import runs_on
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.manifest.schema import PreprocessSpec
-from generator.measure.measurer import COMPARED, RANDOM_MAP_GRID, agreement_unit
-from generator.measure.metrics import BLUR_SIGMA, SANITY_THRESHOLD
-from generator.render.case_figures import (
-    crop_path,
-    curves_path,
-    explanation_figure,
-    faithfulness_curve_list,
-    thumbnail_path,
-)
+from generator.measure import MEASURES
+from generator.measure.base import SHARED_TABLE, Measure
+from generator.measure.measurer import RANDOM_MAP_GRID
+from generator.render.case_figures import crop_path, explanation_figure, figure_path, thumbnail_path
 from generator.render.dot_plots import overview_plots, plot_svg
 from generator.render.gallery import gallery
-from generator.render.metric_tables import case_tables, focus_heading, means_tables
+from generator.render.metric_tables import case_tables, means_tables
 from generator.render.observations import case_observations, report_findings
 from generator.render.overview import overview_table
-from generator.render.page_data import CasePage, ComparisonRow, LeftOut, MethodSection, MetricsRow, ModelColumn
+from generator.render.page_data import (
+    CasePage,
+    ComparisonRow,
+    LeftOut,
+    MeasureAlert,
+    MeasureSection,
+    MethodSection,
+    MetricsRow,
+    ModelColumn,
+)
 from generator.render.pages_format import markdown_text, num_cell, pct_cell
 from generator.render.region_tables import object_scores, object_summary, region_section
-from generator.render.summary import disagreeing_pairs, largest_disagreements, own_top1_metrics, summarise
+from generator.render.summary import disagreeing_pairs, own_top1_metrics, summarise
 from generator.render.viewer import viewer_json
 from generator.render.worst_cases import worst_cases
 from generator.run.class_names import label_index, label_name
@@ -121,7 +125,6 @@ def case_page(
 ) -> CasePage:
     spec = case.spec
     rows = metrics_rows(case, models_by_key)
-    tables = case_tables([((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows])
     columns = tuple(
         ModelColumn(
             key=key,
@@ -150,14 +153,41 @@ def case_page(
             MethodSection(e.name, e.title, "", e.figure_kinds(), e.figure_width, left_out[e.name]) for e in shown
         ),
         metrics_rows=rows,
-        faithfulness_table=tables.faithfulness,
-        road_table=tables.road,
-        focus_table=tables.focus,
+        sections=measure_sections(case, models_by_key, rows),
+        alerts=measure_alerts(rows),
         comparisons=comparison_rows(case, models_by_key),
         observations=tuple(case_observations(case, models_by_key)),
-        has_curves=bool(faithfulness_curve_list(case, models_by_key)),
         regions=region_section(case, models_by_key, crop),
     )
+
+
+def measure_sections(
+    case: CaseResult, models_by_key: Mapping[str, LoadedModel], rows: Sequence[MetricsRow]
+) -> tuple[MeasureSection, ...]:
+    """The measurements' parts of a case page in the registry's order: each measure's own section, and the
+    shared table where its first measure stands."""
+    tables = case_tables([((markdown_text(r.model), markdown_text(r.target)), r.metrics) for r in rows])
+    labels = {key: model.label for key, model in models_by_key.items()}
+    sections: list[MeasureSection] = []
+    for measure in MEASURES.values():
+        table, heading = tables.get(measure.table, (None, ""))
+        if measure.table == SHARED_TABLE and not any(s.name == SHARED_TABLE for s in sections):
+            sections.append(MeasureSection(SHARED_TABLE, heading, table, table is not None))
+        if measure.case_section:
+            table = table if measure.table == measure.name else None
+            figures = tuple(figure_path(case.case_id, name) for name in measure.figures(case, labels))
+            sections.append(MeasureSection(measure.name, heading, table, measure.section_shown(case, table), figures))
+    return tuple(sections)
+
+
+def measure_alerts(rows: Sequence[MetricsRow]) -> tuple[MeasureAlert, ...]:
+    """The warnings of the measures that flag a map of this case (`Measure.flagged`), in the registry's order."""
+    alerts = []
+    for measure in (m for m in MEASURES.values() if m.alert):
+        flagged = tuple((row, tuple(found)) for row in rows if (found := measure.flagged(row.metrics)))
+        if flagged:
+            alerts.append(MeasureAlert(measure.name, flagged))
+    return tuple(alerts)
 
 
 def left_out_models(
@@ -189,8 +219,6 @@ class PageRenderer:
             figure=explanation_figure,
             thumbnail=thumbnail_path,
             crop=crop_path,
-            curves=curves_path,
-            focus_heading=focus_heading,
             INTRODUCTION=INTRODUCTION,
             CONCLUSION=CONCLUSION,
             model_note=model_note_path,
@@ -199,11 +227,11 @@ class PageRenderer:
             version=__version__,
             method_title=method_title,
             runs_on=runs_on,
-            stable_threshold=STABILITY_THRESHOLD,
-            sanity_threshold=SANITY_THRESHOLD,
             random_grid=RANDOM_MAP_GRID,
-            blur_sigma=f"{BLUR_SIGMA:g}",
+            explainer_text=self.explainer_text,
         )
+        for measure in MEASURES.values():
+            self.env.globals.update(measure.page_context(manifest, self.explainers))
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
@@ -224,6 +252,7 @@ class PageRenderer:
         return replace(page, methods=methods)
 
     def methods_page(self, has_regions: bool = False) -> str:
+        measured = measured_metrics(self.manifest, self.explainers, len(self.models))
         return self.render(
             "methods.md.j2",
             has_regions=has_regions,
@@ -232,22 +261,37 @@ class PageRenderer:
             explainers=[(e, self.explainer_text(e, "method")) for e in self.explainers],
             layer_shown=(
                 any(e.uses_target_layer for e in self.explainers)
-                or "sanity" in measured_metrics(self.manifest, self.explainers, 1)
+                or any(MEASURES[name].uses_target_layer for name in measured_metrics(self.manifest, self.explainers, 1))
             )
             and any(m.target_layer_name for m in self.models),  # opaque models only: their sections say why
             versions=library_versions(),
             inference=self.inference,
             batched_steps=batched_steps(self.manifest, self.explainers),
             unbatched_steps=unbatched_steps(self.manifest, self.explainers),
-            measured=measured_metrics(self.manifest, self.explainers, len(self.models)),
-            agreement=agreement_terms(self.manifest.metrics.top_k, self.explainers),
+            measured=measured,
+            measure_rows=[self.measure_rows(name, titles, measured) for name, titles in measured.items()],
             explainer_batch_setting=next(
                 (e.settings.batch_size for e in self.explainers if e.batched_work() is not None), None
             ),
-            stability_rows=[
-                self.explainer_text(e, "stability") for e in self.explainers if STABILITY in e.measures
-            ],
         )
+
+    def measure_rows(self, name: str, titles: list[str], measured: Mapping[str, list[str]]) -> Markup:
+        """A measure's rows of the methods page's metrics table (its `measures/<name>.md.j2`, else its `rows`).
+
+        `random_described`: an earlier measure already described the random baseline."""
+        earlier = list(measured)[: list(measured).index(name)]
+        try:
+            template = self.env.get_template(f"measures/{name}.md.j2")
+        except jinja2.TemplateNotFound:
+            template = self.env.from_string(MEASURES[name].rows)
+        text = template.render(
+            manifest=self.manifest,
+            models=self.models,
+            titles=titles,
+            measured_explainers=[e for e in self.explainers if e.title in titles],
+            random_described=any(MEASURES[other].baseline for other in earlier),
+        )
+        return Markup(text.removesuffix("\n"))
 
     def pages(
         self, cases: Sequence[CaseResult], failures: Sequence[CaseFailure], kept: Sequence[CaseSpec] = ()
@@ -255,7 +299,7 @@ class PageRenderer:
         crop = self.manifest.preprocess.crop
         case_pages = [self.with_intros(case_page(case, self.models_by_key, self.explainers, crop)) for case in cases]
         means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)])
-        disagreements = largest_disagreements(cases, self.models_by_key)
+        extras = {key: value for m in MEASURES.values() for key, value in m.overview(cases, self.models_by_key).items()}
         on_object = object_scores(cases, self.models)
         object_means = {
             "object_table": object_summary(on_object, len(self.models) > 1),
@@ -272,7 +316,7 @@ class PageRenderer:
                 gallery=gallery(case_pages),
                 plots=plots,
                 means=means,
-                disagreements=disagreements,
+                **extras,
                 worst=worst_cases(cases, self.models),
                 overview=overview_table(cases, case_pages, len(self.models)),
                 kept=kept,
@@ -283,7 +327,7 @@ class PageRenderer:
                 pairs=disagreeing_pairs(cases, case_pages, self.models_by_key),
                 cases=case_pages,
                 means=means,
-                disagreements=disagreements,
+                **extras,
                 kept=kept,
                 **object_means,
             ),
@@ -299,29 +343,12 @@ class PageRenderer:
 
 
 def measured_metrics(manifest: Manifest, explainers: Sequence[AnyExplainer], model_count: int) -> dict[str, list[str]]:
-    """{metric: [explainer titles it applies to]} for what a build with these settings measures.
+    """{measure: [explainer titles it applies to]} for what a build with these settings measures.
 
     The methods page explains only those, naming the methods each applies to.
     """
-    settings = manifest.metrics
-    titles = [e.title for e in explainers]
-    seeded = [e.title for e in explainers if STABILITY in e.measures]
-    wanted = {
-        "faithfulness": titles if settings.faithfulness else [],
-        "road": titles if settings.road else [],
-        "concentration": [e.title for e in explainers if CONCENTRATION in e.measures],
-        "methods_agreement": titles if len(titles) > 1 else [],
-        "model_agreement": titles if model_count > 1 else [],
-        "stability": seeded if settings.stability_seeds > 1 else [],
-        "sanity": [e.title for e in explainers if SANITY in e.measures] if settings.sanity else [],
-    }
+    wanted = {name: measure.described(manifest, explainers, model_count) for name, measure in MEASURES.items()}
     return {name: methods for name, methods in wanted.items() if methods}
-
-
-def agreement_terms(k: int, explainers: Iterable[AnyExplainer]) -> dict[str, int | str]:
-    """How two maps are compared on this report's pages: {"k", "unit", "compared"} (see Measurer's compare_maps)."""
-    unit = agreement_unit(explainers)
-    return {"k": k, "unit": unit, "compared": COMPARED[unit]}
 
 
 def sentence_list(items: Iterable[str]) -> Markup:
@@ -336,20 +363,19 @@ def sentence_list(items: Iterable[str]) -> Markup:
 def unbatched_steps(manifest: Manifest, explainers: Sequence[AnyExplainer]) -> Markup:
     steps = ["predictions"]
     steps += [e.title for e in explainers if e.batched_work() is None]
-    if "sanity" in measured_metrics(manifest, explainers, 1):
-        steps.append("the sanity check")
+    measured = measured_metrics(manifest, explainers, 1)
+    steps += [work for name in measured if (work := MEASURES[name].unbatched_work) is not None]
     return sentence_list(steps)
 
 
 def batched_steps(manifest: Manifest, explainers: Sequence[AnyExplainer]) -> Markup:
     """What runs through the batched classifier (generator.run.inference.batch_classifier), as a sentence's subject."""
-    measured = measured_metrics(manifest, explainers, 1)
+    measured: list[type[Measure]] = [MEASURES[name] for name in measured_metrics(manifest, explainers, 1)]
     steps = [work for work in (e.batched_work() for e in explainers) if work is not None]
-    curves = [name for key, name in (("faithfulness", "deletion and insertion"), ("road", "ROAD")) if key in measured]
+    curves = [measure.curve_name() for measure in measured if measure.curves]
     if curves:
         steps.append(f"the {' and the '.join(curves)} curves")
-    if "stability" in measured and manifest.metrics.stability == "reruns":
-        steps.append(f"the {' and '.join(measured['stability'])} stability re-runs")
+    steps += [work for measure in measured if (work := measure.batched_phrase(manifest, explainers)) is not None]
     return sentence_list(steps)
 
 

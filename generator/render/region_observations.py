@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from generator.explain import method_title
-from generator.render.metric_tables import page_order
+from generator.measure.base import page_order
 from generator.render.pages_format import is_number, pct
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from generator.explain import method_title
-from generator.render.metric_tables import Table, page_order
+from generator.measure.base import page_order
+from generator.render.metric_tables import Table
 from generator.render.pages_format import UNDEFINED, is_number, markdown_text, mean, pct, with_reason
 
 if TYPE_CHECKING:

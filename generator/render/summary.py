@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from generator.explain import method_title
-from generator.explain.base import agreement_pair
-
 if TYPE_CHECKING:
-    from generator.measure.measurer import TargetMetrics
+    from generator.measure.base import TargetMetrics
     from generator.render.page_data import CasePage, ModelColumn
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult, ModelResult
@@ -22,15 +18,6 @@ class Summary:
     cases: int
     agreement: float | None  # share of cases where all models agree on top-1
     accuracy: dict[str, tuple[int, int]]  # model label -> (correct, labelled)
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    case_id: str
-    title: str
-    what: str  # "<model>: <method> vs <method> · <class>" or "<method>: <model> vs <model> · <class>"
-    spearman: float
-    unit: str  # what the two rankings rank (Agreement.unit)
 
 
 @dataclass(frozen=True)
@@ -70,28 +57,6 @@ def own_top1_metrics(
         if own:
             out.append((model.label, own))
     return out
-
-
-def largest_disagreements(
-    cases: Sequence[CaseResult], models_by_key: Mapping[str, LoadedModel], limit: int = 5
-) -> list[Disagreement]:
-    """Where the methods (per model) or the models (per method) rank the image's regions least alike."""
-    rows = []
-    for case in cases:
-        title = case.spec.title or case.case_id
-        for key, result in case.models.items():
-            own = result.own_metrics
-            for pair, agreement in (own.methods_agreement if own is not None else {}).items():
-                methods = " vs ".join(method_title(method) for method in agreement_pair(pair))
-                what = f"{models_by_key[key].label}: {methods} · {result.top1.name}"
-                rows.append(Disagreement(case.case_id, title, what, agreement.spearman, agreement.unit))
-        for pair in case.comparisons:
-            method = method_title(pair.method)
-            models = f"{models_by_key[pair.model_a].label} vs {models_by_key[pair.model_b].label}"
-            what = f"{method}: {models} · {models_by_key[pair.model_a].categories[pair.target]}"
-            rows.append(Disagreement(case.case_id, title, what, pair.agreement.spearman, pair.agreement.unit))
-    rows = [r for r in rows if not math.isnan(r.spearman)]
-    return sorted(rows, key=lambda r: r.spearman)[:limit]
 
 
 def disagreeing_pairs(

@@ -37,7 +37,7 @@ class Inference:
     device: str = "cpu"  # resolved: cpu, cuda or mps
     precision: str = "fp32"
     batch_size: int = AUTO_BATCH_SIZE_CPU  # LIME's
-    measurement_batch_size: int = AUTO_BATCH_SIZE_CPU  # the curves' and the stability re-runs' (metrics.batch_size)
+    measurement_batch_size: int = AUTO_BATCH_SIZE_CPU  # the curves' and the seed re-runs' (metrics.batch_size)
 
     @property
     def processor(self) -> str:

@@ -106,7 +106,7 @@ def batch_classifier(
 ) -> BatchClassifier:
     """The one way the build makes a BatchClassifier: the model's normalisation and output, a batch size or "auto".
 
-    `module` replaces the model's network (the sanity check's copy with a layer redrawn); `output` the model's
+    `module` replaces the model's network (a copy with a layer redrawn, which a measure compares); `output` the model's
     output (Score-CAM reads logits)."""
     from generator.run.devices import batch_size_for
 

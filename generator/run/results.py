@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ExplainerResult = (
     Any  # an explainer's own result dataclass (explain.gradcam.GradCamResult, explain.lime.LimeResult, ...)
 )
-TargetMetrics = Any  # measure.measurer.TargetMetrics
+TargetMetrics = Any  # measure.base.TargetMetrics
 PairAgreement = Any  # measure.measurer.PairAgreement
 CropRegion = Any  # run.region_geometry.CropRegion
 RegionScore = Any  # measure.region_scores.RegionScore

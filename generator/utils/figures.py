@@ -3,7 +3,7 @@
 Heatmaps are coloured through a lookup table of matplotlib's own colormap, blended over the crop
 like matplotlib's `imshow(..., alpha=...)` would, enlarged `SCALE` times (nearest neighbour, sharp
 on high-DPI screens) and set beside a colour bar that is drawn once per scale (`plots.colour_bar`).
-Only the faithfulness curves need axes; they stay in `plots`.
+Only the curves figure needs axes; they stay in `plots`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What needs axes, drawn with matplotlib: the faithfulness curves and the colour bars beside the heatmaps.
+"""What needs axes, drawn with matplotlib: the deletion and insertion curves and the colour bars beside the heatmaps.
 
 matplotlib is imported on first use, so that a rebuild that renders nothing never loads it. Colour
 bars are drawn once per process for each scale and reused by every figure that shows the same one.
@@ -70,8 +70,8 @@ def colour_bar(name: str, vmin: float, vmax: float, label: str, height: int) -> 
     return pixels
 
 
-def faithfulness_curves(curves: Sequence[Curve], title: str | None = None) -> bytes:
-    """Deletion and insertion curves side by side, as PNG bytes (see `faithfulness_figure`).
+def deletion_insertion_curves(curves: Sequence[Curve], title: str | None = None) -> bytes:
+    """Deletion and insertion curves side by side, as PNG bytes (see `deletion_insertion_figure`).
 
     The figure of one set of lines (labels, styles, title) is laid out once per process and kept: each
     case then only moves its lines' points and draws again, which takes half the time of a new figure.
@@ -91,13 +91,13 @@ def faithfulness_curves(curves: Sequence[Curve], title: str | None = None) -> by
 def laid_out_figure(lines: tuple[tuple[str, bool], ...], title: str | None) -> Figure:
     """The curves figure for `lines` ((label, is_baseline), ...), drawn once so that its layout is fixed."""
     empty = np.zeros(0)
-    fig = faithfulness_figure([Curve(label, empty, empty, empty, baseline) for label, baseline in lines], title)
+    fig = deletion_insertion_figure([Curve(label, empty, empty, empty, baseline) for label, baseline in lines], title)
     fig.canvas.draw()
     fig.set_layout_engine("none")
     return fig
 
 
-def faithfulness_figure(curves: Sequence[Curve], title: str | None = None) -> Figure:
+def deletion_insertion_figure(curves: Sequence[Curve], title: str | None = None) -> Figure:
     """The curves' matplotlib figure; `curves` is [Curve] (a baseline is drawn dotted and grey).
 
     Constrained layout puts the legend below the axes, outside them and their labels, so that no text

@@ -2,7 +2,7 @@
 
 The file holds the network and its weights; onnxruntime runs it on numpy batches, so the black-box methods
 (LIME, the deletion and insertion curves) run through the usual BatchClassifier while the methods that need
-the model's layers and gradients (Grad-CAM, Integrated Gradients, the sanity check) are left out for it.
+the model's layers and gradients (Grad-CAM, Integrated Gradients, the check against a redrawn layer) are left out for it.
 """
 
 from __future__ import annotations

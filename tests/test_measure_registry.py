@@ -1,0 +1,132 @@
+"""Measures are a family like the explainers: each one module (and its templates), found and registered on import.
+
+Outside its own module and templates, no file of the package or the templates names a measure; a new measure is
+one new file, and its column, its overview mean and its methods-page rows appear in a report without any other
+change.
+"""
+
+import importlib
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from switches import build_tiny, generated_pages, tiny_manifest
+
+import generator.measure
+from generator.measure import MEASURES, import_measures
+
+REPO = Path(__file__).resolve().parents[1]
+SEARCHED = [REPO / "generator", REPO / "templates"]
+# Where a measure's name still appears outside its own files, and why (to shrink, never to grow):
+KNOWN = {
+    "generator/manifest/schema.py": "the measures' settings are still MetricsSpec's fields (not yet declared per measure)",
+    "generator/explain/base.py": "the seed stability a method computes itself (Stability, seed_stability, `stability`)",
+    "generator/explain/lime.py": "LIME computes its own seed stability (reruns, bootstrap) and writes its rows",
+    "generator/manifest/author_files.py": "the README text of a new report names the metrics section",
+    "generator/render/region_tables.py": "the region measures (pointing game) are not yet a registered measure",
+    "generator/render/region_observations.py": "the region measures (pointing game) are not yet a registered measure",
+    "generator/measure/region_scores.py": "the region measures (pointing game) are not yet a registered measure",
+    "generator/manifest/regions.py": "the region measures (pointing game) are not yet a registered measure",
+    "generator/measure/region_measurer.py": "the region measures (pointing game) are not yet a registered measure",
+    "templates/case.md.j2": "the regions section (pointing game) is not yet a registered measure's",
+    "templates/methods.md.j2": "the regions section (pointing game) is not yet a registered measure's",
+    "templates/_metric_means.md.j2": "the regions means (pointing game) are not yet a registered measure's",
+    "templates/_worst_cases.md.j2": "the regions' worst cases (pointing game) are not yet a registered measure's",
+}
+
+
+def owns(measure, path):
+    """A measure's own files: its module and the templates named after it."""
+    relative = path.relative_to(REPO).as_posix()
+    return relative == f"generator/measure/{measure.name}.py" or relative.startswith(f"templates/measures/{measure.name}.")
+
+
+def mentions(word):
+    """A word as a measure's name is written anywhere (an identifier part too), but not inside a longer word."""
+    return re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])", re.IGNORECASE)
+
+
+def found_outside(measure):
+    words = [mentions(word) for word in (measure.name, *measure.words)]
+    return [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for folder in SEARCHED
+        for path in sorted(folder.rglob("*"))
+        if path.suffix in (".py", ".j2") and not owns(measure, path) and path.relative_to(REPO).as_posix() not in KNOWN
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(word.search(line) for word in words)
+    ]
+
+
+@pytest.mark.parametrize("name", list(MEASURES))
+def test_no_other_file_names_a_measure(name):
+    assert found_outside(MEASURES[name]) == []
+
+
+def test_the_word_check_sees_a_name_and_not_a_longer_word():
+    assert mentions("road").search("curves.road_images") and mentions("road").search('"ROAD score"')
+    assert not mentions("road").search("a broad map")
+
+
+TOY = '''
+    """A toy measure: the share of a map's pixels above half its maximum (only for the registry's test)."""
+
+    from collections.abc import Sequence
+    from typing import Any
+
+    import numpy as np
+
+    from generator.explain.base import method_title
+    from generator.measure.base import Measure, MetricColumn, ModelInputs, TargetMetrics, record_value, register
+
+
+    @register
+    class Toy(Measure):
+        name = "toymeasure"
+        rows = "| Toy share | The share of a {{ titles | join(' or ') }} map above half its maximum. | lower |"
+
+        def measure(self, found: ModelInputs) -> dict[int, dict[str, Any]]:
+            return {
+                target: {name: float(np.mean(smap > smap.max() / 2)) for name, smap in maps.items()}
+                for target, maps in found.maps.items()
+            }
+
+        @classmethod
+        def columns(cls, records: Sequence[TargetMetrics], keys: Sequence[str]) -> list[MetricColumn]:
+            return [
+                MetricColumn(f"{method_title(key)} toy share", record_value(cls.name, key), higher_is_better=False)
+                for key in keys
+            ]
+'''
+
+
+@pytest.fixture
+def toy_measure(tmp_path):
+    """The toy module in a folder that the measures' discovery searches, registered the way every measure is."""
+    folder = tmp_path / "more_measures"
+    folder.mkdir()
+    (folder / "toymeasure.py").write_text(textwrap.dedent(TOY), encoding="utf-8")
+    generator.measure.__path__.append(str(folder))
+    before = dict(MEASURES)
+    try:
+        import_measures()
+        yield MEASURES["toymeasure"]
+    finally:
+        generator.measure.__path__.remove(str(folder))
+        MEASURES.clear()
+        MEASURES.update(before)
+        sys.modules.pop("generator.measure.toymeasure", None)
+        importlib.invalidate_caches()
+
+
+@pytest.mark.slow
+def test_a_new_measure_is_one_file(toy_measure, tmp_path):
+    manifest = tiny_manifest(crop=64, batch_size=64, faithfulness=False, sanity=False, stability_seeds=1)
+    pages = generated_pages(build_tiny(manifest, tmp_path / "report", site=False))
+    assert "Grad\\-CAM toy share ↓" in pages["cases/chelsea.md"] or "Grad-CAM toy share ↓" in pages["cases/chelsea.md"]
+    overview = pages["index.md"]
+    means = overview[overview.index("Means over the cases") - 2000 : overview.index("Means over the cases")]
+    assert "toy share ↓" in means  # the overview's mean per model
+    assert "| Toy share | The share of a Grad-CAM or LIME map above half its maximum. | lower |" in pages["methods.md"]
