@@ -24,6 +24,8 @@ KNOWN = {
     "generator/manifest/schema.py": "the measures' settings are still MetricsSpec's fields (not yet declared per measure)",
     "generator/explain/base.py": "the seed stability a method computes itself (Stability, seed_stability, `stability`)",
     "generator/explain/lime.py": "LIME computes its own seed stability (reruns, bootstrap) and writes its rows",
+    "templates/explainers/lime.method.md.j2": "LIME's paragraph names the stability estimate its `auto` samples use",
+    "templates/explainers/lime.stability.md.j2": "LIME's own rows of its seed stability",
     "generator/manifest/author_files.py": "the README text of a new report names the metrics section",
     "generator/render/region_tables.py": "the region measures (pointing game) are not yet a registered measure",
     "generator/render/region_observations.py": "the region measures (pointing game) are not yet a registered measure",

@@ -41,7 +41,7 @@ def test_metrics_hide_color_paints_the_deleted_pixels(tmp_path, monkeypatch):
     white, black = tiny_probabilities(folder, [np.full(shape, 255, np.uint8), np.zeros(shape, np.uint8)])
     (target,) = result.targets
     assert abs(white[target] - black[target]) > 1e-3  # the two colours tell the setting apart
-    curves = result.metrics[target].faithfulness
+    curves = result.metrics[target].of("faithfulness")
     assert set(curves) == {"gradcam", "lime", "integrated_gradients", "random"}
     for name, curve in curves.items():
         assert curve.deletion_curve[-1] == pytest.approx(white[target], abs=1e-5), name
@@ -51,11 +51,11 @@ def test_metrics_hide_color_paints_the_deleted_pixels(tmp_path, monkeypatch):
 def test_metrics_steps_and_top_k_reach_the_curves_and_the_agreements(tmp_path, monkeypatch):
     _, _, result = build(tmp_path, monkeypatch, tiny_manifest(metrics={"steps": 5, "top_k": 2, "stability_seeds": 2}))
     measured = result.metrics[result.targets[0]]
-    for curve in measured.faithfulness.values():
+    for curve in measured.of("faithfulness").values():
         np.testing.assert_allclose(curve.fractions, np.linspace(0, 1, 6))
         assert len(curve.deletion_curve) == len(curve.insertion_curve) == 6
-    assert len(measured.methods_agreement) == 3  # three methods: three pairs
-    assert {agreement.k for agreement in measured.methods_agreement.values()} == {2}
+    assert len(measured.of("map_agreement")) == 3  # three methods: three pairs
+    assert {agreement.k for agreement in measured.of("map_agreement").values()} == {2}
 
 
 @pytest.mark.parametrize("where", ["model", "preprocess"])

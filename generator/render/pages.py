@@ -237,7 +237,7 @@ class PageRenderer:
         return self.env.get_template(name).render(manifest=self.manifest, models=self.models, **context)
 
     def explainer_text(self, explainer: AnyExplainer, kind: str, **context: Any) -> Markup:
-        """An explainer's own text of one kind (its case section, its methods paragraph, its stability rows)."""
+        """An explainer's own text of one kind (its case section, its methods paragraph, the rows of a measure it makes)."""
         template = self.env.from_string(explainer_source(self.env, explainer, kind))
         return Markup(
             template.render(manifest=self.manifest, models=self.models, settings=explainer.settings, **context)
