@@ -1,6 +1,7 @@
 """A new method is one new file: a toy one (tests/toys/toy_method.py) registered for one build shows on every page."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ TOYS = Path(__file__).resolve().parent / "toys"
 
 
 def import_toy(stem):
+    """The toy's module, imported as a plugin's would be (in sys.modules: the cache keys read its source)."""
     spec = importlib.util.spec_from_file_location(f"toys_{stem}", TOYS / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -28,6 +31,7 @@ def toy_method():
     finally:
         EXPLAINERS.pop(module.CentreMap.name, None)
         EXPLAINER_SECTIONS.withdraw(module.CentreMap.name)
+        sys.modules.pop(module.__name__, None)
 
 
 def test_a_toy_method_joins_the_manifest_schema(toy_method, tmp_path):
@@ -55,8 +59,11 @@ def test_a_toy_method_shows_on_every_page(toy_method, tmp_path):
     case = pages["cases/chelsea.md"]
     assert "## Centre map" in case
     assert "Where a map that looks at nothing but the centre of the crop would look (sigma 0.3)." in case
-    figures = sorted(p.name for p in (content / "figures" / "chelsea").glob("*centre_map*.png"))
-    assert len(figures) == 2 and all(f"({'../figures/chelsea/' + name})" in case or name in case for name in figures)
+    drawn = sorted(p.name for p in (content / "figures" / "chelsea").glob("*-centre_map-*.png") if "-map-" not in p.name)
+    assert {name.split("-")[0] for name in drawn} == {"r18", "mnv3"}  # a figure per model (and target) ...
+    assert [name for name in drawn if f"figures/chelsea/{name})" not in case] == []  # ... each on the case page
+    viewer = sorted((content / "figures" / "chelsea").glob("*-centre_map-map-*.png"))
+    assert len(viewer) == len(drawn)  # and in the viewer
     assert "Centre map concentration" in case and "Centre map deletion AUC" in case
     assert "Centre map concentration" in pages["index.md"]  # the overview's means
     assert "Centre map: a Gaussian with sigma 0.3 of the crop, centred on it, for every target." in pages["methods.md"]
