@@ -29,7 +29,7 @@ def document(built_site, tmp_path_factory):
     (content / INTRODUCTION).write_text(f"{INTRO_TEXT}\n", encoding="utf-8")
     (content / model_note_path("efficientnet-lite0")).write_text(f"{NOTE_TEXT}\n", encoding="utf-8")
     (content / CONCLUSION).write_text(f"{CONCLUSION_TEXT}\n", encoding="utf-8")
-    result = build(content / "manifest.yaml", "--pdf")
+    result = build(content / "manifest.yaml", "--pdf", in_process=False)  # the PDF drives its own Playwright
     assert result.returncode == 0, result.stderr
     return root
 
@@ -104,7 +104,7 @@ def test_pdf_holds_every_case_and_grows_with_the_cases(document, built_site, tmp
     manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
     manifest["cases"] = manifest["cases"][:1]
     manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    result = build(manifest_path, "--pdf")
+    result = build(manifest_path, "--pdf", in_process=False)  # the PDF drives its own Playwright
     assert result.returncode == 0, result.stderr
     fewer_pages, _, _ = pdf_pages_and_text(tmp_path / "site" / "report.pdf")
     assert fewer_pages < pages
