@@ -73,7 +73,7 @@ def build_report(options: BuildOptions) -> BuildSummary:
     started = time.perf_counter()
     reset()
     options = check_device(options)  # "auto" becomes the device at hand; bf16 where it is supported
-    manifest = load_manifest(options.manifest, source_names())
+    manifest = load_manifest(options.manifest)
     content_dir = Path(options.manifest).parent
     if options.shard:  # writes only into the cache (atomic, content-addressed): shards may run side by side
         check_shard_options(options)

@@ -261,9 +261,8 @@ def check(manifest: Path, cache_dir: Path | None, force: bool, precision: str, v
 def schema() -> None:
     """Print the manifest's JSON Schema (for editor completion and validation)."""
     from generator.manifest.loader import manifest_json_schema
-    from generator.run.sources import source_names
 
-    click.echo(manifest_json_schema(source_names()))
+    click.echo(manifest_json_schema())
 
 
 @main.command()

@@ -22,7 +22,6 @@ from generator.measure.measurer import Measurer
 from generator.run.class_names import unknown_classes
 from generator.run.models import LoadedModel, load_models
 from generator.run.results import CaseResult
-from generator.run.sources import source_names
 from generator.utils.errors import ManifestError
 from generator.utils.options import BuildOptions
 from generator.utils.phase_times import timed
@@ -35,7 +34,7 @@ class BuildSession(CaseContext):
     @classmethod
     def open(cls, options: BuildOptions, manifest: Manifest | None = None) -> BuildSession:
         """The session of a manifest (read from `options.manifest` unless given): weights resolved, models built."""
-        manifest = manifest if manifest is not None else load_manifest(options.manifest, source_names())
+        manifest = manifest if manifest is not None else load_manifest(options.manifest)
         content_dir = Path(options.manifest).parent
         with timed("models"):
             models = load_models(manifest, content_dir, options.device)

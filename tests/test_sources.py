@@ -66,7 +66,7 @@ def test_a_misspelt_source_stops_the_build_at_the_manifest_with_its_key_and_the_
 def test_a_source_with_no_close_name_lists_every_source(tmp_path):
     path = make_project(tmp_path, {"models": [{"source": "keras", "name": "x"}], "cases": [{"image": "images/chelsea.png"}]})
     with pytest.raises(ManifestError) as error:
-        load_manifest(path, source_names())
+        load_manifest(path)
     assert error.value.problems == [
         f"models[0].source: unknown model source 'keras' (sources: {', '.join(source_names())}; docs/models.md)"
     ]
@@ -75,7 +75,7 @@ def test_a_source_with_no_close_name_lists_every_source(tmp_path):
 def test_every_registered_source_is_accepted_and_the_schema_lists_them(tmp_path):
     entries = [{"source": name, "name": f"x{i}", "display_name": f"m{i}"} for i, name in enumerate(source_names())]
     path = make_project(tmp_path, {"models": entries, "cases": [{"image": "images/chelsea.png"}]})
-    assert [spec.source for spec in load_manifest(path, source_names()).models] == list(source_names())
+    assert [spec.source for spec in load_manifest(path).models] == list(source_names())
     result = CliRunner().invoke(main, ["schema"])
     assert json.loads(result.output)["$defs"]["ModelSpec"]["properties"]["source"]["enum"] == list(source_names())
 

@@ -13,17 +13,18 @@ from pydantic import ValidationError
 
 from generator.manifest.cases_from import CaseOrigin, expand_cases_from
 from generator.manifest.schema import CASE_SOURCE_TAGS, EXPLAINER_SECTIONS, MODEL_SOURCES, Manifest
+from generator.manifest.sections import model_source_names
 from generator.utils.errors import ManifestError
 
 MAX_MANIFEST_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 100_000
 
 
-def load_manifest(path: str | os.PathLike[str], model_sources: Sequence[str] = ()) -> Manifest:
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     """Load and validate a manifest; raise ManifestError listing every problem.
 
-    `model_sources`: the `source:` names a model entry may use (generator.run.sources.source_names, which the
-    commands pass in: this stage cannot import the sources); empty, `source:` is checked when the model loads.
+    Every method's section and every model source's name are known here, whatever the caller imported: their
+    packages are imported by name (generator/manifest/sections.py), as a plugin host loads its plugins.
     """
     path = Path(path)
     if not path.is_file():
@@ -42,9 +43,10 @@ def load_manifest(path: str | os.PathLike[str], model_sources: Sequence[str] = (
     if expansion is not None:
         data = {**data, "cases": expansion.cases}
     problems = expansion.problems if expansion is not None else []
-    EXPLAINER_SECTIONS.load()  # every method's section, whatever the caller imported
+    EXPLAINER_SECTIONS.load()
+    context = {"content_dir": path.parent, MODEL_SOURCES: model_source_names()}
     try:
-        manifest = Manifest.model_validate(data, context={"content_dir": path.parent, MODEL_SOURCES: model_sources})
+        manifest = Manifest.model_validate(data, context=context)
     except ValidationError as error:
         problems += format_validation_errors(error, expansion.origins if expansion is not None else None)
     if problems:
@@ -150,10 +152,9 @@ def is_inside(loc: Sequence[int | str], parent: Sequence[int | str]) -> bool:
     return len(loc) > len(parent) and tuple(loc[: len(parent)]) == tuple(parent)
 
 
-def manifest_json_schema(model_sources: Sequence[str] = ()) -> str:
-    """The manifest's JSON Schema; `model_sources` (generator.run.sources.source_names) as `source:`'s enum."""
+def manifest_json_schema() -> str:
+    """The manifest's JSON Schema, every method's section in it and the model sources as `source:`'s enum."""
     EXPLAINER_SECTIONS.load()
     schema: dict[str, Any] = Manifest.model_json_schema()
-    if model_sources:
-        schema["$defs"]["ModelSpec"]["properties"]["source"]["enum"] = list(model_sources)
+    schema["$defs"]["ModelSpec"]["properties"]["source"]["enum"] = list(model_source_names())
     return json.dumps(schema, indent=2)

@@ -60,3 +60,12 @@ class SectionFamily:
     def load(self) -> None:
         """Import the family's package, whose modules declare their sections on import (once per process)."""
         importlib.import_module(self.package)
+
+
+MODEL_SOURCE_PACKAGE = "generator.run.sources"  # imports every source module; its source_names() lists them
+
+
+def model_source_names() -> tuple[str, ...]:
+    """The registered model sources' names (`source:` values), from their package imported by name as above."""
+    names: list[str] = importlib.import_module(MODEL_SOURCE_PACKAGE).source_names()
+    return tuple(names)
