@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
+from generator.explain.base import batched_setting
 from generator.manifest.author_files import author_stubs, ensure_stubs, orphaned_author_files
 from generator.manifest.loader import load_manifest
 from generator.publish.mkdocs_site import (
@@ -27,7 +28,6 @@ from generator.render.figure_drawer import FigureDrawer, FigureStream, StagedFig
 from generator.render.pages import PageRenderer
 from generator.run.devices import Inference, batch_size_for, check_device
 from generator.run.results import CaseFailure
-from generator.run.sources import source_names
 from generator.session import BuildSession
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import CaseError, ReportError, UsageError
@@ -155,13 +155,11 @@ def gather_results(
 def inference_of(manifest: Manifest, options: BuildOptions, explainers: Sequence[AnyExplainer]) -> Inference:
     """The device, precision and batch sizes the methods page reports: the batched explainers' (the first one's
     setting), and the measurements'."""
-    batched: int | Literal["auto"] = next(
-        (e.settings.batch_size for e in explainers if e.batched_work() is not None), "auto"
-    )
+    batched = batched_setting(explainers)
     return Inference(
         options.device,
         options.precision,
-        batch_size_for(batched, options.device),
+        batch_size_for("auto" if batched is None else batched, options.device),
         batch_size_for(manifest.metrics.batch_size, options.device),
     )
 

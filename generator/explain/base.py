@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -333,6 +333,11 @@ def runs_on(explainer: AnyExplainer, model: LoadedModel) -> bool:
 
 
 ExplainerClass = TypeVar("ExplainerClass", bound=type[AnyExplainer])
+
+
+def batched_setting(explainers: Sequence[AnyExplainer]) -> int | Literal["auto"] | None:
+    """The `batch_size` setting of the first explainer that runs batched (the one the methods page reports), or None."""
+    return next((e.settings.batch_size for e in explainers if e.batched_work() is not None), None)
 
 
 def method_title(name: str) -> str:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from generator import __version__
 from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
-from generator.explain.base import runs_on
+from generator.explain.base import batched_setting, runs_on
 from generator.manifest.author_files import CONCLUSION, INTRODUCTION, case_discussion_path, model_note_path
 from generator.manifest.schema import PreprocessSpec
 from generator.measure import MEASURES
@@ -270,9 +270,7 @@ class PageRenderer:
             unbatched_steps=unbatched_steps(self.manifest, self.explainers),
             measured=measured,
             measure_rows=[self.measure_rows(name, titles, measured) for name, titles in measured.items()],
-            explainer_batch_setting=next(
-                (e.settings.batch_size for e in self.explainers if e.batched_work() is not None), None
-            ),
+            explainer_batch_setting=batched_setting(self.explainers),
         )
 
     def measure_rows(self, name: str, titles: list[str], measured: Mapping[str, list[str]]) -> Markup:
