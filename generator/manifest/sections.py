@@ -14,7 +14,6 @@ it; other code that reads the schema's fields without either (a test walking `Ma
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -53,9 +52,6 @@ class SectionFamily:
         fields.clear()
         fields.update(ordered)
         self.rebuild()
-
-    def names(self) -> Iterator[str]:
-        return iter(self.model.model_fields)
 
     def load(self) -> None:
         """Import the family's package, whose modules declare their sections on import (once per process)."""
