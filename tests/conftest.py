@@ -56,6 +56,11 @@ def pytest_configure(config):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     PROPERTY_TESTS.extend(item.nodeid for item in items if item.get_closest_marker("hypothesis"))
+    # Every test that reads the built offline example runs in one process (pyproject's `--dist loadgroup`), so
+    # that it is built once per run, not once per worker, while the other worker runs the rest.
+    for item in items:
+        if "built_site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("built_site"))
 
 
 def allowed_skip_patterns():

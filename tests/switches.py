@@ -273,13 +273,32 @@ def case_pages_with_regions(manifest):
     return [f"cases/{case['id']}.md" for case in manifest["cases"] if case.get("regions")]
 
 
+def expected_case_sections(manifest):
+    """The headings every case page must have: each method that makes a map, and ROAD's part where it ran."""
+    run = methods_run(manifest)
+    headings = [f"## {EXPLAINERS[name].title}\n" for name, ran in run.items() if ran]
+    if manifest.get("metrics", {}).get("road", False) and any(
+        ran and MEASURES["road"].applies_to(EXPLAINERS[name]) for name, ran in run.items()
+    ):
+        headings.append("### ROAD")
+    return headings
+
+
 def check_pages(content_dir, manifest):
-    """The pages show only what was computed: no trace of what is off, no empty column, every figure present."""
+    """The pages show only what was computed (and all of it): no trace of what is off, no empty column, every
+    figure present, each method's section on every case page."""
     pages = generated_pages(content_dir)
     problems = [
         f"index.md: no {heading!r}"
         for heading in expected_overview_sections(manifest)
         if heading not in pages["index.md"]
+    ]
+    problems += [
+        f"{name}: no {heading.strip()!r}"
+        for name in pages
+        if name.startswith("cases/")
+        for heading in expected_case_sections(manifest)
+        if heading not in pages[name]
     ]
     problems += [f"{name}: no '## Regions'" for name in case_pages_with_regions(manifest) if "## Regions" not in pages[name]]
     for name, text in pages.items():

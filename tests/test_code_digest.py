@@ -43,7 +43,7 @@ def touch(path):
 
 def test_changing_a_modules_source_recomputes_exactly_the_steps_it_computes(tmp_path):
     code = copy_of_the_code(tmp_path / "code")
-    manifest = make_project(tmp_path, tiny_manifest(stability_seeds=1))
+    manifest = make_project(tmp_path, tiny_manifest(stability_seeds=1, crop=64, batch_size=64))
     cache = tmp_path / "cache"
 
     first = computed_steps(code, manifest, cache)
