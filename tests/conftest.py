@@ -41,6 +41,23 @@ def register_hypothesis_profiles():
 register_hypothesis_profiles()
 
 
+def share_the_cores():
+    """Under xdist each worker takes its share of the cores for torch (and the builds it starts as processes).
+
+    Two workers of two torch threads each on two cores run a ResNet18 three times slower than two of one thread
+    each (bench/bench_threads_per_worker.py); a test that pins its own count (the golden build) keeps it."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import torch
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+share_the_cores()
+
+
 SKIPS = []  # (node id, reason) of every skipped test and module of this run
 PROPERTY_TESTS = []  # the node ids of the Hypothesis tests collected
 
