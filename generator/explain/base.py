@@ -27,7 +27,7 @@ from generator.utils.records import result_type
 if TYPE_CHECKING:
     import torch
 
-    from generator.manifest.schema import ExplainersSpec, MetricsSpec
+    from generator.manifest.schema import ExplainersSpec
     from generator.run.inference import BatchClassifier
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
@@ -269,9 +269,10 @@ class Explainer(Generic[Settings, Result, Context]):
         raise NotImplementedError
 
     def stability(
-        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, Result], metrics: MetricsSpec
+        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, Result], runs: int, estimate: str
     ) -> dict[int, Stability]:
-        """{target: Stability} of the results (a seed-dependent method); {} when it does not apply."""
+        """{target: Stability} of the results (a seed-dependent method) over `runs` runs (the build's own included),
+        by `estimate` ("bootstrap" or "reruns"); {} when it does not apply."""
         return {}
 
     def batched_work(self) -> str | None:

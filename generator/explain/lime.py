@@ -41,7 +41,6 @@ from generator.utils.records import result_type
 if TYPE_CHECKING:
     from lime.lime_base import LimeBase
 
-    from generator.manifest.schema import MetricsSpec
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
@@ -417,19 +416,18 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
         return next((r.samples for r in results.values()), None)
 
     def stability(
-        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, LimeResult], metrics: MetricsSpec
+        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, LimeResult], runs: int, estimate: str
     ) -> dict[int, Stability]:
         """Each target's seed stability, as Stability figures.
 
         "bootstrap" refits the surrogate on BOOTSTRAP_RESAMPLES resamples of the images the build's own run
-        classified (`bootstrap_stability`); "reruns" runs LIME again with `stability_seeds - 1` further seeds
+        classified (`bootstrap_stability`); "reruns" runs LIME again with `runs - 1` further seeds
         on the same segments (new perturbed images, classified) and compares those runs with the build's own.
         """
-        runs = metrics.stability_seeds
         if not results or runs < 2:
             return {}
         k = self.settings.num_features
-        if metrics.stability == "bootstrap":
+        if estimate == "bootstrap":
             first = next(iter(results.values()))
             samples = first.samples
             if samples is None:  # a result stripped for the pages (without_pixels)

@@ -10,7 +10,8 @@ case-page section; `<name>.alert.md.j2`, its case-page warning; `<name>.worst.md
 the overview's means; `<name>.methods.md.j2`, a methods-page section of its own after the metrics' table).
 A measure that reads the case's regions (`reads_regions`) is computed on every build from the cached maps,
 outside the metrics' cache. The rest of the build iterates over the registry and never names a measure. Its
-settings are still read from the manifest's `metrics` section (MetricsSpec).
+settings (`spec`: a pydantic model) are its own keys of the manifest's flat `metrics` section, declared when it
+registers; `settings_of` reads them back, typed, from the assembled section (MetricsSpec).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel
 
 from generator.explain.base import EXPLAINERS
+from generator.manifest.schema import METRIC_FIELDS
 from generator.utils.numbers import num
 from generator.utils.records import result_type
 
@@ -155,6 +158,9 @@ class Measure:
     """
 
     name: ClassVar[str] = ""
+    # its own keys of the manifest's `metrics` section (flat: `metrics.<field>`), and each one's place among them
+    spec: ClassVar[type[BaseModel] | None] = None
+    spec_places: ClassVar[dict[str, float]] = {}
     order: ClassVar[int] = 100  # its place on the pages (the registry's order), before any measure of a higher one
     topic: ClassVar[str] = ""  # its word in the shared table's heading ("focus", "agreement", ...)
     # where its columns go: its own table (its name; `<name>.case.md.j2` lays it out) or the shared one
@@ -319,12 +325,21 @@ class Measure:
 
 
 MeasureClass = TypeVar("MeasureClass", bound=type[Measure])
+Spec = TypeVar("Spec", bound=BaseModel)
 
 
 def register(cls: MeasureClass) -> MeasureClass:
-    """Add a measure class to MEASURES under its name (the class decorator of every measure)."""
+    """Add a measure class to MEASURES under its name and its keys to the manifest's `metrics` section (the class
+    decorator of every measure)."""
     MEASURES[cls.name] = cls
+    if cls.spec is not None:
+        METRIC_FIELDS.declare(cls.spec, cls.spec_places)
     return cls
+
+
+def settings_of(spec: type[Spec], settings: MetricsSpec) -> Spec:
+    """A measure's own settings, typed, read from the manifest's `metrics` section that holds every measure's."""
+    return spec.model_validate({name: getattr(settings, name) for name in spec.model_fields})
 
 
 def enabled_measures(settings: MetricsSpec, explainers: Sequence[AnyExplainer], seed: int) -> list[Measure]:

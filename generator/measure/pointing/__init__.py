@@ -13,26 +13,48 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from generator.measure.base import Measure, ModelInputs, Own, Ranking, own_top1, register
+from pydantic import Field
+
+from generator.manifest.schema import Strict
+from generator.measure.base import Measure, ModelInputs, Own, Ranking, own_top1, register, settings_of
 from generator.measure.pointing.scores import NAME, RegionScore, RegionScores, region_score
 from generator.measure.pointing.sentences import region_sentences
 from generator.measure.pointing.tables import ObjectMeans, object_misses, object_scores, object_summary, region_section
 
 if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer, CaseInputs, SaliencyMap
-    from generator.manifest.schema import Manifest
+    from generator.manifest.schema import Manifest, MetricsSpec
     from generator.run.models import LoadedModel
     from generator.run.region_geometry import CropRegion
     from generator.run.results import CaseResult
 
 
+class PointingSpec(Strict):
+    """Its key of the manifest's `metrics` section."""
+
+    pointing_tolerance: float = Field(
+        15.0,
+        ge=0,
+        le=1024,
+        exclude=True,  # read from the cached maps, never part of the metrics' cache key: changing it runs no model
+        description="The pointing game's tolerance in crop pixels: a map's maximum within this distance of a region "
+        "hits it (TorchRay's benchmark: 15 on a 224 crop; 0: inside only).",
+    )
+
+
 @register
 class Pointing(Measure):
     name = NAME
+    spec = PointingSpec
+    spec_places = {"pointing_tolerance": 100}
     order = 70  # after every measure of the explanations alone: its overview list comes last
     words = ("lift", "rank_accuracy", "rank accuracy")
     timed = True
     reads_regions = True
+
+    def __init__(self, settings: MetricsSpec, explainers: Sequence[AnyExplainer], seed: int) -> None:
+        super().__init__(settings, explainers, seed)
+        self.own = settings_of(PointingSpec, settings)
 
     @classmethod
     def described(cls, manifest: Manifest, explainers: Sequence[AnyExplainer], model_count: int) -> list[str]:
@@ -63,7 +85,7 @@ class Pointing(Measure):
     def scored(self, saliency: SaliencyMap, region: CropRegion, inputs: CaseInputs, segmented: bool) -> RegionScore:
         assert region.mask is not None, "region measures read the masks before the case drops them (for_pages)"
         segments = inputs.segments if segmented else None
-        tolerance, k = self.settings.pointing_tolerance, self.settings.top_k
+        tolerance, k = self.own.pointing_tolerance, self.settings.top_k
         return region_score(saliency, region.mask, tolerance=tolerance, segments=segments, k=k)
 
     @classmethod
