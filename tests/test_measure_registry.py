@@ -15,6 +15,7 @@ import pytest
 from switches import build_tiny, generated_pages, tiny_manifest
 
 import generator.measure
+from generator.explain import EXPLAINERS
 from generator.measure import MEASURES, import_measures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,10 +23,6 @@ SEARCHED = [REPO / "generator", REPO / "templates"]
 # (file, measure): where a measure's name or words still appear outside its own files, and why (to shrink, never
 # to grow); the file may name that measure only.
 KNOWN = {
-    ("generator/explain/base.py", "stability"): "the seed stability a method computes itself (Stability, `stability`)",
-    ("generator/explain/lime.py", "stability"): "LIME computes its own seed stability (reruns, bootstrap)",
-    ("templates/explainers/lime.method.md.j2", "stability"): "LIME's paragraph names the stability estimate",
-    ("templates/explainers/lime.stability.md.j2", "stability"): "LIME's own rows of its seed stability",
     ("generator/manifest/schema.py", "stability"): "the shared `metrics.batch_size` says what runs in its batches "
     "(the curves and the stability re-runs): a key the measures share, described once",
     **{
@@ -38,13 +35,27 @@ KNOWN = {
 }
 
 
+def computing(measure):
+    """The files of the methods that declare they compute the measure themselves (`computes`): their modules and
+    the templates named after them, as a method that declares it reuses another may name that one."""
+    classes = [cls for cls in EXPLAINERS.values() if measure.name in cls.computes]
+    modules = {Path(sys.modules[cls.__module__].__file__).resolve().relative_to(REPO).as_posix() for cls in classes}
+    stems = {cls.__module__.rpartition(".")[2] for cls in classes}
+    templates = {p.relative_to(REPO).as_posix() for s in stems for p in (REPO / "templates" / "explainers").glob(f"{s}.*.md.j2")}
+    return modules | templates
+
+
 def owns(measure, path):
-    """A measure's own files: its module (or its package) and the templates named after it."""
+    """A measure's own files: its module (or its package), its half below the methods where methods compute it
+    themselves (generator/explain/<name>.py), the templates named after it, and the files of the methods that
+    declare they compute it."""
     relative = path.relative_to(REPO).as_posix()
     return (
         relative == f"generator/measure/{measure.name}.py"
         or relative.startswith(f"generator/measure/{measure.name}/")
+        or relative == f"generator/explain/{measure.name}.py"
         or relative.startswith(f"templates/measures/{measure.name}.")
+        or relative in computing(measure)
     )
 
 
@@ -70,6 +81,10 @@ def found_outside(measure):
 @pytest.mark.parametrize("name", list(MEASURES))
 def test_no_other_file_names_a_measure(name):
     assert found_outside(MEASURES[name]) == []
+
+
+def test_a_method_computes_only_registered_measures():
+    assert [(cls.name, name) for cls in EXPLAINERS.values() for name in cls.computes if name not in MEASURES] == []
 
 
 def test_every_known_exception_is_still_needed():

@@ -21,18 +21,16 @@ from pydantic import Field
 from generator.explain.base import (
     CaseInputs,
     ClassifiedRows,
-    Explainer,
     Fetch,
     FigureJob,
     FigureKind,
     SaliencyInputs,
     SaliencyMap,
     Segments,
-    Stability,
     ViewerMap,
     register,
-    seed_stability,
 )
+from generator.explain.stability import SeedDependent, Stability, seed_stability
 from generator.manifest.schema import Strict
 from generator.run.inference import BatchClassifier, batch_classifier
 from generator.utils import figures
@@ -340,7 +338,7 @@ def stable_under_bootstrap(data: Perturbations, result: LimeResult, k: int, seed
 
 
 @register
-class Lime(Explainer[LimeSpec, LimeResult, float]):
+class Lime(SeedDependent[LimeSpec, LimeResult, float]):
     name = "lime"
     spec = LimeSpec
     summary = "LIME (Ribeiro et al. 2016) on quickshift superpixels (on: the reference recipe)."

@@ -1,7 +1,8 @@
 """Stability: how much a seed-dependent method's answer moves between runs (its top superpixels across seeds).
 
-The method computes it itself (`Explainer.stability`: re-runs with further seeds, or bootstrap refits of its
-surrogate), so it applies to the methods that implement one; this module lays the numbers out.
+The method computes it itself (`SeedDependent.stability` in generator/explain/stability.py: re-runs with further
+seeds, or bootstrap refits of its surrogate), so it applies to the methods that subclass SeedDependent; this module
+lays the numbers out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from generator.explain.base import EXPLAINERS, STABILITY_THRESHOLD, Explainer, Stability, method_title
+from generator.explain.base import EXPLAINERS, method_title
+from generator.explain.stability import STABILITY_THRESHOLD, SeedDependent, Stability
 from generator.manifest.schema import Strict
 from generator.measure.base import (
     Measure,
@@ -42,7 +44,7 @@ class StabilityRow:
 
 
 # the methods that compute their own seed stability, as their keys' descriptions name them
-SEEDED = " and ".join(cls.title for cls in EXPLAINERS.values() if cls.stability is not Explainer.stability)
+SEEDED = " and ".join(cls.title for cls in EXPLAINERS.values() if issubclass(cls, SeedDependent))
 
 
 class StabilitySpec(Strict):
@@ -83,7 +85,7 @@ class SeedStability(Measure):
 
     @classmethod
     def applies_to(cls, method: type[AnyExplainer]) -> bool:
-        return method.stability is not Explainer.stability
+        return issubclass(method, SeedDependent)
 
     @classmethod
     def page_context(cls, manifest: Manifest, explainers: Sequence[AnyExplainer]) -> dict[str, Any]:
@@ -100,7 +102,7 @@ class SeedStability(Measure):
 
     def measure(self, found: ModelInputs) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}
-        for explainer in (e for e in self.explainers if self.applies_to(type(e))):
+        for explainer in (e for e in self.explainers if isinstance(e, SeedDependent)):
             results = found.result.explanations.get(explainer.name, {})
             shown = {t: r for t, r in results.items() if t in found.result.targets}
             runs, estimate = self.own.stability_seeds, self.own.stability
