@@ -73,8 +73,8 @@ def mean_pearson(runs, reference):
 
 def case_rows(model, manifest, inputs, targets, args):
     """One row per shown target: each method's Jaccard, spread and Pearson with the reference."""
-    from generator.explain.base import seed_stability
     from generator.explain.lime import Lime, is_constant
+    from generator.explain.stability import seed_stability
 
     settings = manifest.explainers.lime
     Lime(settings, seed=manifest.seed).prepare_case(inputs, lambda kind, parts, compute: compute())

@@ -90,7 +90,7 @@ def target_runs(datas, labels, target, seed):
 
 
 def mean_jaccard(weight_runs, k):
-    from generator.explain.base import seed_stability
+    from generator.explain.stability import seed_stability
 
     return seed_stability(weight_runs, k=k).mean_jaccard
 
@@ -257,7 +257,7 @@ def flag(value, threshold):
 def report(args, manifest, models, rows, seconds):
     import torch
 
-    from generator.explain.base import STABILITY_THRESHOLD as limit
+    from generator.explain.stability import STABILITY_THRESHOLD as limit
 
     seeds = manifest.metrics.stability_seeds
     constant = [row for row in rows if row.get("constant")]

@@ -21,7 +21,6 @@ from generator.explain import CaseInputs, enabled_explainers
 from generator.explain.base import runs_on
 from generator.measure import MEASURES
 from generator.measure.measurer import Measurer
-from generator.measure.region_measurer import region_scores
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
 from generator.run.class_names import model_targets
@@ -142,12 +141,12 @@ def compute_case(
             bar.update(1)
     if dry_run:
         return case_cache.missing
-    if measurer is not None and regions:
-        with timed("regions"):
-            model_results = {
-                key: result.with_regions(region_scores(measurer, result, inputs, regions))
-                for key, result in model_results.items()
-            }
+    if measurer is not None and regions:  # measured on every build: the regions are in no cache key
+        models_by_key = {model.key: model for model in models}
+        model_results = {
+            key: measurer.measure_regions(models_by_key[key], inputs, result, regions)
+            for key, result in model_results.items()
+        }
     case = CaseResult(
         spec=spec,
         original=original,

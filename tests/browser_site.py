@@ -92,9 +92,10 @@ def prepare_content(target):
 
 def schema_has(path):
     """Whether the manifest schema (generator.manifest.schema.Manifest, a pydantic model) has the field at `path`."""
-    from generator.manifest.schema import EXPLAINER_SECTIONS, Manifest
+    from generator.manifest.schema import EXPLAINER_SECTIONS, METRIC_FIELDS, Manifest
 
     EXPLAINER_SECTIONS.load()  # the methods' sections join the schema when their package is imported
+    METRIC_FIELDS.load()  # and the measures' keys of `metrics`
     model = Manifest
     for name in path:
         fields = getattr(model, "model_fields", None)

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel
 
 from generator.cli import main
-from generator.manifest.schema import EXPLAINER_SECTIONS, CaseSpec, Manifest, ModelSpec
+from generator.manifest.schema import EXPLAINER_SECTIONS, METRIC_FIELDS, CaseSpec, Manifest, ModelSpec
 from generator.run.sources.torchvision_source import FAMILY_LAYERS
 from generator.utils import errors
 
@@ -65,6 +65,7 @@ def yaml_blocks(text):
 @pytest.fixture(autouse=True)
 def every_method_section():
     EXPLAINER_SECTIONS.load()  # the schema as the loader sees it: with every method's section
+    METRIC_FIELDS.load()  # and every measure's keys
 
 
 def test_the_readme_manifest_is_a_valid_manifest():

@@ -13,7 +13,6 @@ from torch import nn
 import generator.explain.lime as project_lime
 from generator.compute import CaseContext, compute_case
 from generator.explain import CaseInputs, enabled_explainers
-from generator.explain.base import Stability, seed_stability, top_k_positive
 from generator.explain.lime import (
     Lime,
     LimeSpec,
@@ -25,6 +24,7 @@ from generator.explain.lime import (
     perturbed_images,
     segment_image,
 )
+from generator.explain.stability import Stability, seed_stability, top_k_positive
 from generator.manifest.imagenet import imagenet_categories
 from generator.manifest.schema import CaseSpec, ExplainersSpec, Manifest, ModelSpec, PreprocessSpec
 from generator.run.images import Preprocessor

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from generator.explain.base import STABILITY_THRESHOLD, seed_stability
 from generator.explain.lime import superpixel_saliency
+from generator.explain.stability import STABILITY_THRESHOLD, seed_stability
 from generator.measure import concentration, faithfulness, map_agreement, metrics, sanity
 from generator.run.inference import BatchClassifier
 from tests import curves as one_map

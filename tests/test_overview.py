@@ -12,7 +12,7 @@ import markdown
 import numpy as np
 import pytest
 
-from generator.explain.base import Stability
+from generator.explain.stability import Stability
 from generator.manifest.schema import CaseSpec
 from generator.measure.base import TargetMetrics
 from generator.measure.faithfulness import FaithfulnessResult

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from generator.measure.region_scores import (
+from generator.measure.pointing.scores import (
     lift,
     mass_on_region,
     pointing_game,

@@ -7,7 +7,7 @@ import pytest
 from generator.explain import CaseInputs
 from generator.explain.gradcam import GradCam
 from generator.manifest.loader import load_manifest
-from generator.measure.region_scores import region_score
+from generator.measure.pointing.scores import region_score
 from generator.run.images import Preprocessor, decode_image
 from generator.run.models import load_model, resolve_weights
 from generator.run.region_geometry import case_regions

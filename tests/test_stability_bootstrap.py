@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from generator.explain.base import top_k_positive
 from generator.explain.lime import (
     ADAPTIVE_CAP,
     ADAPTIVE_ROUND,
@@ -16,6 +15,7 @@ from generator.explain.lime import (
     fit_surrogates,
     perturbation_set,
 )
+from generator.explain.stability import top_k_positive
 
 SEGMENTS = 12
 SAMPLES = 400

@@ -125,10 +125,10 @@ def test_metrics_pointing_tolerance_decides_the_pointing_game(tmp_path, monkeypa
     (region,) = case.regions
     assert not region.outside
     target = result.targets[0]
-    strict = {method: scores["corner"].pointing_hit for method, scores in result.regions[target].items()}
+    strict = {method: scores["corner"].pointing_hit for method, scores in result.metrics[target]["pointing"].items()}
     assert False in strict.values()
     manifest["metrics"]["pointing_tolerance"] = 100
     _, case, result = build(tmp_path, monkeypatch, manifest, folder)
-    loose = {method: scores["corner"].pointing_hit for method, scores in result.regions[target].items()}
+    loose = {method: scores["corner"].pointing_hit for method, scores in result.metrics[target]["pointing"].items()}
     # None: a map with no positive value points nowhere, at any tolerance
     assert loose == {method: None if hit is None else True for method, hit in strict.items()}

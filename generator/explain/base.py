@@ -2,10 +2,11 @@
 
 An explainer says what it shares per case (`prepare_case`, through the case cache), what its cached
 results depend on (`key_parts`), how it explains (`explain`, one result per target), the saliency map
-the metrics measure (`saliency`), its figures (`figure_kinds`, `figures`), any measurement of its own
-(`stability`; which measures apply to it, the measures decide), and the text of its case-page
-section and methods-page paragraph (Jinja sources). The rest of the build iterates over the enabled
-explainers and never names one.
+the metrics measure (`saliency`), its figures (`figure_kinds`, `figures`), the measures whose numbers it
+computes itself (`computes`: it then implements their half, from a module of this package named after the
+measure; which measures apply to it, the measures decide), and the text of its case-page section and
+methods-page paragraph (Jinja sources). The rest of the build iterates over the enabled explainers and never
+names one.
 """
 
 from __future__ import annotations
@@ -15,69 +16,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from generator.manifest.schema import EXPLAINER_SECTIONS
 from generator.run import fast_forward, images, inference, target_layers
 from generator.run.images import PreparedImage
 from generator.utils import figures
-from generator.utils.records import result_type
 
 if TYPE_CHECKING:
     import torch
 
-    from generator.manifest.schema import ExplainersSpec, MetricsSpec
-    from generator.run.inference import BatchClassifier
+    from generator.manifest.schema import ExplainersSpec
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
 PACKAGE = __name__.rpartition(".")[0]  # generator.explain: the methods whose templates ship in templates/explainers/
 EXPLAINERS: dict[str, type[AnyExplainer]] = {}  # manifest name -> explainer class, in registration order
-
-
-# --- seed stability (a seed-dependent method's answer across runs: LIME) ------------------------------------
-
-STABILITY_THRESHOLD = 0.6  # mean top-k Jaccard across LIME reruns at or above this counts as stable
-
-
-@result_type
-@dataclass(frozen=True)
-class Stability:
-    mean_jaccard: float  # mean pairwise Jaccard of the top-k positive superpixels across runs
-    weight_spread: float  # mean per-superpixel std across runs / mean absolute weight
-    stable: bool  # mean_jaccard >= STABILITY_THRESHOLD
-
-
-def top_k_positive(weights: ArrayLike, k: int) -> set[int]:
-    """The (at most k) highest-weighted superpixels with a positive weight, as a set."""
-    weights = np.asarray(weights, dtype=np.float64)
-    return {int(i) for i in np.argsort(-weights, kind="stable")[:k] if weights[i] > 0}
-
-
-def jaccard(a: set[int], b: set[int]) -> float:
-    """|a & b| / |a | b|; two empty sets agree (no positive evidence in either run), so 1.0."""
-    union = a | b
-    return len(a & b) / len(union) if union else 1.0
-
-
-def seed_stability(weight_runs: ArrayLike, k: int = 5) -> Stability:
-    """How much a seed-dependent method's answer (LIME's weights) moves between reruns with different seeds.
-
-    weight_spread normalises the mean per-superpixel std by one global scale, the mean |weight| over all
-    runs and superpixels, rather than per superpixel, so near-zero weights cannot blow it up; all-zero
-    weights give 0.0.
-    """
-    runs = np.asarray(weight_runs, dtype=np.float64)
-    if runs.ndim != 2 or len(runs) < 2:
-        raise ValueError(f"need at least two runs of equal-length weight vectors, got shape {runs.shape}")
-    sets = [top_k_positive(run, k) for run in runs]
-    pairs = [jaccard(sets[i], sets[j]) for i in range(len(sets)) for j in range(i + 1, len(sets))]
-    mean_jaccard = float(np.mean(pairs))
-    scale = np.abs(runs).mean()
-    std = np.where(np.ptp(runs, axis=0) == 0, 0.0, runs.std(axis=0))  # identical runs: exactly 0, not roundoff
-    spread = float(std.mean() / scale) if scale > 0 else 0.0
-    return Stability(mean_jaccard, spread, mean_jaccard >= STABILITY_THRESHOLD)
 
 
 # --- the interface -----------------------------------------------------------------------------------------
@@ -177,6 +132,9 @@ class Explainer(Generic[Settings, Result, Context]):
     order: ClassVar[int] = 100
     # methods whose results it reuses when they run (KernelSHAP: LIME's classified images): run before it
     reuses: ClassVar[tuple[str, ...]] = ()
+    # measures whose numbers it computes itself (their names), through the class of this package named after the
+    # measure that it subclasses: its module and its templates may name them (tests/test_measure_registry.py)
+    computes: ClassVar[tuple[str, ...]] = ()
     # reads the model's target layer (the methods page then lists the layers)
     uses_target_layer: ClassVar[bool] = False
     # needs the model's layers and gradients: left out, with the model's reason, for an opaque model (ONNX)
@@ -189,11 +147,10 @@ class Explainer(Generic[Settings, Result, Context]):
     # Its texts are Jinja templates named after its module (or its family's, e.g. cam.py's), in templates/explainers/:
     # <module>.section.md.j2, the case page's sentence above the figures (context: page, manifest, settings);
     # <module>.method.md.j2, the methods page's paragraph (context: manifest, settings, models);
-    # <module>.stability.md.j2, the methods page's rows of its own `stability` (the stability measure reads them).
+    # and a text of each measure it computes (`computes`), which that measure's class here names.
     # A method from outside the package, with no template there, carries them as these Jinja sources instead.
     section: ClassVar[str] = ""
     method_text: ClassVar[str] = ""
-    stability_rows: ClassVar[str] = ""
 
     def __init__(
         self, settings: Settings, seed: int = 0, precision: str = "fp32", device: str | torch.device = "cpu"
@@ -216,8 +173,8 @@ class Explainer(Generic[Settings, Result, Context]):
 
     @classmethod
     def own_text(cls, kind: str) -> str:
-        """The Jinja source the class carries for one kind of text ("section", "method", "stability")."""
-        return {"section": cls.section, "method": cls.method_text, "stability": cls.stability_rows}[kind]
+        """The Jinja source the class carries for one kind of text ("section", "method")."""
+        return {"section": cls.section, "method": cls.method_text}[kind]
 
     def code_modules(self) -> tuple[str, ...]:
         """The modules whose source computes this explainer's results (part of their cache keys)."""
@@ -267,12 +224,6 @@ class Explainer(Generic[Settings, Result, Context]):
     def viewer_map(self, case: CaseResult, result: Result, context: Context | None) -> ViewerMap:
         """The map the case page's viewer lays over the crop, in `viewer_colormap` (context: figure_context's)."""
         raise NotImplementedError
-
-    def stability(
-        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, Result], metrics: MetricsSpec
-    ) -> dict[int, Stability]:
-        """{target: Stability} of the results (a seed-dependent method); {} when it does not apply."""
-        return {}
 
     def batched_work(self) -> str | None:
         """What of the method runs through the batched classifier, as a phrase (None: it runs unbatched)."""

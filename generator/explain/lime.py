@@ -21,18 +21,16 @@ from pydantic import Field
 from generator.explain.base import (
     CaseInputs,
     ClassifiedRows,
-    Explainer,
     Fetch,
     FigureJob,
     FigureKind,
     SaliencyInputs,
     SaliencyMap,
     Segments,
-    Stability,
     ViewerMap,
     register,
-    seed_stability,
 )
+from generator.explain.stability import SeedDependent, Stability, seed_stability
 from generator.manifest.schema import Strict
 from generator.run.inference import BatchClassifier, batch_classifier
 from generator.utils import figures
@@ -41,7 +39,6 @@ from generator.utils.records import result_type
 if TYPE_CHECKING:
     from lime.lime_base import LimeBase
 
-    from generator.manifest.schema import MetricsSpec
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult
 
@@ -341,7 +338,7 @@ def stable_under_bootstrap(data: Perturbations, result: LimeResult, k: int, seed
 
 
 @register
-class Lime(Explainer[LimeSpec, LimeResult, float]):
+class Lime(SeedDependent[LimeSpec, LimeResult, float]):
     name = "lime"
     spec = LimeSpec
     summary = "LIME (Ribeiro et al. 2016) on quickshift superpixels (on: the reference recipe)."
@@ -417,19 +414,18 @@ class Lime(Explainer[LimeSpec, LimeResult, float]):
         return next((r.samples for r in results.values()), None)
 
     def stability(
-        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, LimeResult], metrics: MetricsSpec
+        self, classify: BatchClassifier, inputs: CaseInputs, results: Mapping[int, LimeResult], runs: int, estimate: str
     ) -> dict[int, Stability]:
         """Each target's seed stability, as Stability figures.
 
         "bootstrap" refits the surrogate on BOOTSTRAP_RESAMPLES resamples of the images the build's own run
-        classified (`bootstrap_stability`); "reruns" runs LIME again with `stability_seeds - 1` further seeds
+        classified (`bootstrap_stability`); "reruns" runs LIME again with `runs - 1` further seeds
         on the same segments (new perturbed images, classified) and compares those runs with the build's own.
         """
-        runs = metrics.stability_seeds
         if not results or runs < 2:
             return {}
         k = self.settings.num_features
-        if metrics.stability == "bootstrap":
+        if estimate == "bootstrap":
             first = next(iter(results.values()))
             samples = first.samples
             if samples is None:  # a result stripped for the pages (without_pixels)

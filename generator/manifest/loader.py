@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from generator.manifest.cases_from import CaseOrigin, expand_cases_from
-from generator.manifest.schema import CASE_SOURCE_TAGS, EXPLAINER_SECTIONS, MODEL_SOURCES, Manifest
+from generator.manifest.schema import CASE_SOURCE_TAGS, EXPLAINER_SECTIONS, METRIC_FIELDS, MODEL_SOURCES, Manifest
 from generator.manifest.sections import model_source_names
 from generator.utils.errors import ManifestError
 
@@ -44,6 +44,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         data = {**data, "cases": expansion.cases}
     problems = expansion.problems if expansion is not None else []
     EXPLAINER_SECTIONS.load()
+    METRIC_FIELDS.load()
     context = {"content_dir": path.parent, MODEL_SOURCES: model_source_names()}
     try:
         manifest = Manifest.model_validate(data, context=context)
@@ -155,6 +156,7 @@ def is_inside(loc: Sequence[int | str], parent: Sequence[int | str]) -> bool:
 def manifest_json_schema() -> str:
     """The manifest's JSON Schema, every method's section in it and the model sources as `source:`'s enum."""
     EXPLAINER_SECTIONS.load()
+    METRIC_FIELDS.load()
     schema: dict[str, Any] = Manifest.model_json_schema()
     schema["$defs"]["ModelSpec"]["properties"]["source"]["enum"] = list(model_source_names())
     return json.dumps(schema, indent=2)

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 
 class OutsideContent(ValueError):
-    """A path that leaves the manifest's folder: absolute, through '..', or a link pointing out of it."""
+    """A path that leaves the manifest's folder: absolute, through '..', or a link that leads out of it."""
 
 
 def confined(value: str, content_dir: Path | None, move_hint: str) -> PurePosixPath:

@@ -25,7 +25,7 @@ from pydantic_core import InitErrorDetails
 
 from generator.manifest.paths import confined
 from generator.manifest.regions import CaseRegions
-from generator.manifest.sections import SectionFamily
+from generator.manifest.sections import FieldFamily, SectionFamily
 
 CASE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -152,41 +152,6 @@ EXPLAINER_SECTIONS = SectionFamily("explainers", ExplainersSpec, "generator.expl
 
 
 class MetricsSpec(Strict):
-    faithfulness: bool = Field(
-        True, description="Deletion/insertion curves (RISE) for every map, with a random baseline."
-    )
-    steps: int = Field(
-        16,
-        ge=4,
-        le=256,
-        description="Points per deletion/insertion curve (minus one); 16 moves no AUC by more than 0.01 from 32 "
-        "(bench/curve_steps.md).",
-    )
-    stability_seeds: int = Field(
-        3,
-        ge=1,
-        le=20,
-        description="1 turns LIME's stability off; with `stability: reruns`, the LIME runs compared (the build's "
-        "own included).",
-    )
-    stability: Literal["bootstrap", "reruns"] = Field(
-        "bootstrap",
-        description="How LIME's seed stability is estimated: its surrogate refitted on bootstrap resamples of the "
-        "images it already classified (no model runs; follows many true re-runs at least as closely as 3 re-runs "
-        "do: bench/stability.md), or LIME re-run with further seeds (new perturbed images, classified).",
-    )
-    road: bool = Field(
-        False,
-        description="ROAD (Rong et al. 2022): the target's probability with the most (MoRF) and the least (LeRF) "
-        "relevant 10% to 90% of the pixels removed and filled in by noisy linear imputation, for every map and the "
-        "random baseline.",
-    )
-    sanity: bool = Field(
-        True, description="Each map against the same map of a copy whose target layer's weights are randomised."
-    )
-    hide_color: int = Field(
-        0, ge=0, le=255, description="Grey level that deleted pixels are painted with in the deletion curves."
-    )
     top_k: int = Field(
         5,
         ge=1,
@@ -198,14 +163,10 @@ class MetricsSpec(Strict):
         "auto",
         description="Images per forward pass of the curves and the stability re-runs (auto: as LIME's `batch_size`).",
     )
-    pointing_tolerance: float = Field(
-        15.0,
-        ge=0,
-        le=1024,
-        exclude=True,  # read from the cached maps, never part of the metrics' cache key: changing it runs no model
-        description="The pointing game's tolerance in crop pixels: a map's maximum within this distance of a region "
-        "hits it (TorchRay's benchmark: 15 on a 224 crop; 0: inside only).",
-    )
+
+
+# the measures' own keys join these, each at its place (top_k and batch_size stand between them in the reference)
+METRIC_FIELDS = FieldFamily("metrics", MetricsSpec, "generator.measure", places={"top_k": 80, "batch_size": 90})
 
 
 ClassRef = Union[int, str]
@@ -377,3 +338,4 @@ def check_image_path(value: str, content_dir: str | os.PathLike[str] | None) -> 
 
 
 EXPLAINER_SECTIONS.holders.append(Manifest)  # a method's section joins the manifest's schema too
+METRIC_FIELDS.holders.append(Manifest)  # and a measure's keys, the `metrics` default with them

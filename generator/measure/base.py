@@ -5,21 +5,27 @@ A measure says which maps it applies to (`applies_to`), whether this build runs 
 batched pass with every other curve's images), the columns it adds to the tables (label, format, direction,
 whether it is a headline number), its sentences, its worst-case ranking and its page text: templates named
 after it under templates/measures/ (`<name>.md.j2`, the methods page's rows; `<name>.case.md.j2`, its own
-case-page section; `<name>.alert.md.j2`, its case-page warning; `<name>.worst.md.j2`, its overview ranking).
-The rest of the build iterates over the registry and never names a measure. Its settings are still read
-from the manifest's `metrics` section (MetricsSpec).
+case-page section; `<name>.alert.md.j2`, its case-page warning; `<name>.worst.md.j2`, its overview ranking;
+`<name>.case_part.md.j2`, a case-page part of its own after the measurements; `<name>.means.md.j2`, its part below
+the overview's means; `<name>.methods.md.j2`, a methods-page section of its own after the metrics' table).
+A measure that reads the case's regions (`reads_regions`) is computed on every build from the cached maps,
+outside the metrics' cache. The rest of the build iterates over the registry and never names a measure. Its
+settings (`spec`: a pydantic model) are its own keys of the manifest's flat `metrics` section, declared when it
+registers; `settings_of` reads them back, typed, from the assembled section (MetricsSpec).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel
 
 from generator.explain.base import EXPLAINERS
+from generator.manifest.schema import METRIC_FIELDS
 from generator.utils.numbers import num
 from generator.utils.records import result_type
 
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from generator.manifest.schema import Manifest, MetricsSpec
     from generator.run.inference import BatchClassifier
     from generator.run.models import LoadedModel
+    from generator.run.region_geometry import CropRegion
     from generator.run.results import CaseResult, ModelResult
 
 MEASURES: dict[str, type[Measure]] = {}  # measure name -> class, in registration order (the pages' order)
@@ -58,6 +65,10 @@ class TargetMetrics(Mapping[str, dict[str, Any]]):
     def of(self, measure: str) -> dict[str, Any]:
         """The measure's records, {} where it did not run."""
         return self.measured.get(measure, {})
+
+    def with_records(self, measured: Mapping[str, dict[str, Any]]) -> TargetMetrics:
+        """These records and the given ones (of measures computed apart: `Measure.reads_regions`)."""
+        return replace(self, measured={**self.measured, **measured})
 
 
 @dataclass(frozen=True)
@@ -107,11 +118,13 @@ class ModelInputs:
     result: ModelResult
     maps: dict[int, dict[str, SaliencyMap]]  # target -> method -> its H x W map
     classify: BatchClassifier
+    regions: Sequence[CropRegion] = ()  # the case's regions on the crop, for a measure that `reads_regions`
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """One method's rows of a measure's worst-case list (the rows are the measure's own, laid out by its template)."""
+    """One method's rows of a measure's worst-case list (the rows are the measure's own, laid out by its template);
+    a measure that ranks every method's maps in one list gives one Ranking with `method` and `title` empty."""
 
     method: str
     title: str
@@ -126,6 +139,16 @@ Own = tuple["CaseResult", "LoadedModel", TargetMetrics]  # a case, a model, the 
 OwnMetrics = Sequence[tuple[str, Sequence[TargetMetrics]]]  # (model label, own top-1 metrics per case)
 
 
+def own_top1(cases: Iterable[CaseResult], models: Iterable[LoadedModel]) -> Iterator[Own]:
+    """(case, model, TargetMetrics of its own top-1 class), cases in manifest order, then models in theirs."""
+    models = list(models)
+    for case in cases:
+        for model in models:
+            result = case.models.get(model.key)
+            if result is not None and result.own_metrics is not None:
+                yield case, model, result.own_metrics
+
+
 class Measure:
     """One way to measure explanations. Subclasses set `name` and override what they offer.
 
@@ -135,6 +158,9 @@ class Measure:
     """
 
     name: ClassVar[str] = ""
+    # its own keys of the manifest's `metrics` section (flat: `metrics.<field>`), and each one's place among them
+    spec: ClassVar[type[BaseModel] | None] = None
+    spec_places: ClassVar[dict[str, float]] = {}
     order: ClassVar[int] = 100  # its place on the pages (the registry's order), before any measure of a higher one
     topic: ClassVar[str] = ""  # its word in the shared table's heading ("focus", "agreement", ...)
     # where its columns go: its own table (its name; `<name>.case.md.j2` lays it out) or the shared one
@@ -158,6 +184,9 @@ class Measure:
     timed: ClassVar[bool] = False
     # what of it runs each network as it is (unbatched), as a phrase for the methods page (None: nothing)
     unbatched_work: ClassVar[str | None] = None
+    # it measures the maps on the regions the case marks (`ModelInputs.regions`): on every build, from the cached
+    # maps, outside the metrics' cache (whose key holds no region), and only on a case that marks regions
+    reads_regions: ClassVar[bool] = False
 
     def __init__(self, settings: MetricsSpec, explainers: Sequence[AnyExplainer], seed: int) -> None:
         self.settings = settings
@@ -273,14 +302,44 @@ class Measure:
         """The methods whose record this measure warns about (the case page's alert)."""
         return []
 
+    @classmethod
+    def case_part(cls, case: CaseResult, models_by_key: Mapping[str, LoadedModel], crop: int) -> Any:
+        """Its part of the case page after the measurements (`<name>.case_part.md.j2` reads it as `part.value`);
+        None where it has none on this case."""
+        return None
+
+    @classmethod
+    def case_findings(cls, case: CaseResult, labels: Mapping[str, str]) -> list[str]:
+        """Sentences that read the whole case (its regions too), after every other sentence of its page."""
+        return []
+
+    @classmethod
+    def overview_means(cls, cases: Sequence[CaseResult], models_by_key: Mapping[str, LoadedModel]) -> Any:
+        """Its part below the overview's means (`<name>.means.md.j2` reads it as `part.value`); None: none."""
+        return None
+
+    @classmethod
+    def methods_part(cls, cases: Sequence[CaseResult]) -> bool:
+        """Whether the methods page has a section of its own after the metrics' table (`<name>.methods.md.j2`)."""
+        return False
+
 
 MeasureClass = TypeVar("MeasureClass", bound=type[Measure])
+Spec = TypeVar("Spec", bound=BaseModel)
 
 
 def register(cls: MeasureClass) -> MeasureClass:
-    """Add a measure class to MEASURES under its name (the class decorator of every measure)."""
+    """Add a measure class to MEASURES under its name and its keys to the manifest's `metrics` section (the class
+    decorator of every measure)."""
     MEASURES[cls.name] = cls
+    if cls.spec is not None:
+        METRIC_FIELDS.declare(cls.spec, cls.spec_places)
     return cls
+
+
+def settings_of(spec: type[Spec], settings: MetricsSpec) -> Spec:
+    """A measure's own settings, typed, read from the manifest's `metrics` section that holds every measure's."""
+    return spec.model_validate({name: getattr(settings, name) for name in spec.model_fields})
 
 
 def enabled_measures(settings: MetricsSpec, explainers: Sequence[AnyExplainer], seed: int) -> list[Measure]:

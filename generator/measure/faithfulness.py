@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field
 
 from generator.explain.base import method_title
+from generator.manifest.schema import Strict
 from generator.measure.base import (
     RANDOM_MAP,
     Measure,
@@ -25,6 +27,7 @@ from generator.measure.base import (
     page_order,
     record_value,
     register,
+    settings_of,
 )
 from generator.measure.metrics import check_inputs, pixel_order, trapezoid_auc
 from generator.utils import plots
@@ -121,9 +124,29 @@ class FaithfulnessRow:
         return self.insertion - self.deletion
 
 
+class FaithfulnessSpec(Strict):
+    """Its keys of the manifest's `metrics` section."""
+
+    faithfulness: bool = Field(
+        True, description="Deletion/insertion curves (RISE) for every map, with a random baseline."
+    )
+    steps: int = Field(
+        16,
+        ge=4,
+        le=256,
+        description="Points per deletion/insertion curve (minus one); 16 moves no AUC by more than 0.01 from 32 "
+        "(bench/curve_steps.md).",
+    )
+    hide_color: int = Field(
+        0, ge=0, le=255, description="Grey level that deleted pixels are painted with in the deletion curves."
+    )
+
+
 @register
 class Faithfulness(Measure):
     name = "faithfulness"
+    spec = FaithfulnessSpec
+    spec_places = {"faithfulness": 10, "steps": 20, "hide_color": 70}
     order = 10
     case_section = True
     table = "faithfulness"
@@ -131,9 +154,13 @@ class Faithfulness(Measure):
     curves = True
     observed_first = True
 
+    def __init__(self, settings: MetricsSpec, explainers: Sequence[AnyExplainer], seed: int) -> None:
+        super().__init__(settings, explainers, seed)
+        self.own = settings_of(FaithfulnessSpec, settings)
+
     @classmethod
     def runs(cls, settings: MetricsSpec) -> bool:
-        return settings.faithfulness
+        return settings_of(FaithfulnessSpec, settings).faithfulness
 
     @classmethod
     def curve_name(cls) -> str:
@@ -145,10 +172,10 @@ class Faithfulness(Measure):
 
     def curve_images(self, image: NDArray[np.uint8], saliency: SaliencyMap) -> NDArray[np.uint8]:
         """Deletion's images, then insertion's."""
-        return curve_images(image, saliency, self.settings.hide_color, self.settings.steps)[1]
+        return curve_images(image, saliency, self.own.hide_color, self.own.steps)[1]
 
     def curve_result(self, probabilities: NDArray[np.float64]) -> FaithfulnessResult:
-        return curves_from_probabilities(np.linspace(0.0, 1.0, self.settings.steps + 1), probabilities)
+        return curves_from_probabilities(np.linspace(0.0, 1.0, self.own.steps + 1), probabilities)
 
     @classmethod
     def columns(cls, records: Sequence[TargetMetrics], keys: Sequence[str]) -> list[MetricColumn]:

@@ -2,7 +2,8 @@
 
 The measures are the modules of this package (generator/measure/base.py says what each brings). The measurer
 makes each target's maps once, hands them to every measure that runs, and classifies the images of every
-curve measure (and of the random baseline) in one batched pass.
+curve measure (and of the random baseline) in one batched pass. The measures that read the case's regions run
+apart (`measure_regions`), on every build: the metrics' cache key holds no region.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from generator.utils.phase_times import timed
 if TYPE_CHECKING:
     from generator.manifest.schema import MetricsSpec
     from generator.run.models import LoadedModel
+    from generator.run.region_geometry import CropRegion
     from generator.run.results import ModelResult
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Measurer:
         self.device = device
         self.precision = precision
         self.measures = enabled_measures(settings, explainers, seed)
+        self.cached = [m for m in self.measures if not m.reads_regions]  # what the metrics' cache entry holds
         self.random_stacks: dict[tuple[str, bytes], NDArray[np.uint8]] = {}  # (measure, case image) -> images
 
     def code_modules(self) -> tuple[str, ...]:
@@ -57,7 +60,7 @@ class Measurer:
             __name__,
             base.__name__,
             metrics.__name__,
-            *(m for measure in self.measures for m in measure.code_modules()),
+            *(m for measure in self.cached for m in measure.code_modules()),
             *(m for e in self.explainers for m in e.code_modules()),
         )
 
@@ -71,16 +74,31 @@ class Measurer:
         with timed("curves"):
             found: Curves = self.curves(classify, inputs.image.crop_array, maps, result.probabilities)
         given = ModelInputs(model, inputs, result, maps, classify)
-        for measure in (m for m in self.measures if not m.curves):
-            if measure.timed:
-                with timed(measure.name):
-                    found[measure.name] = measure.measure(given)
-            else:
-                found[measure.name] = measure.measure(given)
+        for measure in (m for m in self.cached if not m.curves):
+            found[measure.name] = measured(measure, given)
         return {
-            target: TargetMetrics(target, {m.name: found.get(m.name, {}).get(target, {}) for m in self.measures})
+            target: TargetMetrics(target, {m.name: found.get(m.name, {}).get(target, {}) for m in self.cached})
             for target in result.targets
         }
+
+    def measure_regions(
+        self, model: LoadedModel, inputs: CaseInputs, result: ModelResult, regions: Sequence[CropRegion]
+    ) -> ModelResult:
+        """The result (its metrics measured) with the records of every measure that reads the case's regions."""
+        readers = [m for m in self.measures if m.reads_regions]
+        if not readers or not regions:
+            return result
+        maps = {target: self.saliency_maps(result, target, inputs) for target in result.targets}
+        given = ModelInputs(model, inputs, result, maps, self.classifier(model), regions)
+        found = {measure.name: measured(measure, given) for measure in readers}
+        return result.with_metrics(
+            {
+                target: metrics.with_records(
+                    {name: by_target[target] for name, by_target in found.items() if target in by_target}
+                )
+                for target, metrics in result.metrics.items()
+            }
+        )
 
     def saliency_maps(self, result: ModelResult, target: int, inputs: CaseInputs) -> dict[str, SaliencyMap]:
         """{method: H x W map} of one target, for every explainer that explained it."""
@@ -131,6 +149,14 @@ class Measurer:
                 self.random_stacks = {}  # another case: forget the last one's
             self.random_stacks[key] = kind.curve_images(image, random_smooth_map(image.shape[:2], self.seed))
         return self.random_stacks[key]
+
+
+def measured(measure: Measure, given: ModelInputs) -> dict[int, dict[str, Any]]:
+    """The measure's records, timed as a phase of the build under its name where it says so (`Measure.timed`)."""
+    if not measure.timed:
+        return measure.measure(given)
+    with timed(measure.name):
+        return measure.measure(given)
 
 
 def random_smooth_map(shape: tuple[int, ...], seed: int, grid: int = RANDOM_MAP_GRID) -> NDArray[np.float64]:

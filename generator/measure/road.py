@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import Field
 
 from generator.explain.base import method_title
+from generator.manifest.schema import Strict
 from generator.measure.base import (
     RANDOM_MAP,
     Measure,
@@ -29,6 +31,7 @@ from generator.measure.base import (
     page_order,
     record_value,
     register,
+    settings_of,
 )
 from generator.measure.metrics import check_inputs, pixel_order, trapezoid_auc
 from generator.utils.numbers import is_number
@@ -164,9 +167,22 @@ class RoadRow:
         return self.road.score
 
 
+class RoadSpec(Strict):
+    """Its key of the manifest's `metrics` section."""
+
+    road: bool = Field(
+        False,
+        description="ROAD (Rong et al. 2022): the target's probability with the most (MoRF) and the least (LeRF) "
+        "relevant 10% to 90% of the pixels removed and filled in by noisy linear imputation, for every map and the "
+        "random baseline.",
+    )
+
+
 @register
 class Road(Measure):
     name = "road"
+    spec = RoadSpec
+    spec_places = {"road": 50}
     order = 20
     case_section = True
     table = "road"
@@ -176,7 +192,7 @@ class Road(Measure):
 
     @classmethod
     def runs(cls, settings: MetricsSpec) -> bool:
-        return settings.road
+        return settings_of(RoadSpec, settings).road
 
     @classmethod
     def curve_name(cls) -> str:

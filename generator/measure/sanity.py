@@ -15,10 +15,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
+from pydantic import Field
 from torch import nn
 
 from generator.explain.base import HeatmapExplainer, method_title
-from generator.measure.base import Measure, MetricColumn, ModelInputs, TargetMetrics, flag_of, record_value, register
+from generator.manifest.schema import Strict
+from generator.measure.base import (
+    Measure,
+    MetricColumn,
+    ModelInputs,
+    TargetMetrics,
+    flag_of,
+    record_value,
+    register,
+    settings_of,
+)
 from generator.measure.metrics import safe_spearman
 from generator.utils.numbers import num
 
@@ -75,9 +86,19 @@ def sanity_flag(rho: float) -> bool:
     return bool(rho > SANITY_THRESHOLD)
 
 
+class SanitySpec(Strict):
+    """Its key of the manifest's `metrics` section."""
+
+    sanity: bool = Field(
+        True, description="Each map against the same map of a copy whose target layer's weights are randomised."
+    )
+
+
 @register
 class Sanity(Measure):
     name = "sanity"
+    spec = SanitySpec
+    spec_places = {"sanity": 60}
     order = 60
     alert = True
     uses_target_layer = True
@@ -91,7 +112,7 @@ class Sanity(Measure):
 
     @classmethod
     def runs(cls, settings: MetricsSpec) -> bool:
-        return settings.sanity
+        return settings_of(SanitySpec, settings).sanity
 
     @classmethod
     def applies_to(cls, method: type[AnyExplainer]) -> bool:

@@ -1,16 +1,21 @@
 """Stability: how much a seed-dependent method's answer moves between runs (its top superpixels across seeds).
 
-The method computes it itself (`Explainer.stability`: re-runs with further seeds, or bootstrap refits of its
-surrogate), so it applies to the methods that implement one; this module lays the numbers out.
+The method computes it itself (`SeedDependent.stability` in generator/explain/stability.py: re-runs with further
+seeds, or bootstrap refits of its surrogate), so it applies to the methods that subclass SeedDependent; this module
+lays the numbers out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from generator.explain.base import STABILITY_THRESHOLD, Explainer, Stability, method_title
+from pydantic import Field
+
+from generator.explain.base import EXPLAINERS, method_title
+from generator.explain.stability import STABILITY_THRESHOLD, SeedDependent, Stability
+from generator.manifest.schema import Strict
 from generator.measure.base import (
     Measure,
     MetricColumn,
@@ -21,6 +26,7 @@ from generator.measure.base import (
     flag_of,
     record_value,
     register,
+    settings_of,
 )
 from generator.utils.numbers import is_number, num
 
@@ -37,21 +43,49 @@ class StabilityRow:
     stability: Stability
 
 
+# the methods that compute their own seed stability, as their keys' descriptions name them
+SEEDED = " and ".join(cls.title for cls in EXPLAINERS.values() if issubclass(cls, SeedDependent))
+
+
+class StabilitySpec(Strict):
+    """Its keys of the manifest's `metrics` section."""
+
+    stability_seeds: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description=f"1 turns {SEEDED}'s stability off; with `stability: reruns`, the {SEEDED} runs compared (the "
+        "build's own included).",
+    )
+    stability: Literal["bootstrap", "reruns"] = Field(
+        "bootstrap",
+        description=f"How {SEEDED}'s seed stability is estimated: its surrogate refitted on bootstrap resamples of "
+        "the images it already classified (no model runs; follows many true re-runs at least as closely as 3 re-runs "
+        f"do: bench/stability.md), or {SEEDED} re-run with further seeds (new perturbed images, classified).",
+    )
+
+
 @register
 class SeedStability(Measure):
     name = "stability"
+    spec = StabilitySpec
+    spec_places = {"stability_seeds": 30, "stability": 40}
     order = 50
     alert = True
     topic = "stability"
     timed = True
 
+    def __init__(self, settings: MetricsSpec, explainers: Sequence[AnyExplainer], seed: int) -> None:
+        super().__init__(settings, explainers, seed)
+        self.own = settings_of(StabilitySpec, settings)
+
     @classmethod
     def runs(cls, settings: MetricsSpec) -> bool:
-        return settings.stability_seeds > 1
+        return settings_of(StabilitySpec, settings).stability_seeds > 1
 
     @classmethod
     def applies_to(cls, method: type[AnyExplainer]) -> bool:
-        return method.stability is not Explainer.stability
+        return issubclass(method, SeedDependent)
 
     @classmethod
     def page_context(cls, manifest: Manifest, explainers: Sequence[AnyExplainer]) -> dict[str, Any]:
@@ -62,16 +96,17 @@ class SeedStability(Measure):
         titles = cls.described(manifest, explainers, 1)
         return (
             f"the {' and '.join(titles)} stability re-runs"
-            if titles and manifest.metrics.stability == "reruns"
+            if titles and settings_of(StabilitySpec, manifest.metrics).stability == "reruns"
             else None
         )
 
     def measure(self, found: ModelInputs) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}
-        for explainer in (e for e in self.explainers if self.applies_to(type(e))):
+        for explainer in (e for e in self.explainers if isinstance(e, SeedDependent)):
             results = found.result.explanations.get(explainer.name, {})
             shown = {t: r for t, r in results.items() if t in found.result.targets}
-            for target, figures in explainer.stability(found.classify, found.inputs, shown, self.settings).items():
+            runs, estimate = self.own.stability_seeds, self.own.stability
+            for target, figures in explainer.stability(found.classify, found.inputs, shown, runs, estimate).items():
                 out.setdefault(target, {})[explainer.name] = figures
         return out
 

@@ -16,21 +16,10 @@ from markupsafe import Markup
 from generator.measure import MEASURES
 from generator.measure.base import RANDOM_MAP, MetricColumn
 from generator.render.pages_format import UNDEFINED, mean, with_reason
+from generator.utils.cells import Cell, Table
 
 if TYPE_CHECKING:
     from generator.measure.base import Measure, TargetMetrics
-
-Cell = str | Markup  # a Markdown table cell
-
-
-@dataclass(frozen=True)
-class Table:
-    """A Markdown table: header cells, alignment per column, rows of cells that are already Markdown."""
-
-    header: tuple[str, ...]
-    align: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-
 
 def measure_columns(
     measure: type[Measure], records: Sequence[TargetMetrics], baseline: bool = True

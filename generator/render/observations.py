@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from generator.explain import EXPLAINERS, method_title
 from generator.measure import MEASURES
 from generator.render.pages_format import pct
-from generator.render.region_observations import region_sentences
 from generator.render.summary import own_top1_metrics
 from generator.run.class_names import label_index
 
@@ -38,7 +37,8 @@ def case_observations(case: CaseResult, models_by_key: Mapping[str, LoadedModel]
         sentences += [s for m in MEASURES.values() if m.observed_first for s in m.sentences(name, r.own_metrics)]
         sentences += blank_sentences(name, r)
         sentences += [s for m in MEASURES.values() if not m.observed_first for s in m.sentences(name, r.own_metrics)]
-    return sentences + region_sentences(case, models_by_key)
+    labels = {key: model.label for key, model in models_by_key.items()}
+    return sentences + [s for m in MEASURES.values() for s in m.case_findings(case, labels)]
 
 
 def prediction_sentence(model: LoadedModel, result: ModelResult, spec: CaseSpec) -> str:

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from generator.explain.base import FigureKind
     from generator.measure.base import TargetMetrics
-    from generator.render.metric_tables import Table
-    from generator.render.region_tables import RegionSection
     from generator.run.results import Prediction
+    from generator.utils.cells import Table
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,16 @@ class MeasureSection:
     table: Table | None
     shown: bool
     figures: tuple[str, ...] = ()  # the measure's figures of the case, paths relative to the content folder
+
+
+@dataclass(frozen=True)
+class MeasurePart:
+    """A measure's part of a page outside the measurements' tables, laid out by its own template
+    (`<name>.case_part.md.j2` on a case page, `<name>.means.md.j2` below the overview's means): `part.value` is
+    what the measure returned (`Measure.case_part`, `Measure.overview_means`)."""
+
+    name: str
+    value: Any
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,8 @@ class CasePage:
     alerts: tuple[MeasureAlert, ...] = ()  # only the measures that flag something
     comparisons: tuple[ComparisonRow, ...] = ()
     observations: tuple[str, ...] = ()
-    regions: RegionSection | None = None  # None: the case marks no region
+    parts: tuple[MeasurePart, ...] = ()  # the measures' own parts after the measurements, in the registry's order
+    outlined: bool = False  # the model input's figure outlines the regions the case marks
 
     @property
     def measured(self) -> bool:

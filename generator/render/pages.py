@@ -31,13 +31,13 @@ from generator.render.page_data import (
     ComparisonRow,
     LeftOut,
     MeasureAlert,
+    MeasurePart,
     MeasureSection,
     MethodSection,
     MetricsRow,
     ModelColumn,
 )
 from generator.render.pages_format import markdown_text, num_cell, pct_cell
-from generator.render.region_tables import object_scores, object_summary, region_section
 from generator.render.summary import disagreeing_pairs, own_top1_metrics, summarise
 from generator.render.viewer import viewer_json
 from generator.render.worst_cases import worst_cases
@@ -157,7 +157,12 @@ def case_page(
         alerts=measure_alerts(rows),
         comparisons=comparison_rows(case, models_by_key),
         observations=tuple(case_observations(case, models_by_key)),
-        regions=region_section(case, models_by_key, crop),
+        parts=tuple(
+            MeasurePart(name, part)
+            for name, measure in MEASURES.items()
+            if (part := measure.case_part(case, models_by_key, crop)) is not None
+        ),
+        outlined=bool(case.regions),
     )
 
 
@@ -251,13 +256,12 @@ class PageRenderer:
         )
         return replace(page, methods=methods)
 
-    def methods_page(self, has_regions: bool = False) -> str:
+    def methods_page(self, cases: Sequence[CaseResult] = ()) -> str:
+        """The methods page; `cases` decide which measures add a section of their own (`Measure.methods_part`)."""
         measured = measured_metrics(self.manifest, self.explainers, len(self.models))
         return self.render(
             "methods.md.j2",
-            has_regions=has_regions,
-            pointing_tolerance=self.manifest.metrics.pointing_tolerance,
-            segmented=[e.title for e in self.explainers if e.segments_case],
+            methods_parts=[name for name, measure in MEASURES.items() if measure.methods_part(cases)],
             explainers=[(e, self.explainer_text(e, "method")) for e in self.explainers],
             layer_shown=(
                 any(e.uses_target_layer for e in self.explainers)
@@ -298,11 +302,11 @@ class PageRenderer:
         case_pages = [self.with_intros(case_page(case, self.models_by_key, self.explainers, crop)) for case in cases]
         means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)])
         extras = {key: value for m in MEASURES.values() for key, value in m.overview(cases, self.models_by_key).items()}
-        on_object = object_scores(cases, self.models)
-        object_means = {
-            "object_table": object_summary(on_object, len(self.models) > 1),
-            "object_cases": len({found.case_id for found in on_object}),
-        }
+        mean_parts = tuple(
+            MeasurePart(name, part)
+            for name, measure in MEASURES.items()
+            if (part := measure.overview_means(cases, self.models_by_key)) is not None
+        )
         plots = overview_plots(cases, self.models)
         out = {
             "index.md": self.render(
@@ -318,7 +322,7 @@ class PageRenderer:
                 worst=worst_cases(cases, self.models),
                 overview=overview_table(cases, case_pages, len(self.models)),
                 kept=kept,
-                **object_means,
+                mean_parts=mean_parts,
             ),
             "comparison.md": self.render(
                 "comparison.md.j2",
@@ -327,9 +331,9 @@ class PageRenderer:
                 means=means,
                 **extras,
                 kept=kept,
-                **object_means,
+                mean_parts=mean_parts,
             ),
-            "methods.md": self.methods_page(has_regions=any(case.regions for case in cases)),
+            "methods.md": self.methods_page(cases),
         }
         for plot in plots:
             out[plot.path] = plot_svg(plot, page_prefix="../../")  # figures/_overview/ -> the site's root

@@ -1,5 +1,5 @@
-"""The overview's lists of the worst cases: where the models disagree most, each measure's worst explanations
-(`Measure.worst`, laid out by its `<name>.worst.md.j2`) and the maps that miss the object the author marks.
+"""The overview's lists of the worst cases: where the models disagree most and each measure's worst explanations
+(`Measure.worst`, laid out by its `<name>.worst.md.j2`).
 
 Each list ranks by one number, worst first, and keeps the first WORST_SHOWN; ties keep the manifest's order of
 the cases (then of the models). The measurements are those of each model's explanation of its own top-1 class,
@@ -9,17 +9,17 @@ as in the overview's means. A list whose measurement did not run is absent, not 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from generator.measure import MEASURES
-from generator.render.region_tables import ObjectScore, object_misses, object_scores
+from generator.measure.base import own_top1
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
-    from generator.measure.base import Own, Ranking
+    from generator.measure.base import Ranking
     from generator.run.models import LoadedModel
     from generator.run.results import CaseResult, Prediction
 
@@ -55,7 +55,6 @@ class WorstCases:
     disagreements: tuple[ModelDisagreement, ...] | None  # None with one model (nothing to compare)
     measures: tuple[tuple[str, tuple[Ranking, ...]], ...]  # (measure, its rankings per method), those with rows
     show_model: bool  # more than one model: the tables name each row's model
-    object_misses: tuple[ObjectScore, ...] = ()  # the maps with the least mass on the object (cases that mark one)
 
     def of(self, measure: str) -> tuple[Ranking, ...]:
         """One measure's rankings, () where it ranked nothing."""
@@ -64,14 +63,13 @@ class WorstCases:
 
 def worst_cases(cases: Sequence[CaseResult], models: Sequence[LoadedModel], limit: int = WORST_SHOWN) -> WorstCases:
     """The lists for the overview, from the CaseResults in manifest order and the LoadedModels."""
-    own = list(own_top1_measurements(cases, models))
+    own = list(own_top1(cases, models))
     return WorstCases(
         disagreements=model_disagreements(cases, models, limit) if len(models) > 1 else None,
         measures=tuple(
             (name, rankings) for name, measure in MEASURES.items() if (rankings := measure.worst(own, limit))
         ),
         show_model=len(models) > 1,
-        object_misses=object_misses(object_scores(cases, models), limit),
     )
 
 
@@ -82,15 +80,6 @@ def ranked(rows: Iterable[Row], key: Callable[[Row], SupportsRichComparison], li
 
 def case_title(case: CaseResult) -> str:
     return case.spec.title or case.case_id
-
-
-def own_top1_measurements(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -> Iterator[Own]:
-    """(case, model, TargetMetrics of its own top-1 class), cases in manifest order, then models in theirs."""
-    for case in cases:
-        for model in models:
-            result = case.models.get(model.key)
-            if result is not None and result.own_metrics is not None:
-                yield case, model, result.own_metrics
 
 
 def model_disagreements(

@@ -29,8 +29,6 @@ ExplainerResult = (
 TargetMetrics = Any  # measure.base.TargetMetrics
 PairAgreement = Any  # measure.measurer.PairAgreement
 CropRegion = Any  # run.region_geometry.CropRegion
-RegionScore = Any  # measure.region_scores.RegionScore
-RegionScores = dict[int, dict[str, dict[str, RegionScore]]]  # target -> method -> region name -> its score
 
 @result_type
 @dataclass(frozen=True)
@@ -52,7 +50,6 @@ class ModelResult:
     explanations: dict[str, dict[int, ExplainerResult]] = field(default_factory=dict)
     metrics: dict[int, TargetMetrics] = field(default_factory=dict)
     probabilities: NDArray[np.float64] | None = None  # softmax over every class
-    regions: RegionScores = field(default_factory=dict)  # measured on the case's regions (none: no regions)
 
     @property
     def top1(self) -> Prediction:
@@ -69,9 +66,6 @@ class ModelResult:
 
     def with_metrics(self, metrics: dict[int, TargetMetrics]) -> ModelResult:
         return replace(self, metrics=metrics)
-
-    def with_regions(self, regions: RegionScores) -> ModelResult:
-        return replace(self, regions=regions)
 
     def for_pages(self) -> ModelResult:
         """Without the explanations' pixel maps (drawn already): what pages and summaries read."""

@@ -9,36 +9,37 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from generator.explain import method_title
+from generator.explain.base import method_title
 from generator.measure.base import page_order
-from generator.render.pages_format import is_number, pct
+from generator.measure.pointing.tables import scores_of
+from generator.utils.numbers import is_number, pct
 
 if TYPE_CHECKING:
-    from generator.measure.region_scores import RegionScore
-    from generator.run.models import LoadedModel
+    from generator.measure.pointing.scores import RegionScore
     from generator.run.region_geometry import CropRegion
     from generator.run.results import CaseResult
 
 OwnScores = dict[str, dict[str, "RegionScore"]]  # model label -> method -> score, on one region
 
 
-def own_scores(case: CaseResult, models_by_key: Mapping[str, LoadedModel], region: CropRegion) -> OwnScores:
+def own_scores(case: CaseResult, labels: Mapping[str, str], region: CropRegion) -> OwnScores:
     """Each model's scores on the region, of its maps of its own top-1 class, by method."""
     out: OwnScores = {}
     for key, result in case.models.items():
-        by_method = result.regions.get(result.top1.index, {})
+        by_method = scores_of(result).get(result.top1.index, {})
         found = {method: scores[region.name] for method, scores in by_method.items() if region.name in scores}
         if found:
-            out[models_by_key[key].label] = found
+            out[labels[key]] = found
     return out
 
 
-def region_sentences(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> list[str]:
+def region_sentences(case: CaseResult, labels: Mapping[str, str]) -> list[str]:
+    """The sentences of every region in the crop (`labels`: model key -> label)."""
     sentences = []
     for region in case.regions:
         if region.outside:
             continue
-        scores = own_scores(case, models_by_key, region)
+        scores = own_scores(case, labels, region)
         methods = page_order({method for by_method in scores.values() for method in by_method})
         for method in methods:
             sentences += mass_sentence(scores, method, region)

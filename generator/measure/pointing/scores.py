@@ -23,6 +23,7 @@ from scipy.ndimage import distance_transform_edt
 from generator.measure.metrics import pixel_order, superpixel_means, top_k
 from generator.utils.records import result_type
 
+NAME = "pointing"  # the measure's name: its records' key in TargetMetrics, its templates' stem
 Mask = NDArray[np.bool_]
 
 
@@ -37,6 +38,9 @@ class RegionScore:
     rank_accuracy: float
     top_superpixels: tuple[int, ...] | None = None  # 1-based ranks among the top k that touch it; None: not segmented
     k: int | None = None  # the k of top_superpixels
+
+
+RegionScores = dict[int, dict[str, dict[str, RegionScore]]]  # target -> method -> region name -> its score
 
 
 def clipped(saliency: ArrayLike) -> NDArray[np.float64]:
@@ -123,3 +127,4 @@ def region_score(
         top_superpixels=touching,
         k=None if segments is None else k,
     )
+

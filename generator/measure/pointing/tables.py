@@ -1,4 +1,4 @@
-"""Where the maps lie on the regions the author marks: the case pages' region section and the overview's figures.
+"""Where the maps lie on the regions the author marks: the case pages' region section and the overview's tables.
 
 A case without regions shows none of it; a method that did not run has no row. The overview reads each
 model's explanation of its own top-1 class (as its other means do) on the cases that mark an object.
@@ -6,19 +6,20 @@ model's explanation of its own top-1 class (as its other means do) on the cases 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from generator.explain import method_title
+from generator.explain.base import method_title
 from generator.measure.base import page_order
-from generator.render.metric_tables import Table
-from generator.render.pages_format import UNDEFINED, is_number, markdown_text, mean, pct, with_reason
+from generator.measure.pointing.scores import NAME, RegionScore, RegionScores
+from generator.utils.cells import Table, markdown_text, with_reason
+from generator.utils.numbers import UNDEFINED, is_number, mean, pct
 
 if TYPE_CHECKING:
-    from generator.measure.region_scores import RegionScore
+    from generator.measure.base import Own
     from generator.run.models import LoadedModel
     from generator.run.region_geometry import CropRegion
     from generator.run.results import CaseResult, ModelResult
@@ -67,14 +68,20 @@ def score_cell(score: RegionScore) -> Markup:
     return Markup.escape(f"{pct(score.mass, 0)} · {lift} · {hit} · {pct(score.rank_accuracy, 0)}")
 
 
+def scores_of(result: ModelResult) -> RegionScores:
+    """{target: {method: {region name: score}}} of one model on one case ({} per target: no region in the crop)."""
+    return {target: metrics.of(NAME) for target, metrics in result.metrics.items()}
+
+
 def scored_maps(case: CaseResult, models_by_key: Mapping[str, LoadedModel]) -> Iterator[ScoredMap]:
     """Every scored map of the case: models in the case's order, then methods in page order, then targets."""
     for key, result in case.models.items():
         model = models_by_key[key]
-        methods = page_order({method for by_method in result.regions.values() for method in by_method})
+        regions = scores_of(result)
+        methods = page_order({method for by_method in regions.values() for method in by_method})
         for method in methods:
             for target in result.targets:
-                scores = result.regions.get(target, {}).get(method)
+                scores = regions.get(target, {}).get(method)
                 if scores is not None:
                     yield ScoredMap(model.label, method, model.categories[target], scores)
 
@@ -147,31 +154,28 @@ class ObjectScore:
     score: RegionScore
 
 
-def own_object_scores(result: ModelResult, region: CropRegion) -> Iterator[tuple[str, RegionScore]]:
-    """(method, score on the object) of the model's explanations of its own top-1 class."""
-    for method, scores in result.regions.get(result.top1.index, {}).items():
-        if region.name in scores:
-            yield method, scores[region.name]
-
-
-def object_scores(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -> list[ObjectScore]:
-    """Every (case with an object in the crop, model, method) score, in manifest, model and page order."""
+def object_scores(own: Iterable[Own]) -> list[ObjectScore]:
+    """Every (case with an object in the crop, model, method) score of each model's explanation of its own top-1
+    class, in the order of `own` (cases, then models), then methods in page order."""
     out = []
-    for case in cases:
+    for case, model, metrics in own:
         region = case.object_region
         if region is None or region.outside:
             continue
-        for model in models:
-            result = case.models.get(model.key)
-            if result is None:
-                continue
-            found = dict(own_object_scores(result, region))
-            for method in page_order(found):
-                title = case.spec.title or case.case_id
-                out.append(
-                    ObjectScore(case.case_id, title, model.label, method, result.top1.name, region.name, found[method])
-                )
+        found = {method: scores[region.name] for method, scores in metrics.of(NAME).items() if region.name in scores}
+        for method in page_order(found):
+            title = case.spec.title or case.case_id
+            top1 = model.categories[metrics.target]
+            out.append(ObjectScore(case.case_id, title, model.label, method, top1, region.name, found[method]))
     return out
+
+
+@dataclass(frozen=True)
+class ObjectMeans:
+    """The overview's means on the object: per model and method, over the cases that mark one in the crop."""
+
+    table: Table
+    cases: int  # the cases that mark an object in the crop
 
 
 def object_summary(scores: Sequence[ObjectScore], show_model: bool) -> Table | None:
