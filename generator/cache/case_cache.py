@@ -32,7 +32,7 @@ Value = TypeVar("Value")
 
 
 # What the keys read of the manifest, a model and an explainer. The cache imports none of them
-# (tests/test_layout.py), so it names here only the attributes it uses.
+# (tests/repository/test_layout.py), so it names here only the attributes it uses.
 class KeyedManifest(Protocol):
     """generator.manifest.schema.Manifest, as far as the keys read it."""
 

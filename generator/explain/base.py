@@ -133,7 +133,7 @@ class Explainer(Generic[Settings, Result, Context]):
     # methods whose results it reuses when they run (KernelSHAP: LIME's classified images): run before it
     reuses: ClassVar[tuple[str, ...]] = ()
     # measures whose numbers it computes itself (their names), through the class of this package named after the
-    # measure that it subclasses: its module and its templates may name them (tests/test_measure_registry.py)
+    # measure that it subclasses: its module and its templates may name them (tests/measure/test_measure_registry.py)
     computes: ClassVar[tuple[str, ...]] = ()
     # reads the model's target layer (the methods page then lists the layers)
     uses_target_layer: ClassVar[bool] = False

@@ -165,7 +165,7 @@ class Measure:
     topic: ClassVar[str] = ""  # its word in the shared table's heading ("focus", "agreement", ...)
     # where its columns go: its own table (its name; `<name>.case.md.j2` lays it out) or the shared one
     table: ClassVar[str] = SHARED_TABLE
-    words: ClassVar[tuple[str, ...]] = ()  # further words only its own files say (tests/test_measure_registry.py)
+    words: ClassVar[tuple[str, ...]] = ()  # further words only its own files say (tests/measure/test_measure_registry.py)
     # measured on the random baseline too: the overview plots each method's value beside the random map's
     baseline: ClassVar[bool] = False
     # its records come from curve images (`curve_images`), classified in the measurer's one batched pass

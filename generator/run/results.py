@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from generator.manifest.schema import CaseSpec
 
 # What later stages put into a result. This module may not import them, not even for the type checker
-# (tests/test_layout.py reads every import, TYPE_CHECKING blocks included), so they are named here only.
+# (tests/repository/test_layout.py reads every import, TYPE_CHECKING blocks included), so they are named here only.
 ExplainerResult = (
     Any  # an explainer's own result dataclass (explain.gradcam.GradCamResult, explain.lime.LimeResult, ...)
 )

@@ -1,6 +1,6 @@
 """The options of a build, at the bottom of the package: every stage that runs models reads them, none defines them.
 
-This module imports nothing of the package (tests/test_layout.py), so that the build, the session, one case's
+This module imports nothing of the package (tests/repository/test_layout.py), so that the build, the session, one case's
 computation, the device check and the Ray workers can all name the type without an import cycle.
 """
 

@@ -1,6 +1,6 @@
 """A toy explanation method, in one file as a new method would be: a Gaussian centred on the crop, for every target.
 
-tests/test_plugins.py registers it for one build and withdraws it afterwards; nothing else in the repository
+tests/explain/test_plugins.py registers it for one build and withdraws it afterwards; nothing else in the repository
 names it.
 """
 

@@ -12,7 +12,7 @@ from PIL import Image
 from torchvision import transforms
 
 from tests.helpers import MKDOCS_YML, make_project
-from tests.test_readme_promises import invoke, tiny_manifest
+from tests.repository.test_readme_promises import invoke, tiny_manifest
 
 BACKGROUND = (0, 128, 255)  # not the default white: the build must use the manifest's colour
 ORIENTATION = 0x0112  # the EXIF tag; 6 = "turn 90 degrees clockwise to display"

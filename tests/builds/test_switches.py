@@ -8,7 +8,7 @@ same space, with one or two of MODELS (three torchvision families, a timm model,
 explainer, every output, 10-24 LIME samples and up to 3 stability seeds, on 64x64 images: a valid one must build, whatever fails inside (a TypeError in Grad-CAM becomes the
 case's CaseError, a ReportError: nothing here lets one through); an invalid choice, made on purpose and named,
 must stop the build with its own message. Examples, seed and profile: tests/conftest.py (20 under CI=true;
-more: XAI_REPORT_HYPOTHESIS_EXAMPLES=200 pytest tests/test_switches.py).
+more: XAI_REPORT_HYPOTHESIS_EXAMPLES=200 pytest tests/builds/test_switches.py).
 """
 
 import tempfile

@@ -1,7 +1,7 @@
 """What README.md (and the bad-input table of docs/manifest.md it links) promises about the command line, each
 checked through it: the whole message and the exit code.
 
-The kinds of photo the README says work are built in tests/test_image_kinds.py.
+The kinds of photo the README says work are built in tests/run/test_image_kinds.py.
 """
 
 import fcntl

@@ -13,7 +13,7 @@ from switches import build_tiny, generated_pages, tiny_manifest
 
 from generator.explain import EXPLAINERS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 METHOD_FREE = [REPO / "generator" / "render", REPO / "generator" / "measure", REPO / "templates"]
 # (file, word): a name that is not the method's. The lime distribution's version is part of every result's key.
 NOT_THE_METHOD = {("generator/cache/store.py", "lime")}

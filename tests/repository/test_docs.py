@@ -15,7 +15,7 @@ from generator.manifest.schema import EXPLAINER_SECTIONS, METRIC_FIELDS, CaseSpe
 from generator.run.sources.torchvision_source import FAMILY_LAYERS
 from generator.utils import errors
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README_PATH = ROOT / "README.md"
 README = README_PATH.read_text(encoding="utf-8")
 MANIFEST_PAGE = (ROOT / "docs" / "manifest.md").read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ import generator.measure
 from generator.explain import EXPLAINERS
 from generator.measure import MEASURES, import_measures
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEARCHED = [REPO / "generator", REPO / "templates"]
 # (file, measure): where a measure's name or words still appear outside its own files, and why (to shrink, never
 # to grow); the file may name that measure only.

@@ -1,7 +1,7 @@
 """The overview at scale: its worst-case rankings (known numbers, known order), its case table's rows and the
 marker each row carries for the sort-and-filter script, and the sections that vanish with their measurement.
 
-Built from hand-made results; no model runs. The script itself is tested in Chromium (tests/test_browser.py).
+Built from hand-made results; no model runs. The script itself is tested in Chromium (tests/browser/test_browser.py).
 """
 
 import html

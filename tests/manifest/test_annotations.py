@@ -73,7 +73,7 @@ def test_annotated_regions_reach_the_crop_and_the_manifest_overrides_one(tmp_pat
     regions = {r.name: r for r in case_regions(spec, tmp_path, PHOTO, PreprocessSpec(resize=(256, 256), crop=224))}
     assert list(regions) == ["dog", "dog 2", "ball"]
     assert regions["dog"].kind == "VOC box" and regions["dog"].is_object
-    assert regions["dog"].pixels == 128 * 128  # the box [100, 75, 300, 225] (tests/test_region_geometry.py)
+    assert regions["dog"].pixels == 128 * 128  # the box [100, 75, 300, 225] (tests/run/test_region_geometry.py)
     assert regions["ball"].kind == "box" and regions["ball"].outside  # the manifest's ball replaced the file's
 
 

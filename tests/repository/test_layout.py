@@ -8,7 +8,7 @@ run time or for the type checker, so a type living in the wrong module shows as 
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "generator"
+PACKAGE = Path(__file__).resolve().parents[2] / "generator"
 # the order data flows in; the top-level modules run the stages and come after them, in their own order
 STAGES = ("utils", "manifest", "run", "explain", "measure", "cache", "render", "publish")
 TOP_LEVEL = ("compute", "session", ("check", "ray_executor"), "build", "cli", "__main__")

@@ -11,7 +11,7 @@ from generator.manifest.loader import load_manifest
 from generator.manifest.schema import EXPLAINER_SECTIONS, ExplainersSpec
 from tests.switches import build_tiny, generated_pages, tiny_manifest
 
-TOYS = Path(__file__).resolve().parent / "toys"
+TOYS = Path(__file__).resolve().parents[1] / "toys"
 
 
 def import_toy(stem):

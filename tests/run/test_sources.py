@@ -19,7 +19,7 @@ from generator.utils.digests import file_digest, short_file_digest
 from generator.utils.errors import EXIT_BAD_INPUT, ManifestError
 from tests import requires
 from tests.helpers import make_project
-from tests.test_layout import PACKAGE, import_graph
+from tests.repository.test_layout import PACKAGE, import_graph
 
 SOURCES_FOLDER = Path(sources_package.__file__).parent
 

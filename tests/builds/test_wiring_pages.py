@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from torchvision import transforms
 
-from tests.test_wiring_settings import tiny_probabilities
+from tests.builds.test_wiring_settings import tiny_probabilities
 from tests.wiring import CLASSES, make_tiny_project, recorded_build, tiny_manifest, write_manifest
 
 

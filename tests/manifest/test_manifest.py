@@ -33,7 +33,7 @@ def test_valid_manifest_has_reference_defaults(tmp_path):
 def test_labels_and_targets_by_name_or_index(tmp_path):
     path = make_project(tmp_path, {"cases": [{"image": "images/chelsea.png", "label": 285, "targets": ["Tabby", 282]}]})
     case = load_manifest(path).cases[0]
-    assert case.label == 285 and case.targets == ("Tabby", 282)  # resolved per model: tests/test_classes.py
+    assert case.label == 285 and case.targets == ("Tabby", 282)  # resolved per model: tests/run/test_classes.py
     bad = make_project(tmp_path / "bad", {"cases": [{"image": "images/chelsea.png", "label": True, "targets": [-1]}]})
     problems = problems_of(bad)
     assert "cases[0].label: expected a class name or index, got True" in problems
