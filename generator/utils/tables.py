@@ -39,7 +39,7 @@ class Column:
         """The label with its direction: ↑ where higher is better, ↓ where lower is."""
         if self.higher_is_better is None:
             return self.label
-        return f"{self.label} {'↑' if self.higher_is_better else '↓'}"
+        return self.label + (" ↑" if self.higher_is_better else " ↓")  # `+` keeps a Markup label Markup
 
 
 @dataclass(frozen=True)
