@@ -28,6 +28,7 @@ from generator.explain.base import EXPLAINERS
 from generator.manifest.schema import METRIC_FIELDS
 from generator.utils.numbers import num
 from generator.utils.records import result_type
+from generator.utils.tables import RIGHT, Column
 
 if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer, CaseInputs, FigureJob, SaliencyMap
@@ -72,20 +73,18 @@ class TargetMetrics(Mapping[str, dict[str, Any]]):
 
 
 @dataclass(frozen=True)
-class MetricColumn:
-    measure: str  # what the column measures: the method's title and the measure
+class MetricColumn(Column):
+    """A measure's column: the label says what it measures (the method's title and the measure), the value
+    comes from each row's TargetMetrics, and `number` writes it (`Column.format` takes the finished cell)."""
+
     value: Callable[[TargetMetrics], float | None]  # None: not measured
-    format: Callable[[float | None], str] = num
+    number: Callable[[float | None], str] = num
     flag: Callable[[TargetMetrics], bool] | None = None  # mark the cell with a warning sign
     undefined: str | None = None  # why this measure can be undefined (NaN), for the cell's tooltip
     in_overview: bool = True  # a column of the overview's case table too (a headline number, not a detail)
     _: KW_ONLY
-    higher_is_better: bool
-
-    @property
-    def header(self) -> str:
-        """The measure with its direction: ↑ where higher is better, ↓ where lower is."""
-        return f"{self.measure} {'↑' if self.higher_is_better else '↓'}"
+    higher_is_better: bool  # every measure has a direction
+    align: str = RIGHT
 
 
 def page_order(names: Iterable[str]) -> list[str]:

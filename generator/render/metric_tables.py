@@ -16,10 +16,11 @@ from markupsafe import Markup
 from generator.measure import MEASURES
 from generator.measure.base import RANDOM_MAP, MetricColumn
 from generator.render.pages_format import UNDEFINED, mean, with_reason
-from generator.utils.cells import Cell, Table
+from generator.utils.tables import Cell, Column, Table, table
 
 if TYPE_CHECKING:
     from generator.measure.base import Measure, TargetMetrics
+
 
 def measure_columns(
     measure: type[Measure], records: Sequence[TargetMetrics], baseline: bool = True
@@ -69,7 +70,7 @@ def cell(column: MetricColumn, record: TargetMetrics) -> Markup:
 
 
 def formatted(column: MetricColumn, value: float | None) -> Markup:
-    text = column.format(value)
+    text = column.number(value)
     return with_reason(text, column.undefined if text == UNDEFINED else None)
 
 
@@ -82,11 +83,8 @@ def per_target_table(
     shown = present(columns, [metrics for _, metrics in rows])
     if not shown:
         return None
-    return Table(
-        header=(*label_header, *(c.header for c in shown)),
-        align=(*("---" for _ in label_header), *("--:" for _ in shown)),
-        rows=tuple((*labels, *(cell(c, metrics) for c in shown)) for labels, metrics in rows),
-    )
+    labels_then_numbers: list[Column] = [*(Column(label) for label in label_header), *shown]
+    return table(labels_then_numbers, [(*labels, *(cell(c, metrics) for c in shown)) for labels, metrics in rows])
 
 
 def case_tables(rows: Sequence[tuple[tuple[Cell, ...], TargetMetrics]]) -> dict[str, tuple[Table | None, str]]:
@@ -115,8 +113,8 @@ def means_tables(own_metrics: Sequence[tuple[Cell, Sequence[TargetMetrics]]]) ->
         shown = present(group.columns, records)
         if not shown:
             continue
-        rows = tuple(
+        rows = [
             (label, *(formatted(c, mean([c.value(m) for m in group])) for c in shown)) for label, group in own_metrics
-        )
-        tables.append(Table(("Model", *(c.header for c in shown)), ("---", *("--:" for _ in shown)), rows))
+        ]
+        tables.append(table([Column("Model"), *shown], rows))
     return tuple(tables)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 
 from generator.render.metric_tables import cell, overview_columns
-from generator.render.pages_format import NOT_COMPUTED, pct, with_reason
+from generator.render.pages_format import NOT_COMPUTED, markdown_text, pct, with_reason
+from generator.utils.tables import Column, Table, table
 
 if TYPE_CHECKING:
     from generator.measure.base import MetricColumn, TargetMetrics
@@ -36,7 +37,7 @@ class OverviewRow:
     score: str  # the top-1's score as the row shows it: a percentage, or a logit
     correct: bool | None  # None: the case has no ground truth
     agree: bool  # every model has the same top-1 class on this case
-    metrics: tuple[Markup, ...]  # cells, one per OverviewTable.metric_headers
+    metrics: tuple[Markup, ...]  # cells, one per OverviewTable.metric_columns
     marker: Markup
 
 
@@ -44,8 +45,12 @@ class OverviewRow:
 class OverviewTable:
     compared: bool  # more than one model: a Model and an Agree column
     labelled: bool  # some case has a ground truth: a Ground truth column
-    metric_headers: tuple[str, ...]
+    metric_columns: tuple[MetricColumn, ...]
     rows: tuple[OverviewRow, ...]  # cases in manifest order, each case's models in manifest order
+
+    @property
+    def metric_headers(self) -> tuple[str, ...]:
+        return tuple(c.header for c in self.metric_columns)
 
 
 def score_text(value: float, output: str) -> str:
@@ -78,7 +83,33 @@ def overview_table(cases: Sequence[CaseResult], case_pages: Sequence[CasePage], 
         for page, column, metrics in own
     )
     labelled = any(page.label_name for page in case_pages)
-    return OverviewTable(compared, labelled, tuple(c.header for c in columns), rows)
+    return OverviewTable(compared, labelled, tuple(columns), rows)
+
+
+def case_table(overview: OverviewTable, first_model: str) -> Table:
+    """The overview's case table as the page lays it out; with one model, its label heads the Top-1 column."""
+    columns = [Column("Case")]
+    if overview.labelled:
+        columns.append(Column("Ground truth", format=lambda name: markdown_text(name or "—")))
+    if overview.compared:
+        columns += [Column("Model", format=markdown_text), Column("Top-1"), Column("Agree", format=agree_text)]
+    else:
+        columns.append(Column(markdown_text(first_model) + " top-1"))
+    return table([*columns, *overview.metric_columns], [row_values(row, overview) for row in overview.rows])
+
+
+def row_values(row: OverviewRow, overview: OverviewTable) -> tuple[object, ...]:
+    """One row's values in the order of case_table's columns."""
+    case = Markup("[{}](cases/{}.md){}").format(markdown_text(row.title), row.case_id, row.marker)
+    labels = (row.label_name,) if overview.labelled else ()
+    verdict = {True: " · correct", False: " · **wrong**", None: ""}[row.correct]
+    top1 = Markup("{} ({}){}").format(markdown_text(row.top1.name), row.score, verdict)
+    predicted = (row.model, top1, row.agree) if overview.compared else (top1,)
+    return (case, *labels, *predicted, *row.metrics)
+
+
+def agree_text(agree: bool) -> str:
+    return "yes" if agree else "**no**"
 
 
 def metric_cell(column: MetricColumn, metrics: TargetMetrics | None) -> Markup:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from generator.explain.base import FigureKind
     from generator.measure.base import TargetMetrics
     from generator.run.results import Prediction
-    from generator.utils.cells import Table
+    from generator.utils.tables import Table
 
 
 @dataclass(frozen=True)

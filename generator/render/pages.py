@@ -25,7 +25,7 @@ from generator.render.dot_plots import overview_plots, plot_svg
 from generator.render.gallery import gallery
 from generator.render.metric_tables import case_tables, means_tables
 from generator.render.observations import case_observations, report_findings
-from generator.render.overview import overview_table
+from generator.render.overview import case_table, overview_table
 from generator.render.page_data import (
     CasePage,
     ComparisonRow,
@@ -320,7 +320,7 @@ class PageRenderer:
                 means=means,
                 **extras,
                 worst=worst_cases(cases, self.models),
-                overview=overview_table(cases, case_pages, len(self.models)),
+                overview=case_table(overview_table(cases, case_pages, len(self.models)), self.models[0].label),
                 kept=kept,
                 mean_parts=mean_parts,
             ),

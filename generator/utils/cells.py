@@ -1,4 +1,4 @@
-"""Markdown table cells and tables, below every stage that lays one out (a measure builds its own section's tables).
+"""Markdown table cells, below every stage that lays a table out (a measure builds its own section's tables).
 
 A cell is Markdown already: text that must show literally goes through `markdown_text`; a missing value ("—",
 "n/a") through `with_reason`, which gives it its reason as a tooltip.
@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from generator.utils.numbers import NOT_COMPUTED, UNDEFINED
 
-Cell = str | Markup  # a Markdown table cell
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 WHY = {
     NOT_COMPUTED: "not computed for this row",
     UNDEFINED: "undefined: one map or ranking is constant, so it ranks nothing (no rank correlation, no top regions)",
 }
-
-
-@dataclass(frozen=True)
-class Table:
-    """A Markdown table: header cells, alignment per column, rows of cells that are already Markdown."""
-
-    header: tuple[str, ...]
-    align: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
 
 
 def with_reason(text: str, why: str | None = None) -> Markup:

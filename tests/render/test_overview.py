@@ -18,7 +18,7 @@ from generator.measure.base import TargetMetrics
 from generator.measure.faithfulness import FaithfulnessResult
 from generator.measure.map_agreement import Agreement
 from generator.render.metric_tables import overview_columns
-from generator.render.overview import attribute_text, overview_table, row_marker
+from generator.render.overview import attribute_text, case_table, overview_table, row_marker
 from generator.render.page_data import CasePage, ModelColumn
 from generator.render.pages import template_environment
 from generator.render.worst_cases import worst_cases
@@ -231,6 +231,24 @@ def test_case_table_has_a_row_per_case_and_model_with_headline_numbers_as_data_v
     assert all(">—</abbr>" in cell for cell in r50.metrics)
     assert 'data-model="R18"' in r18.marker and 'data-result="correct"' in r18.marker
     assert 'data-result="wrong"' in r50.marker and 'data-agree="no"' in r50.marker
+
+
+def test_case_table_lays_out_its_columns_with_derived_arrows_and_the_row_cells():
+    first = case("a", result("r18", (1, 2), measured(1, {"gradcam": curves(0.25, 0.5)})), result("r50", (2, 1)))
+    laid_out = case_table(overview_table([first], [page_of(first, (R18, R50), label=1)], 2), "R18")
+    assert laid_out.header == ("Case", "Model", "Top-1", "Agree", "Grad-CAM deletion AUC ↓", "Grad-CAM insertion AUC ↑")
+    assert laid_out.align == ("---",) * 4 + ("--:",) * 2
+    r18, r50 = laid_out.rows
+    assert r18[0].startswith("[a](cases/a.md)<span") and (r18[1], r18[3], r50[1]) == ("R18", "**no**", "R50")
+    assert r18[2] == "class 1 (50.0%) · correct" and r50[2] == "class 2 (50.0%) · **wrong**"
+    assert r18[4] == '<data value="0.25">0.250</data>'
+
+
+def test_one_model_heads_the_top1_column_with_its_label_escaped_and_no_ground_truth_leaves_no_column():
+    only = case("a", result("r18", (1,)))
+    laid_out = case_table(overview_table([only], [page_of(only, (R18,))], 1), "R*18")
+    assert laid_out.header == ("Case", "R\\*18 top-1")
+    assert laid_out.rows[0][1].endswith(")")  # no verdict without a ground truth
 
 
 def test_one_model_and_no_ground_truth_leave_no_marker_attribute_for_them():

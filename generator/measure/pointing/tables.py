@@ -15,8 +15,9 @@ from markupsafe import Markup
 from generator.explain.base import method_title
 from generator.measure.base import page_order
 from generator.measure.pointing.scores import NAME, RegionScore, RegionScores
-from generator.utils.cells import Table, markdown_text, with_reason
+from generator.utils.cells import markdown_text, with_reason
 from generator.utils.numbers import UNDEFINED, is_number, mean, pct
+from generator.utils.tables import Table
 
 if TYPE_CHECKING:
     from generator.measure.base import Own
