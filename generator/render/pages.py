@@ -37,6 +37,7 @@ from generator.render.page_data import (
     ModelColumn,
 )
 from generator.render.pages_format import markdown_text, num_cell, pct_cell
+from generator.render.prediction_tables import disagreement_table, top_k_table
 from generator.render.region_tables import object_scores, object_summary, region_section
 from generator.render.summary import disagreeing_pairs, own_top1_metrics, summarise
 from generator.render.viewer import viewer_json
@@ -229,6 +230,7 @@ class PageRenderer:
             runs_on=runs_on,
             random_grid=RANDOM_MAP_GRID,
             explainer_text=self.explainer_text,
+            top_k_table=top_k_table,
         )
         for measure in MEASURES.values():
             self.env.globals.update(measure.page_context(manifest, self.explainers))
@@ -304,6 +306,7 @@ class PageRenderer:
             "object_cases": len({found.case_id for found in on_object}),
         }
         plots = overview_plots(cases, self.models)
+        worst = worst_cases(cases, self.models)
         out = {
             "index.md": self.render(
                 "index.md.j2",
@@ -315,7 +318,8 @@ class PageRenderer:
                 plots=plots,
                 means=means,
                 **extras,
-                worst=worst_cases(cases, self.models),
+                worst=worst,
+                model_disagreements=disagreement_table(worst.disagreements or (), self.manifest.top_k),
                 overview=case_table(overview_table(cases, case_pages, len(self.models)), self.models[0].label),
                 kept=kept,
                 **object_means,
