@@ -38,6 +38,7 @@ from generator.render.page_data import (
     ModelColumn,
 )
 from generator.render.pages_format import markdown_text, num_cell, pct_cell
+from generator.render.prediction_tables import disagreement_table, top_k_table
 from generator.render.summary import disagreeing_pairs, own_top1_metrics, summarise
 from generator.render.viewer import viewer_json
 from generator.render.worst_cases import worst_cases
@@ -234,6 +235,7 @@ class PageRenderer:
             runs_on=runs_on,
             random_grid=RANDOM_MAP_GRID,
             explainer_text=self.explainer_text,
+            top_k_table=top_k_table,
         )
         for measure in MEASURES.values():
             self.env.globals.update(measure.page_context(manifest, self.explainers))
@@ -308,6 +310,7 @@ class PageRenderer:
             if (part := measure.overview_means(cases, self.models_by_key)) is not None
         )
         plots = overview_plots(cases, self.models)
+        worst = worst_cases(cases, self.models)
         out = {
             "index.md": self.render(
                 "index.md.j2",
@@ -319,7 +322,8 @@ class PageRenderer:
                 plots=plots,
                 means=means,
                 **extras,
-                worst=worst_cases(cases, self.models),
+                worst=worst,
+                model_disagreements=disagreement_table(worst.disagreements or (), self.manifest.top_k),
                 overview=case_table(overview_table(cases, case_pages, len(self.models)), self.models[0].label),
                 kept=kept,
                 mean_parts=mean_parts,

@@ -21,6 +21,7 @@ from generator.render.metric_tables import overview_columns
 from generator.render.overview import attribute_text, case_table, overview_table, row_marker
 from generator.render.page_data import CasePage, ModelColumn
 from generator.render.pages import template_environment
+from generator.render.prediction_tables import disagreement_table
 from generator.render.worst_cases import worst_cases
 from generator.run.results import CaseResult, ModelResult, Prediction
 
@@ -139,7 +140,14 @@ def test_nan_and_missing_measurements_are_left_out_of_the_rankings():
 
 def render_sections(worst, models):
     template = template_environment().get_template("_worst_cases.md.j2")
-    return template.render(worst=worst, models=models, manifest=SimpleNamespace(top_k=3), stable_threshold=0.6)
+    disagreements = disagreement_table(worst.disagreements or (), top_k=3)  # as the page builder hands it over
+    return template.render(
+        worst=worst,
+        models=models,
+        manifest=SimpleNamespace(top_k=3),
+        stable_threshold=0.6,
+        model_disagreements=disagreements,
+    )
 
 
 SECTIONS = ("## Where the models disagree most", "## Least faithful explanations", "## Least stable LIME")
