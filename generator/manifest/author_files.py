@@ -25,9 +25,9 @@ Write the discussion of case '{case_id}' below, in Markdown. For example:
   - What does each model predict, and is it right? Why might they disagree?
   - Where does each model look: the object, a part of it, or its context (the desk, the sky)?
     Mark the places you name as `regions:` in the manifest: the page's Regions section then
-    measures each map's mass, lift and pointing game on them (no model runs again).
-  - Do the explanation methods agree? Do the measured numbers above (concentration, overlap,
-    faithfulness against the random baseline) support what you see in the pictures?
+    measures how much of each map lies on them (no model runs again).
+  - Do the explanation methods agree? Do the measured numbers above (how focused each map is, how
+    much the maps overlap, how each compares with the random baseline) support what you see?
   - Why might the deeper model look elsewhere than the shallower one?
 `mkdocs serve` shows your edits at once; no model needs to run again.
 -->

@@ -112,12 +112,12 @@ class CaseRegions(BaseModel):
     regions: dict[str, RegionShape] = Field(
         default_factory=dict,
         description="Named regions of the photo: a box [x0, y0, x1, y1], a polygon [[x, y], ...] or a mask image, "
-        "in the photo's pixels (docs/manifest.md, 'Regions'). Each map's mass, lift, pointing game and rank "
-        "accuracy are measured on each.",
+        "in the photo's pixels (docs/manifest.md, 'Regions'). The region measures (the methods page's 'Regions') "
+        "read every map on each.",
     )
     object: str | None = Field(
         None,
-        description="The region that is the object (the pointing game's and the overview's); default: a region "
+        description="The region that is the object (the one the overview's region measures read); default: a region "
         "named like the case's label, if any.",
     )
     annotations: str | None = Field(

@@ -161,7 +161,8 @@ class MetricsSpec(Strict):
     )
     batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=4096)]] = Field(
         "auto",
-        description="Images per forward pass of the curves and the stability re-runs (auto: as LIME's `batch_size`).",
+        description="Images per forward pass of the measures' own model runs, curves and re-runs (auto: as LIME's "
+        "`batch_size`).",
     )
 
 

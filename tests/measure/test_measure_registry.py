@@ -20,19 +20,6 @@ from generator.measure import MEASURES, import_measures
 
 REPO = Path(__file__).resolve().parents[2]
 SEARCHED = [REPO / "generator", REPO / "templates"]
-# (file, measure): where a measure's name or words still appear outside its own files, and why (to shrink, never
-# to grow); the file may name that measure only.
-KNOWN = {
-    ("generator/manifest/schema.py", "stability"): "the shared `metrics.batch_size` says what runs in its batches "
-    "(the curves and the stability re-runs): a key the measures share, described once",
-    **{
-        ("generator/manifest/author_files.py", name): "the discussion stub written once into the author's files "
-        "prompts with the measures' words (concentration, faithfulness, lift, pointing game): a fixed text"
-        for name in ("concentration", "faithfulness", "pointing")
-    },
-    ("generator/manifest/regions.py", "pointing"): "the descriptions of the case keys `regions:` and `object:` (JSON "
-    "Schema, docs/manifest.md) say what is measured on a region (lift, pointing game): keys of the geometry",
-}
 
 
 def computing(measure):
@@ -41,7 +28,9 @@ def computing(measure):
     classes = [cls for cls in EXPLAINERS.values() if measure.name in cls.computes]
     modules = {Path(sys.modules[cls.__module__].__file__).resolve().relative_to(REPO).as_posix() for cls in classes}
     stems = {cls.__module__.rpartition(".")[2] for cls in classes}
-    templates = {p.relative_to(REPO).as_posix() for s in stems for p in (REPO / "templates" / "explainers").glob(f"{s}.*.md.j2")}
+    templates = {
+        p.relative_to(REPO).as_posix() for s in stems for p in (REPO / "templates" / "explainers").glob(f"{s}.*.md.j2")
+    }
     return modules | templates
 
 
@@ -70,9 +59,7 @@ def found_outside(measure):
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for folder in SEARCHED
         for path in sorted(folder.rglob("*"))
-        if path.suffix in (".py", ".j2")
-        and not owns(measure, path)
-        and (path.relative_to(REPO).as_posix(), measure.name) not in KNOWN
+        if path.suffix in (".py", ".j2") and not owns(measure, path)
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if any(word.search(line) for word in words)
     ]
@@ -85,19 +72,6 @@ def test_no_other_file_names_a_measure(name):
 
 def test_a_method_computes_only_registered_measures():
     assert [(cls.name, name) for cls in EXPLAINERS.values() for name in cls.computes if name not in MEASURES] == []
-
-
-def test_every_known_exception_is_still_needed():
-    """An exception whose file no longer names its measure goes (KNOWN shrinks)."""
-    stale = [
-        (path, name)
-        for path, name in KNOWN
-        if not any(
-            mentions(word).search((REPO / path).read_text(encoding="utf-8"))
-            for word in (name, *MEASURES[name].words)
-        )
-    ]
-    assert stale == []
 
 
 def test_the_word_check_sees_a_name_and_not_a_longer_word():
