@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("generator")
 T = TypeVar("T")
+NOISY_LOGGERS = ("mkdocs", "matplotlib", "PIL", "material")  # libraries that log at INFO: quietened unless -v
 
 
 def configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
     if not verbose:
-        for noisy in ("mkdocs", "matplotlib", "PIL", "material"):
+        for noisy in NOISY_LOGGERS:
             logging.getLogger(noisy).setLevel(logging.WARNING if not quiet else logging.ERROR)
 
 

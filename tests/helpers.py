@@ -1,5 +1,6 @@
 """Shared test helpers: tiny projects in a temp folder and the command line run as a user runs it."""
 
+import contextlib
 import copy
 import os
 import shutil
@@ -58,6 +59,25 @@ def run_cli(*args, cwd=REPO, env=None, timeout=600):
     )
 
 
+@contextlib.contextmanager
+def logging_restored():
+    """The logging set-up as it was: the command line configures the root logger for its process (its level,
+    `-q` at ERROR, and its handler), which would otherwise silence the warnings of every later test in this one."""
+    import logging
+
+    from generator.cli import NOISY_LOGGERS
+
+    root = logging.getLogger()
+    loggers = [root] + [logging.getLogger(name) for name in NOISY_LOGGERS]
+    levels, handlers = [logger.level for logger in loggers], root.handlers[:]
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+        root.handlers[:] = handlers
+
+
 def run_cli_in_process(*args, env=None):
     """Run the command line ARGS in this process (click's runner), as run_cli does in a subprocess: the same exit
     code and the same stdout and stderr, without importing torch again (seconds per build)."""
@@ -66,7 +86,8 @@ def run_cli_in_process(*args, env=None):
     from generator.cli import main
 
     arguments = [str(arg) for arg in args]
-    result = CliRunner().invoke(main, arguments, env=env, catch_exceptions=False)
+    with logging_restored():
+        result = CliRunner().invoke(main, arguments, env=env, catch_exceptions=False)
     return subprocess.CompletedProcess(["python", "-m", "generator", *arguments], result.exit_code, result.stdout, result.stderr)
 
 

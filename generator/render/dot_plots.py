@@ -232,9 +232,9 @@ def overview_plots(cases: Sequence[CaseResult], models: Sequence[LoadedModel]) -
                         case.case_id,
                         case.spec.title or case.case_id,
                         value,
-                        column.format(value),
+                        column.number(value),
                         base,
-                        None if base is None else baseline.format(base),
+                        None if base is None else baseline.number(base),
                     )
                     for case, metrics in records
                     if (value := column.value(metrics)) is not None and not math.isnan(value)

@@ -298,3 +298,15 @@ def test_row_marker_survives_markdown_with_any_title():
     assert span["data-model"] == "R18 | <i>"
     assert span["data-search"] == f"a {' '.join(HOSTILE.split())} tiger cat tabby"
     assert html.unescape(attribute_text(HOSTILE)) == " ".join(HOSTILE.split())
+
+
+def test_each_dot_of_the_overview_plots_prints_its_value_as_the_case_table_does():
+    """The plots' dots carry the value the case table shows (its format, not the raw float), and the random map's."""
+    from generator.render.dot_plots import overview_plots
+
+    first = faithful_case("a", 0.123456, 0.654321, random=(0.2468, 0.1357))
+    (deletion, insertion) = overview_plots([first], [R18])
+    assert [(p.measure, d.shown, d.baseline_shown) for p in (deletion, insertion) for d in p.dots] == [
+        ("Grad-CAM deletion AUC ↓", "0.123", "0.247"),
+        ("Grad-CAM insertion AUC ↑", "0.654", "0.136"),
+    ]
