@@ -58,6 +58,15 @@ def test_metrics_steps_and_top_k_reach_the_curves_and_the_agreements(tmp_path, m
     assert {agreement.k for agreement in measured.of("map_agreement").values()} == {2}
 
 
+def test_metrics_top_k_reaches_the_agreements_between_models(tmp_path, monkeypatch):
+    manifest = tiny_manifest(metrics={"top_k": 2, "stability_seeds": 1})
+    manifest["models"].append({**manifest["models"][0], "display_name": "Tiny twin"})  # the same network twice
+    _, case, _ = build(tmp_path, monkeypatch, manifest)
+    assert len(case.comparisons) == 3  # one pair of models, three methods
+    assert {pair.agreement.k for pair in case.comparisons} == {2}
+    assert {pair.agreement.top_k_overlap for pair in case.comparisons} == {1.0}  # a network agrees with itself
+
+
 @pytest.mark.parametrize("where", ["model", "preprocess"])
 def test_mean_and_std_normalise_the_models_input(tmp_path, monkeypatch, where):
     mean, std = (0.2, 0.3, 0.4), (0.5, 0.25, 0.125)
