@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, TypeAlias
@@ -182,10 +183,16 @@ def pack(key: str, payload: Mapping[str, object]) -> bytes:
     return buffer.getvalue()
 
 
+# numpy parses each member's header with ast.literal_eval, which CPython 3.11 does not make thread-safe: two
+# threads reading entries at once can raise "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905), which would read as a corrupt entry and recompute it. One reader at a time per process.
+NPZ_READER = threading.Lock()
+
+
 def unpack(key: str, path: Path) -> dict[str, Payload]:
     """The payload stored in `path`; raise CorruptEntry unless it is whole and belongs to `key`."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with NPZ_READER, np.load(path, allow_pickle=False) as npz:
             meta = json.loads(npz[META].tobytes().decode("utf-8"))
             expected = meta["arrays"]
             if set(npz.files) != set(expected) | {META}:
