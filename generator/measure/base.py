@@ -75,7 +75,7 @@ class TargetMetrics(Mapping[str, dict[str, Any]]):
 @dataclass(frozen=True)
 class MetricColumn(Column):
     """A measure's column: the label says what it measures (the method's title and the measure), the value
-    comes from each row's TargetMetrics, and `number` writes it (`Column.format` takes the finished cell)."""
+    comes from each row's TargetMetrics, and `number` writes it (`Column.cell` takes the finished cell)."""
 
     value: Callable[[TargetMetrics], float | None]  # None: not measured
     number: Callable[[float | None], str] = num

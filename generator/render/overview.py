@@ -90,9 +90,9 @@ def case_table(overview: OverviewTable, first_model: str) -> Table:
     """The overview's case table as the page lays it out; with one model, its label heads the Top-1 column."""
     columns = [Column("Case")]
     if overview.labelled:
-        columns.append(Column("Ground truth", format=lambda name: markdown_text(name or "—")))
+        columns.append(Column("Ground truth", cell=lambda name: markdown_text(name or "—")))
     if overview.compared:
-        columns += [Column("Model", format=markdown_text), Column("Top-1"), Column("Agree", format=agree_text)]
+        columns += [Column("Model", cell=markdown_text), Column("Top-1"), Column("Agree", cell=agree_text)]
     else:
         columns.append(Column(markdown_text(first_model) + " top-1"))
     return table([*columns, *overview.metric_columns], [row_values(row, overview) for row in overview.rows])

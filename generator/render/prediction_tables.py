@@ -24,8 +24,8 @@ def top_k_table(top_k: Sequence[Prediction], output: str) -> Table:
     """A model's top-k classes on a case page: rank, class (index) and the score its output gives."""
     columns = [
         Column("#", align=RIGHT),
-        Column("Class (index)", format=class_with_index),
-        Column(SCORE_HEADER[output], align=RIGHT, format=lambda score: f"{score:.4f}"),
+        Column("Class (index)", cell=class_with_index),
+        Column(SCORE_HEADER[output], align=RIGHT, cell=lambda score: f"{score:.4f}"),
     ]
     return table(columns, [(rank, p, p.probability) for rank, p in enumerate(top_k, start=1)])
 

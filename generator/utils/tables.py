@@ -32,7 +32,7 @@ class Column:
     _: KW_ONLY
     higher_is_better: bool | None = None
     align: str = LEFT
-    format: Callable[[Any], Cell] = as_given  # a row's value -> its cell
+    cell: Callable[[Any], Cell] = as_given  # a row's value -> its Markdown cell (a measure's number format is its own)
 
     @property
     def header(self) -> str:
@@ -52,9 +52,9 @@ class Table:
 
 
 def table(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> Table:
-    """The table of `columns` whose rows hold one value per column, each written by its column's format."""
+    """The table of `columns` whose rows hold one value per column, each written by its column's `cell`."""
     return Table(
         header=tuple(c.header for c in columns),
         align=tuple(c.align for c in columns),
-        rows=tuple(tuple(c.format(value) for c, value in zip(columns, row, strict=True)) for row in rows),
+        rows=tuple(tuple(c.cell(value) for c, value in zip(columns, row, strict=True)) for row in rows),
     )
