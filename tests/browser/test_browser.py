@@ -63,7 +63,12 @@ class Watch:
         )
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         page.on("request", lambda request: self.requests.append(request.url))
-        page.on("requestfailed", lambda request: self.failed.append((request.url, request.failure)))
+        # net::ERR_ABORTED is the page cancelling its own request (the viewer switched a map before the last one
+        # had loaded), not a file the site fails to serve; a missing file still answers 404 below
+        page.on(
+            "requestfailed",
+            lambda request: request.failure != "net::ERR_ABORTED" and self.failed.append((request.url, request.failure)),
+        )
         page.on(
             "response", lambda response: response.status >= 400 and self.failed.append((response.url, response.status))
         )
