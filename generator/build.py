@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
 from generator.explain.base import batched_setting
@@ -26,6 +28,7 @@ from generator.publish.mkdocs_site import (
 from generator.publish.pdf import check_pdf_prerequisites, write_pdf
 from generator.render.figure_drawer import FigureDrawer, FigureStream, StagedFigures, default_workers
 from generator.render.pages import PageRenderer
+from generator.resources import IncompleteInstallation, templates_dir
 from generator.run.devices import Inference, batch_size_for, check_device
 from generator.run.results import CaseFailure
 from generator.session import BuildSession
@@ -176,6 +179,8 @@ def clear_os_errors() -> Iterator[None]:
     """A full disk, a read-only folder or a missing permission becomes one message naming the file."""
     try:
         yield
+    except jinja2.TemplateNotFound as error:  # an OSError too, but of the installation, not of the output
+        raise IncompleteInstallation(f"the page template {error.name!r}", templates_dir()) from None
     except OSError as error:
         where = error.filename or "the output"
         hints: dict[int | None, str] = {

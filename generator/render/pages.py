@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
 
-from generator import __version__
+from generator import __version__, resources
 from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import batched_setting, runs_on
@@ -53,12 +52,10 @@ if TYPE_CHECKING:
     from generator.run.models import LoadedModel
     from generator.run.results import CaseFailure, CaseResult, ModelResult
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-
-
-def template_environment(templates_dir: str | PathLike[str] = TEMPLATES_DIR) -> jinja2.Environment:
+def template_environment(templates_dir: str | PathLike[str] | None = None) -> jinja2.Environment:
+    """The pages' Jinja environment over `templates_dir` (default: the templates the package ships)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.FileSystemLoader(str(templates_dir or resources.templates_dir())),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -211,7 +208,7 @@ class PageRenderer:
         models: Sequence[LoadedModel],
         inference: Inference = Inference(),
         explainers: Sequence[AnyExplainer] | None = None,
-        templates_dir: str | PathLike[str] = TEMPLATES_DIR,
+        templates_dir: str | PathLike[str] | None = None,
     ) -> None:
         self.manifest = manifest
         self.models = models

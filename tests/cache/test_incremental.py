@@ -8,8 +8,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from generator import resources
 from generator.build import BuildOptions, build_report
-from generator.render import pages
 from tests.helpers import COFFEE, make_project, random_resnet_manifest
 
 pytestmark = pytest.mark.slow  # every test changes a copy of one real build
@@ -135,11 +135,10 @@ def test_discussion_and_template_edits_recompute_nothing(project, tmp_path, monk
     path, _, options = project
     (path.parent / "discussion" / "coffee.md").write_text("Edited.\n")
     templates = tmp_path / "templates"
-    shutil.copytree(pages.TEMPLATES_DIR, templates)
+    shutil.copytree(resources.templates_dir(), templates)
     case_template = templates / "case.md.j2"
     case_template.write_text(case_template.read_text() + "\nEdited template.\n")
-    monkeypatch.setattr(pages, "TEMPLATES_DIR", templates)
-    monkeypatch.setattr(pages.PageRenderer.__init__, "__defaults__", (templates,))
+    monkeypatch.setattr(resources, "templates_dir", lambda: templates)
     assert counts(build_report(options)) == (10, 0)
     assert "Edited template." in (path.parent / "cases" / "coffee.md").read_text()
 
