@@ -19,6 +19,7 @@ from generator.cache.figure_cache import FigureCache
 from generator.explain.base import batched_setting
 from generator.manifest.author_files import author_stubs, ensure_stubs, orphaned_author_files
 from generator.manifest.loader import load_manifest
+from generator.publish.mkdocs_config import SiteConfig, site_config
 from generator.publish.mkdocs_site import (
     build_site,
     case_page_path,
@@ -82,12 +83,14 @@ def build_report(options: BuildOptions) -> BuildSummary:
         check_shard_options(options)
         with clear_os_errors():
             return compute_shard(manifest, content_dir, options, started)
-    check_site_config(options)
+    site = check_site_config(options, manifest, content_dir)
     with build_lock(content_dir), clear_os_errors():
-        return run_phases(manifest, content_dir, options, started)
+        return run_phases(manifest, content_dir, options, site, started)
 
 
-def run_phases(manifest: Manifest, content_dir: Path, options: BuildOptions, started: float) -> BuildSummary:
+def run_phases(
+    manifest: Manifest, content_dir: Path, options: BuildOptions, site: SiteConfig | None, started: float
+) -> BuildSummary:
     selected = select_cases(manifest, options.only)
     session = BuildSession.open(options, manifest)
     models, cache = session.models, session.cache
@@ -107,9 +110,9 @@ def run_phases(manifest: Manifest, content_dir: Path, options: BuildOptions, sta
     summary.record(gathered)
     summary.stubs_created = ensure_stubs(content_dir, author_stubs([r.case_id for r in gathered.results], models))
     summary.orphaned = warn_orphaned_author_files(content_dir, manifest, models)
-    if options.site:
+    if site is not None:
         with timed("mkdocs"):
-            build_site(options.config, content_dir, options.site_dir)
+            build_site(site, options.site_dir)
     if options.pdf:
         with timed("pdf"):
             summary.pdf = write_pdf(options.site_dir)
@@ -194,16 +197,13 @@ def clear_os_errors() -> Iterator[None]:
         ) from None
 
 
-def check_site_config(options: BuildOptions) -> None:
+def check_site_config(options: BuildOptions, manifest: Manifest, content_dir: Path) -> SiteConfig | None:
+    """The site's MkDocs configuration (None with --no-site), read before any model runs: a broken file stops here."""
     if options.pdf and not options.site:
         raise UsageError("--pdf prints the built site: leave out --no-site")
     if options.pdf:
         check_pdf_prerequisites()
-    if options.site and not Path(options.config).is_file():
-        raise UsageError(
-            f"MkDocs configuration not found: {options.config}. Run from the project folder, pass --config PATH, "
-            "or use --no-site to write only the Markdown pages."
-        )
+    return site_config(content_dir, options.config, manifest.title, options.site_dir) if options.site else None
 
 
 def select_cases(manifest: Manifest, only: Sequence[str]) -> list[CaseSpec]:

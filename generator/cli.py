@@ -8,12 +8,12 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from generator import __version__
 from generator.utils.errors import EXIT_BUILD_FAILED, EXIT_INTERRUPTED, ReportError
+from generator.utils.version import __version__
 
 if TYPE_CHECKING:
     from generator.build import BuildSummary
@@ -73,17 +73,16 @@ def main() -> None:
 manifest_option = click.option(
     "--manifest",
     type=click.Path(path_type=Path),
-    default=Path("content/manifest.yaml"),
-    show_default=True,
-    help="The report's manifest; its folder is the MkDocs docs_dir.",
+    default=None,
+    help="The report's manifest; its folder is the MkDocs docs_dir. Default: manifest.yaml here (or, in the "
+    "repository, content/manifest.yaml).",
 )
 
 config_option = click.option(
     "--config",
     type=click.Path(path_type=Path),
-    default=Path("mkdocs.yml"),
-    show_default=True,
-    help="MkDocs configuration.",
+    default=None,
+    help="MkDocs settings merged over the tool's. Default: mkdocs.yml in the report folder, where there is one.",
 )
 precision_option = click.option(
     "--precision",
@@ -95,10 +94,10 @@ precision_option = click.option(
 cache_dir_option = click.option(
     "--cache-dir",
     type=click.Path(path_type=Path),
-    default=Path(".cache/results"),
-    show_default=True,
+    default=None,
     envvar="XAI_REPORT_CACHE_DIR",
-    help="Where computed results are kept between builds (or $XAI_REPORT_CACHE_DIR).",
+    help="Where computed results are kept between builds (or $XAI_REPORT_CACHE_DIR). Default: .cache/results in "
+    "the report folder.",
 )
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 
@@ -107,7 +106,10 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug loggi
 @manifest_option
 @config_option
 @click.option(
-    "--site-dir", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help="Where the HTML goes."
+    "--site-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the HTML goes. Default: site/ in the report folder.",
 )
 @click.option("--only", multiple=True, metavar="CASE_ID", help="Build only this case (repeatable).")
 @click.option("--no-site", is_flag=True, help="Write the Markdown pages and figures, skip the MkDocs build.")
@@ -142,9 +144,9 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Debug loggi
 @verbose_option
 @click.option("-q", "--quiet", is_flag=True, help="Errors only, no progress bars.")
 def build(
-    manifest: Path,
-    config: Path,
-    site_dir: Path,
+    manifest: Path | None,
+    config: Path | None,
+    site_dir: Path | None,
     only: tuple[str, ...],
     no_site: bool,
     pdf: bool,
@@ -159,36 +161,43 @@ def build(
     verbose: bool,
     quiet: bool,
 ) -> None:
-    """Run every model and explainer on every case and build the site."""
-    from generator.build import BuildOptions, build_report
+    """Run every model and explainer on every case and build the site.
+
+    Run it in a report folder (its manifest.yaml), or name the manifest with --manifest.
+    """
+    from generator.api import report_options
+    from generator.build import build_report
 
     configure_logging(verbose, quiet)
-    options = BuildOptions(
-        manifest=manifest,
-        config=config,
-        site_dir=site_dir,
-        only=only,
-        site=not no_site,
-        keep_going=keep_going,
-        device=device,
-        precision=precision,
-        show_progress=not quiet,
-        force=force,
-        cache_dir=cache_dir,
-        pdf=pdf,
-        shard=shard,
-        executor=executor,
-        figure_workers=jobs,
+    options = run_reporting_errors(
+        verbose,
+        lambda: report_options(
+            manifest,
+            config=config,
+            site_dir=site_dir,
+            cache_dir=cache_dir,
+            only=only,
+            site=not no_site,
+            keep_going=keep_going,
+            device=device,
+            precision=precision,
+            show_progress=not quiet,
+            force=force,
+            pdf=pdf,
+            shard=shard,
+            executor=executor,
+            figure_workers=jobs,
+        ),
     )
     summary = run_reporting_errors(verbose, lambda: build_report(options))
     if shard and not quiet:
         click.echo(
-            f"Shard {shard[0]}/{shard[1]}: {summary.cases} case(s) computed into {cache_dir} in "
+            f"Shard {shard[0]}/{shard[1]}: {summary.cases} case(s) computed into {options.cache_dir} in "
             f"{summary.seconds:.1f} s; nothing rendered (merge the caches, then build)",
             err=True,
         )
     elif not quiet:
-        where = f" -> {site_dir}/" if not no_site else ""
+        where = f" -> {options.site_dir}/" if not no_site else ""
         looked_up = summary.cache_hits + summary.cache_misses
         cached = f"; {summary.cache_hits} of {looked_up} results from the cache" if looked_up else ""
         click.echo(
@@ -237,14 +246,16 @@ def only_details(summary: BuildSummary) -> str:
 @click.option("--force", is_flag=True, help="Report what a --force build would recompute.")
 @precision_option
 @verbose_option
-def check(manifest: Path, cache_dir: Path | None, force: bool, precision: str, verbose: bool) -> None:
+def check(manifest: Path | None, cache_dir: Path | None, force: bool, precision: str, verbose: bool) -> None:
     """Validate the manifest, weights and images without running any model; say what a build would compute."""
-    from generator.build import BuildOptions
+    from generator.api import report_options
     from generator.check import check_project
     from generator.run.devices import check_device
 
     configure_logging(verbose, False)
-    options = BuildOptions(manifest=manifest, cache_dir=cache_dir, force=force, precision=precision)
+    options = run_reporting_errors(
+        verbose, lambda: report_options(manifest, cache_dir=cache_dir, force=force, precision=precision)
+    )
     report = run_reporting_errors(verbose, lambda: check_project(check_device(options)))  # bf16 as a build would
     for case in report.cases:
         if case.error:
@@ -270,9 +281,21 @@ def schema() -> None:
 @manifest_option
 @config_option
 @click.option("--dev-addr", default="127.0.0.1:8000", show_default=True)
-def serve(manifest: Path, config: Path, dev_addr: str) -> None:
-    """Preview the report with live reload (mkdocs serve on the manifest's folder)."""
+@verbose_option
+def serve(manifest: Path | None, config: Path | None, dev_addr: str, verbose: bool) -> None:
+    """Preview the report with live reload (MkDocs' server on the manifest's folder, the tool's configuration)."""
     from mkdocs.commands.serve import serve as mkdocs_serve
 
-    configure_logging(False, False)
-    mkdocs_serve(config_file=str(config), docs_dir=str(Path(manifest).parent.resolve()), dev_addr=dev_addr)
+    from generator.api import report_options
+    from generator.manifest.loader import load_manifest
+    from generator.publish.mkdocs_config import site_config
+
+    configure_logging(verbose, False)
+
+    def settings() -> dict[str, Any]:
+        options = report_options(manifest, config=config)
+        title = load_manifest(options.manifest).title
+        return site_config(options.manifest.parent, options.config, title, options.site_dir).serve_arguments()
+
+    arguments = run_reporting_errors(verbose, settings)
+    mkdocs_serve(**arguments, dev_addr=dev_addr)

@@ -41,7 +41,7 @@ def absolute(options: BuildOptions) -> BuildOptions:
     return replace(
         options,
         manifest=Path(options.manifest).resolve(),
-        config=Path(options.config).resolve(),
+        config=None if options.config is None else Path(options.config).resolve(),
         site_dir=Path(options.site_dir).resolve(),
         cache_dir=cache_dir,
     )

@@ -11,7 +11,6 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-MKDOCS_YML = REPO / "mkdocs.yml"
 CHELSEA = REPO / "content" / "images" / "chelsea.png"
 COFFEE = REPO / "content" / "images" / "coffee.png"
 
@@ -96,7 +95,7 @@ def build(manifest_path, *extra, site=True, env=None, in_process=True):
 
     In this process by default; `in_process=False` runs `python -m generator` as a user does (a new process)."""
     project = Path(manifest_path).parent.parent
-    args = ["build", "--manifest", manifest_path, "--config", MKDOCS_YML, "-q"]
+    args = ["build", "--manifest", manifest_path, "-q"]
     args += ["--site-dir", project / "site"] if site else ["--no-site"]
     if "--cache-dir" not in extra:
         args += ["--cache-dir", project / ".cache" / "results"]

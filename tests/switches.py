@@ -9,7 +9,7 @@ from generator.build import BuildOptions, build_report
 from generator.explain import EXPLAINERS
 from generator.explain.cam import CamExplainer
 from generator.measure import MEASURES
-from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML, make_project
+from tests.helpers import CHELSEA, COFFEE, make_project
 
 GENERATED_PAGES = ("index.md", "comparison.md", "methods.md")
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
@@ -170,7 +170,6 @@ def build_tiny(manifest, folder=None, site=True):
     write_masks(manifest, path.parent)
     options = BuildOptions(
         manifest=path,
-        config=MKDOCS_YML,
         site_dir=folder / "site",
         site=site,
         show_progress=False,
@@ -300,7 +299,9 @@ def check_pages(content_dir, manifest):
         for heading in expected_case_sections(manifest)
         if heading not in pages[name]
     ]
-    problems += [f"{name}: no '## Regions'" for name in case_pages_with_regions(manifest) if "## Regions" not in pages[name]]
+    problems += [
+        f"{name}: no '## Regions'" for name in case_pages_with_regions(manifest) if "## Regions" not in pages[name]
+    ]
     for name, text in pages.items():
         for word in switched_off_words(manifest):
             if word in text:

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from generator.build import BuildOptions, build_report
-from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML
+from tests.helpers import CHELSEA, COFFEE
 
 CLASSES = ["tabby", "espresso", "rocket", "camera"]
 NET_SOURCE = '''
@@ -97,7 +97,6 @@ def options_for(folder, site=False):
     folder = Path(folder)
     return BuildOptions(
         manifest=folder / "content" / "manifest.yaml",
-        config=MKDOCS_YML,
         site_dir=folder / "site",
         site=site,
         show_progress=False,

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from generator import resources
+from generator.publish.mkdocs_config import SiteConfig
 from generator.utils.errors import ReportError
+from generator.utils.version import __version__
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -82,8 +85,7 @@ def prune_generated(
 
 
 def build_site(
-    config_file: str | os.PathLike[str],
-    docs_dir: str | os.PathLike[str],
+    config: SiteConfig,
     site_dir: str | os.PathLike[str],
     strict: bool = True,
 ) -> bool:
@@ -93,27 +95,29 @@ def build_site(
     is and False returned: a no-op rebuild of a large report skips its longest step.
     """
     from mkdocs.commands.build import build
-    from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
     site_dir = Path(site_dir).resolve()
+    where = config.config_file_path or "the tool's MkDocs configuration"
     try:
-        config = load_config(config_file=str(config_file), docs_dir=str(Path(docs_dir).resolve()), strict=strict)
+        # MkDocs refuses a site_dir inside docs_dir, where a report folder keeps its site/: it is validated with a
+        # folder beside the pages' folder that is never written, and the staging folder is set after validation
+        loaded = config.load(strict=strict, site_dir=str(beside(Path(config.settings["docs_dir"]))))
     except (MkDocsException, SystemExit) as error:
-        raise ReportError(f"mkdocs build failed ({config_file}): {error}") from None
-    inputs = site_inputs(config_file, config, strict)
+        raise ReportError(f"mkdocs build failed ({where}): {error}") from None
+    inputs = site_inputs(config, loaded, strict, site_dir)
     if (site_dir / "index.html").is_file() and read_stamp(site_dir) == inputs:
         log.info("The site is up to date (nothing MkDocs reads changed): kept as it is")
         return False
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.", dir=site_dir.parent))
     try:
-        config["site_dir"] = str(staging)
-        build(config)
+        loaded["site_dir"] = str(staging)
+        build(loaded)
         (staging / SITE_STAMP).write_text(inputs, encoding="utf-8")
     except (MkDocsException, SystemExit) as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ReportError(f"mkdocs build failed ({config_file}): {error}") from None
+        raise ReportError(f"mkdocs build failed ({where}): {error}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -121,29 +125,40 @@ def build_site(
     return True
 
 
+def beside(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.site")
+
+
 SITE_STAMP = ".xai-report-inputs"  # in the built site: the digest of what it was built from
 
 
-def site_inputs(config_file: str | os.PathLike[str], config: MkDocsConfig, strict: bool) -> str:
-    """sha256 of everything MkDocs builds the site from: the configuration, its hooks, every file of the docs
-    folder and of the project's own theme folders (path, size, modification time), MkDocs' and the theme's
-    versions. Hidden files (MkDocs skips them) do not count."""
+def site_inputs(config: SiteConfig, loaded: MkDocsConfig, strict: bool, site_dir: Path) -> str:
+    """sha256 of everything MkDocs builds the site from: the settings (the author's file among them), the hooks,
+    every file of the docs folder and of the theme's own folders (path, size, modification time), and the versions
+    of MkDocs, the theme and this tool. Hidden files (MkDocs skips them) and the site itself (a report folder holds
+    its site/) do not count."""
     from importlib.metadata import version
 
     digest = hashlib.sha256()
     digest.update(f"strict={strict};mkdocs={version('mkdocs')};material={version('mkdocs-material')}".encode())
-    digest.update(Path(config_file).read_bytes())
-    for hook in (config.get("hooks") or {}).values():
+    digest.update(f";xai-report={__version__};{config.digest()}".encode())
+    for hook in (loaded.get("hooks") or {}).values():
         digest.update(Path(hook.__file__).read_bytes())
-    project = Path(config_file).resolve().parent
-    folders = [Path(config["docs_dir"])] + [Path(d) for d in config.theme.dirs if Path(d).is_relative_to(project)]
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-                stat = path.stat()
-                digest.update(f"{folder}/{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    custom = [Path(loaded.theme.custom_dir)] if loaded.theme.custom_dir else []
+    for folder in [Path(loaded["docs_dir"]), resources.theme_dir(), *custom]:
+        for path in source_files(folder, skip=site_dir):
+            stat = path.stat()
+            digest.update(f"{folder}/{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def source_files(folder: Path, skip: Path) -> list[Path]:
+    """The files under `folder` in a stable order, leaving out hidden ones and the folder `skip` (not walked)."""
+    found = []
+    for parent, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith(".") and Path(parent, name).resolve() != skip)
+        found += [Path(parent, name) for name in sorted(names) if not name.startswith(".")]
+    return found
 
 
 def read_stamp(site_dir: str | os.PathLike[str]) -> str | None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from generator import __version__, resources
+from generator import resources
 from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import batched_setting, runs_on
@@ -43,6 +43,7 @@ from generator.render.viewer import viewer_json
 from generator.render.worst_cases import worst_cases
 from generator.run.class_names import label_index, label_name
 from generator.run.devices import Inference
+from generator.utils.version import __version__
 
 if TYPE_CHECKING:
     from os import PathLike

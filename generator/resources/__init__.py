@@ -57,14 +57,22 @@ _extracted: dict[str, Path] = {}
 
 def on_disk(name: str) -> Path:
     """`resource(name)` as a path on disk (extracted from a zip-safe install, once per process)."""
-    found = resource(name)
+    return extracted(resource(name), name)
+
+
+def on_disk_module(package: str, filename: str) -> Path:
+    """A file of one of the package's modules (MkDocs loads its hooks from a path) as a path on disk."""
+    return extracted(files(package) / filename, f"{package}/{filename}")
+
+
+def extracted(found: Traversable, key: str) -> Path:
     if isinstance(found, Path):
         return found
-    if name not in _extracted:
+    if key not in _extracted:
         folder = Path(tempfile.mkdtemp(prefix="xai-report-resources-"))
         atexit.register(shutil.rmtree, folder, True)
-        _extracted[name] = copy_out(found, folder / found.name)
-    return _extracted[name]
+        _extracted[key] = copy_out(found, folder / found.name)
+    return _extracted[key]
 
 
 def copy_out(source: Traversable, target: Path) -> Path:

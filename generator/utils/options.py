@@ -13,7 +13,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class BuildOptions:
     manifest: Path = Path("content/manifest.yaml")
-    config: Path = Path("mkdocs.yml")
+    config: Path | None = None  # the author's mkdocs.yml, merged over the tool's MkDocs configuration; None: none
     site_dir: Path = Path("site")
     only: tuple[str, ...] = ()  # case ids
     site: bool = True

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from generator.cli import main
 from generator.utils import atomic
 from generator.utils.lock import LOCK_NAME
-from tests.helpers import MKDOCS_YML, REPO, build, make_project, random_resnet_manifest, run_cli
+from tests.helpers import REPO, build, make_project, random_resnet_manifest, run_cli
 
 
 def tree_digest(folder):
@@ -98,9 +98,7 @@ def test_interrupt_while_writing_pages_keeps_previous_site(built, monkeypatch, t
 
     original = atomic.write_bytes
     monkeypatch.setattr("generator.build.write_bytes", interrupted_write)
-    result = cli(
-        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache", "-q"
-    )
+    result = cli("build", "--manifest", path, "--site-dir", site, "--cache-dir", tmp_path / "cache", "-q")
     assert result.exit_code == 130
     assert "Interrupted: the previous site and every discussion file are intact." in result.output
     assert tree_digest(site) == before
@@ -123,9 +121,7 @@ def test_interrupt_while_drawing_figures_leaves_them_as_they_were(built, monkeyp
 
     monkeypatch.setattr(FigureDrawer, "finish", interrupted_finish)
     cache = tmp_path / "cache"
-    result = cli(
-        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", cache, "--jobs", 1
-    )
+    result = cli("build", "--manifest", path, "--site-dir", site, "--cache-dir", cache, "--jobs", 1)
     assert result.exit_code == 130
     assert tree_digest(path.parent / "figures") == figures_before
     assert not list(path.parent.glob(".figures-staging-*"))
@@ -149,8 +145,6 @@ def test_sigterm_during_model_work_then_resume_from_cache(built, tmp_path):
             "build",
             "--manifest",
             str(path),
-            "--config",
-            str(MKDOCS_YML),
             "--site-dir",
             str(site),
             "--cache-dir",
@@ -179,7 +173,7 @@ def test_sigterm_during_model_work_then_resume_from_cache(built, tmp_path):
     (kept_entry,) = kept
     assert result_types(kept_entry) == {"LimeResult": {(400,)}}  # every class LIME explained, over 400 images
     kept_inode = kept_entry.stat().st_ino
-    resumed = run_cli("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", cache)
+    resumed = run_cli("build", "--manifest", path, "--site-dir", site, "--cache-dir", cache)
     assert resumed.returncode == 0, resumed.stderr
     # from the cache: the predictions, segments and Grad-CAM of the first build and the interrupted build's LIME
     assert "; 4 of 5 results from the cache" in resumed.stderr
@@ -215,9 +209,7 @@ def test_unwritable_output_gets_a_clear_error(built, monkeypatch, tmp_path, code
         raise OSError(code, os.strerror(code), str(target))
 
     monkeypatch.setattr("generator.build.write_bytes", failing_write)
-    result = cli(
-        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--cache-dir", tmp_path / "cache"
-    )
+    result = cli("build", "--manifest", path, "--site-dir", site, "--cache-dir", tmp_path / "cache")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: cannot write {path.parent}")
     assert hint in result.output and "The previous site is intact." in result.output

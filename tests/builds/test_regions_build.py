@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from generator.build import BuildOptions, build_report
-from tests.helpers import COFFEE, MKDOCS_YML, make_project, random_resnet_manifest
+from tests.helpers import COFFEE, make_project, random_resnet_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,6 @@ CASES = [
 def options_for(folder, site=False):
     return BuildOptions(
         manifest=folder / "content" / "manifest.yaml",
-        config=MKDOCS_YML,
         site=site,
         site_dir=folder / "site",
         show_progress=False,
@@ -101,7 +100,9 @@ def region_lines(text):
 
 def test_moving_a_box_runs_no_model_and_changes_only_that_cases_region_numbers(project, monkeypatch):
     folder, manifest = project
-    before = {name: page(folder, name) for name in ("cases/chelsea.md", "cases/coffee.md", "cases/plain.md", "index.md")}
+    before = {
+        name: page(folder, name) for name in ("cases/chelsea.md", "cases/coffee.md", "cases/plain.md", "index.md")
+    }
     manifest["cases"][0]["regions"]["eyes"] = [30, 150, 200, 290]  # the eyes box moves down to the left
     (folder / "content" / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
     import generator.run.inference as inference

@@ -12,7 +12,7 @@ import pytest
 from generator.build import BuildOptions, build_report, shard_cases
 from generator.run.results import CaseResult, ModelResult, without_pixels
 from tests import requires
-from tests.helpers import MKDOCS_YML, REPO, make_project, random_resnet_manifest, run_cli
+from tests.helpers import REPO, make_project, random_resnet_manifest, run_cli
 
 IMAGES = ["chelsea.png", "coffee.png", "rocket.jpg"]  # four shards of three cases: one shard is empty
 GENERATED = ("cases", "figures", "index.md", "methods.md", "nav.yml")
@@ -21,7 +21,6 @@ GENERATED = ("cases", "figures", "index.md", "methods.md", "nav.yml")
 def options_for(folder, **changes):
     options = BuildOptions(
         manifest=folder / "content" / "manifest.yaml",
-        config=MKDOCS_YML,
         site_dir=folder / "site",
         show_progress=False,
         cache_dir=folder / "cache",

@@ -6,16 +6,15 @@ import time
 import pytest
 
 from generator.build import BuildOptions, build_report
+from generator.publish.mkdocs_config import site_config
 from generator.publish.mkdocs_site import SITE_STAMP, site_inputs
-from tests.helpers import MKDOCS_YML, make_project, random_resnet_manifest
+from tests.helpers import make_project, random_resnet_manifest
 
 
 @pytest.fixture()
 def project(tmp_path):
     path = make_project(tmp_path, random_resnet_manifest())
-    options = BuildOptions(
-        manifest=path, config=MKDOCS_YML, site_dir=tmp_path / "site", show_progress=False, cache_dir=tmp_path / "c"
-    )
+    options = BuildOptions(manifest=path, site_dir=tmp_path / "site", show_progress=False, cache_dir=tmp_path / "c")
     build_report(options)
     return path, options
 
@@ -60,24 +59,26 @@ def test_a_deleted_or_foreign_site_is_built_again(project):
     assert index.read_bytes() == built_index and stamp.read_text() == built_stamp
 
 
-def test_site_inputs_follow_docs_theme_and_config_but_not_hidden_files(tmp_path):
-    from mkdocs.config import load_config
-
+def test_site_inputs_follow_docs_theme_and_config_but_not_hidden_files_nor_the_site(tmp_path):
     docs, theme = tmp_path / "docs", tmp_path / "overrides"
     docs.mkdir()
     theme.mkdir()
     (docs / "index.md").write_text("# Hi\n")
     (theme / "main.html").write_text("{% extends 'base.html' %}\n")
     config_file = tmp_path / "mkdocs.yml"
-    config_file.write_text("site_name: t\ntheme:\n  name: mkdocs\n  custom_dir: overrides\n")
+    config_file.write_text("theme:\n  custom_dir: overrides\n")
+    site = docs / "site"  # a report folder keeps its site beside its pages
 
-    def inputs():
-        return site_inputs(config_file, load_config(str(config_file)), True)
+    def inputs(strict=True):
+        config = site_config(docs, config_file, "t", site)
+        return site_inputs(config, config.load(site_dir=str(tmp_path / "elsewhere")), strict, site.resolve())
 
     first = inputs()
     (docs / ".figures-staging-x").mkdir()
     (docs / ".figures-staging-x" / "a.png").write_bytes(b"x")
-    assert inputs() == first  # hidden: MkDocs skips it
+    site.mkdir()
+    (site / "index.html").write_text("<html></html>")
+    assert inputs() == first  # hidden: MkDocs skips it; the site: an output, not an input
     for changed in (docs / "index.md", theme / "main.html"):
         stat = changed.stat()
         os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
@@ -85,4 +86,4 @@ def test_site_inputs_follow_docs_theme_and_config_but_not_hidden_files(tmp_path)
         first = inputs()
     config_file.write_text(config_file.read_text() + "# a comment\n")
     assert inputs() != first
-    assert site_inputs(config_file, load_config(str(config_file)), False) != first  # strict or not
+    assert inputs(strict=False) != first  # strict or not

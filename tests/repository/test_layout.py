@@ -10,8 +10,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "generator"
 # the order data flows in; the top-level modules run the stages and come after them, in their own order
-STAGES = ("utils", "manifest", "run", "explain", "measure", "cache", "render", "publish")
-TOP_LEVEL = ("compute", "session", ("check", "ray_executor"), "build", "cli", "__main__")
+STAGES = ("utils", "resources", "manifest", "run", "explain", "measure", "cache", "render", "publish")
+TOP_LEVEL = ("compute", "session", ("check", "ray_executor"), "build", "api", "cli", "__main__")
 # at the very bottom: the types every stage names, importing nothing of the package
 LEAVES = ("utils.options", "utils.records", "utils.errors")
 
@@ -28,8 +28,8 @@ def stage_of(module):
     first = module.split(".")[0]
     if first in STAGES:
         return STAGES.index(first)
-    if module in ("", "__init__"):  # the package itself (its version)
-        return -1
+    if module in ("", "__init__"):  # the package itself: the library's face, above everything it re-exports
+        return len(STAGES) + len(TOP_LEVEL)
     rank = top_level_rank(first)
     assert rank is not None, f"generator.{module} is neither in a stage nor in TOP_LEVEL: place it"
     return len(STAGES) + rank

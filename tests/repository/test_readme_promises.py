@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from generator.build import BuildSummary
 from generator.cli import main
 from tests import requires
-from tests.helpers import CHELSEA, COFFEE, MKDOCS_YML, REPO, build, make_project, random_resnet_manifest, run_cli
+from tests.helpers import CHELSEA, COFFEE, REPO, build, make_project, random_resnet_manifest, run_cli
 
 NO_MEASUREMENTS = {"faithfulness": False, "sanity": False, "stability_seeds": 1}
 TWO_CASES = [{"id": "one", "image": "images/chelsea.png"}, {"id": "two", "image": "images/coffee.png"}]
@@ -66,7 +66,7 @@ def devices_chosen(monkeypatch):
     """The device and precision each build was handed once the command line resolved them; no model runs."""
     chosen = []
 
-    def record(manifest, content_dir, options, started):
+    def record(manifest, content_dir, options, site, started):
         chosen.append((options.device, options.precision))
         return BuildSummary()
 
@@ -91,7 +91,7 @@ def test_device_auto_picks_cuda_then_mps_then_cpu(
     gpus_visible(monkeypatch, cuda, mps)
     path = make_project(tmp_path, tiny_manifest())
     site = tmp_path / "site"
-    result = invoke("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", site, "--device", requested)
+    result = invoke("build", "--manifest", path, "--site-dir", site, "--device", requested)
     assert result.exit_code == 0, result.output
     assert devices_chosen == [(expected, "fp32")]
     assert result.output == f"Built 0 case(s) in 0.0 s -> {site}/\n"
@@ -100,7 +100,7 @@ def test_device_auto_picks_cuda_then_mps_then_cpu(
 def test_device_default_is_cpu_even_with_a_gpu(tmp_path, monkeypatch, devices_chosen):
     gpus_visible(monkeypatch, cuda=True, mps=True)
     path = make_project(tmp_path, tiny_manifest())
-    assert invoke("build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", tmp_path / "site").exit_code == 0
+    assert invoke("build", "--manifest", path, "--site-dir", tmp_path / "site").exit_code == 0
     assert devices_chosen == [("cpu", "fp32")]
 
 
@@ -158,7 +158,7 @@ def test_bf16_accepted_where_the_device_has_it(tmp_path, monkeypatch, devices_ch
     monkeypatch.setattr("generator.run.devices.cpu_has_bf16", lambda: True)
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
     path = make_project(tmp_path, tiny_manifest())
-    args = ["--config", MKDOCS_YML, "--site-dir", tmp_path / "site", "--precision", "bf16"]
+    args = ["--site-dir", tmp_path / "site", "--precision", "bf16"]
     assert invoke("build", "--manifest", path, *args).exit_code == 0
     assert devices_chosen == [("cpu", "bf16")]
 
@@ -298,11 +298,16 @@ def test_serve_hands_the_manifests_folder_to_mkdocs_serve(tmp_path, monkeypatch)
     calls = []
     monkeypatch.setattr("mkdocs.commands.serve.serve", lambda **kwargs: calls.append(kwargs))
     path = make_project(tmp_path, tiny_manifest())
-    result = invoke("serve", "--manifest", path, "--config", MKDOCS_YML)
+    result = invoke("serve", "--manifest", path)
     assert (result.exit_code, result.output) == (0, "")
-    assert calls == [
-        {"config_file": str(MKDOCS_YML), "docs_dir": str(path.parent.resolve()), "dev_addr": "127.0.0.1:8000"}
-    ]
+    [call] = calls
+    assert (call["docs_dir"], call["dev_addr"], call["site_name"]) == (
+        str(path.parent.resolve()),
+        "127.0.0.1:8000",
+        "t",
+    )
+    assert call["config_file_path"] is None  # no mkdocs.yml in the report folder: the tool's configuration alone
+    assert "offline" in str(call["plugins"]) and call["hooks"]
 
 
 def free_loopback_port():
@@ -329,7 +334,7 @@ def test_serve_previews_a_built_report_on_the_loopback(tmp_path):
     path = make_project(tmp_path, tiny_manifest(title="Served report"))
     assert build(path, site=False).returncode == 0
     port = free_loopback_port()
-    command = [sys.executable, "-m", "generator", "serve", "--manifest", path, "--config", MKDOCS_YML]
+    command = [sys.executable, "-m", "generator", "serve", "--manifest", path]
     server = subprocess.Popen(
         [*map(str, command), "--dev-addr", f"127.0.0.1:{port}"],
         cwd=REPO,
@@ -355,7 +360,7 @@ def test_pdf_without_playwright_stops_before_any_model_runs(tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "playwright.sync_api", None)
     path = make_project(tmp_path, tiny_manifest())
     result = invoke(
-        "build", "--manifest", path, "--config", MKDOCS_YML, "--site-dir", tmp_path / "site", "--pdf",
+        "build", "--manifest", path, "--site-dir", tmp_path / "site", "--pdf",
         "--cache-dir", tmp_path / "cache",
     )  # fmt: skip
     assert result.exit_code == 1

@@ -16,7 +16,7 @@ from generator.run.class_names import model_targets, unknown_classes
 from generator.run.results import Prediction
 from generator.session import BuildSession
 from generator.utils.errors import ManifestError, WeightsError
-from tests.helpers import CHELSEA, FAST_LIME, MKDOCS_YML, build, make_project
+from tests.helpers import CHELSEA, FAST_LIME, build, make_project
 from tests.switches import build_tiny
 
 CROP = {"resize": [72, 72], "crop": 64}
@@ -47,7 +47,7 @@ def manifest_with(model, cases=None, **extra):
 
 def session_for(path):
     folder = Path(path).parent.parent
-    options = BuildOptions(manifest=path, config=MKDOCS_YML, site_dir=folder / "site", cache_dir=None)
+    options = BuildOptions(manifest=path, site_dir=folder / "site", cache_dir=None)
     return BuildSession.open(options)
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from torchvision import transforms
 
-from tests.helpers import MKDOCS_YML, make_project
+from tests.helpers import make_project
 from tests.repository.test_readme_promises import invoke, tiny_manifest
 
 BACKGROUND = (0, 128, 255)  # not the default white: the build must use the manifest's colour
@@ -136,7 +136,7 @@ def built(tmp_path_factory):
     path = make_project(folder, tiny_manifest(cases=cases, preprocess={"background": list(BACKGROUND)}), images=())
     for case_id, (file_name, make, options, _, _) in KINDS.items():
         save(make(), path.parent / "images" / file_name, options)
-    args = ["--config", MKDOCS_YML, "--site-dir", folder / "site", "--cache-dir", folder / "cache", "-q"]
+    args = ["--site-dir", folder / "site", "--cache-dir", folder / "cache", "-q"]
     result = invoke("build", "--manifest", path, "--device", "auto", *args)
     return path.parent, folder / "site", result
 
