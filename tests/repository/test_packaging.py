@@ -40,6 +40,8 @@ MAPPED = {
 # Of the offline example, its own files only: a build in the checkout writes its pages beside them.
 EXAMPLE_FILES = ("examples/offline/manifest.yaml", "examples/offline/images/")
 QUIET_PIP = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+# one worker under -n 2, so that the module-scoped wheel and sdist are built once
+pytestmark = pytest.mark.xdist_group("packaging")
 
 
 def run(*command, cwd=None, env=None):
