@@ -304,7 +304,7 @@ def test_serve_hands_the_manifests_folder_to_mkdocs_serve(tmp_path, monkeypatch)
     assert (call["docs_dir"], call["dev_addr"], call["site_name"]) == (
         str(path.parent.resolve()),
         "127.0.0.1:8000",
-        "t",
+        "Test report",
     )
     assert call["config_file_path"] is None  # no mkdocs.yml in the report folder: the tool's configuration alone
     assert "offline" in str(call["plugins"]) and call["hooks"]
