@@ -42,27 +42,27 @@ THEME = "material"
 class SiteConfig:
     """What MkDocs' load_config takes: the merged settings, and the file relative paths in them resolve against."""
 
-    settings: dict[str, Any]
-    config_file_path: Path | None  # the author's mkdocs.yml; None: the tool's settings alone (every path absolute)
+    settings: dict[str, Any]  # every path in them absolute
+    author_file: Path | None  # the author's mkdocs.yml; None: the tool's settings alone
     warnings: tuple[str, ...] = field(default=())
 
+    # MkDocs is handed no config file: it refuses a docs_dir that holds its config file, and a report folder is
+    # both. The paths MkDocs would read relative to that file (hooks, theme.custom_dir, watch) are made absolute.
     def load(self, **overrides: Any) -> MkDocsConfig:
         from mkdocs.config import load_config
 
-        path = str(self.config_file_path) if self.config_file_path else None
-        return load_config(config_file=io.StringIO("{}"), config_file_path=path, **{**self.settings, **overrides})
+        return load_config(config_file=io.StringIO("{}"), config_file_path=None, **{**self.settings, **overrides})
 
     def serve_arguments(self) -> dict[str, Any]:
         """mkdocs.commands.serve.serve's arguments: it loads the configuration again on every rebuild."""
-        path = str(self.config_file_path) if self.config_file_path else None
-        return {"config_file": io.StringIO("{}"), "config_file_path": path, **self.settings}
+        return {"config_file": io.StringIO("{}"), "config_file_path": None, **self.settings}
 
     def digest(self) -> str:
         """sha256 of the settings and of the author's file (a value JSON cannot hold counts by its file)."""
         text = json.dumps(self.settings, sort_keys=True, default=lambda value: type(value).__name__)
         digest = hashlib.sha256(text.encode())
-        if self.config_file_path:
-            digest.update(self.config_file_path.read_bytes())
+        if self.author_file:
+            digest.update(self.author_file.read_bytes())
         return digest.hexdigest()
 
 
@@ -128,7 +128,7 @@ def merge(
     kept_docs_dir(author.get("docs_dir"), base, content_dir, warnings)
     merged["docs_dir"] = str(content_dir)
     if title is not None:
-        if "site_name" in author and author["site_name"] != title:
+        if author.get("site_name", title) not in (title, tool.get("site_name")):
             warnings.append(
                 f"site_name: the report's title comes from the manifest's `title` ({title!r}); set it there"
             )
@@ -164,6 +164,8 @@ def merge_theme(tool: Any, author: Any, base: Path, warnings: list[str]) -> dict
     if theirs.get("name", THEME) != THEME:
         warnings.append(f"theme.name: the pages are written for Material for MkDocs; {theirs['name']!r} is not used")
         theirs["name"] = THEME
+    if theirs.get("custom_dir"):
+        theirs["custom_dir"] = str((base / str(theirs["custom_dir"])).resolve())
     merged: dict[str, Any] = deep_merge(dict(tool or {}), theirs)
     return merged
 
@@ -204,6 +206,10 @@ def merge_extensions(tool: Any, author: Any, base: Path, warnings: list[str]) ->
     for name, settings in named_entries(author).items():
         ours[name] = deep_merge(ours.get(name) or {}, settings or {})
     return as_list(ours)
+
+
+def absolute_paths(tool: Any, author: Any, base: Path, warnings: list[str]) -> list[str]:
+    return [str((base / str(path)).resolve()) for path in author or []]
 
 
 def merge_lists(tool: Any, author: Any, base: Path, warnings: list[str]) -> list[Any]:
@@ -247,5 +253,6 @@ MERGERS = {
     "docs_dir": kept,
     "site_name": kept,
     "site_dir": site_dir_unused,
+    "watch": absolute_paths,
     **{key: merge_lists for key in ADDITIVE_LISTS},
 }

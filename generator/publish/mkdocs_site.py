@@ -98,7 +98,7 @@ def build_site(
     from mkdocs.exceptions import MkDocsException
 
     site_dir = Path(site_dir).resolve()
-    where = config.config_file_path or "the tool's MkDocs configuration"
+    where = config.author_file or "the tool's MkDocs configuration"
     try:
         # MkDocs refuses a site_dir inside docs_dir, where a report folder keeps its site/: it is validated with a
         # folder beside the pages' folder that is never written, and the staging folder is set after validation
