@@ -223,13 +223,34 @@ def test_large_manifests_are_computed_in_shards_and_merged_by_copying(workflow, 
     assert step_index(build_job, "actions/cache") < step_index(build_job, "actions/download-artifact") < build_index
 
 
+def plan_command(plan_job):
+    """The plan job's command that prints the shard plan (the line after its install)."""
+    (command,) = [line for _, line in run_commands(plan_job) if not line.startswith("pip ")]
+    return command
+
+
 @pytest.mark.parametrize(("cases", "expected"), [(0, "[]"), (40, "[]"), (41, "[1, 2, 3, 4]")])
-def test_shard_plan_follows_the_manifest_size(tmp_path, cases, expected):
+def test_shard_plan_follows_the_manifest_size(workflow, tmp_path, cases, expected):
+    """The plan job's own command, run as the job runs it (from the checkout), on a manifest of `cases` cases."""
+    import shlex
     import subprocess
     import sys
 
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text(yaml.safe_dump({"cases": [{"id": f"c{i}", "image": "x.png"} for i in range(cases)]}))
-    script = REPO_ROOT / ".github" / "scripts" / "plan_shards.py"
-    done = subprocess.run([sys.executable, script, manifest], capture_output=True, text=True, check=True)
+    command = plan_command(workflow["jobs"]["plan"]).replace("content/manifest.yaml", str(manifest))
+    python, *arguments = shlex.split(command.split(">>")[0])
+    assert python == "python"
+    done = subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"shards={expected}"
+
+
+def test_shard_plan_needs_nothing_but_pyyaml():
+    """The plan job installs PyYAML alone (and a scaffold's, the tool with --no-deps): the module imports no more."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "numpy", "click", "pydantic", "mkdocs", "jinja2")
+    probe = f"import sys, generator.publish.shard_plan; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
