@@ -299,3 +299,31 @@ def serve(manifest: Path | None, config: Path | None, dev_addr: str, verbose: bo
 
     arguments = run_reporting_errors(verbose, settings)
     mkdocs_serve(**arguments, dev_addr=dev_addr)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--example", metavar="NAME", help="Start from an example instead of the sample report: offline (no download)."
+)
+@click.option("--force", is_flag=True, help="Write into a non-empty folder, keeping every existing file.")
+@verbose_option
+def new(folder: Path, example: str | None, force: bool, verbose: bool) -> None:
+    """Write a new report folder: manifest, photos, README, .gitignore and a GitHub Pages workflow.
+
+    Exit codes: 0 written, 2 the folder is not empty (without --force) or no such example.
+    """
+    import shlex
+
+    from generator.publish.scaffold import create_report_folder
+
+    result = run_reporting_errors(verbose, lambda: create_report_folder(folder, example, force))
+    click.echo(f"Report folder {folder}:")
+    for path in result.written:
+        click.echo(f"  wrote {path}")
+    for path in result.kept:
+        click.echo(f"  kept {path} (it exists; not overwritten)")
+    click.echo("Next steps:")
+    click.echo(f'  pip install "{result.requirement}"  # unless it is installed')
+    click.echo(f"  cd {shlex.quote(str(folder))} && xai-report build  # then open site/index.html")
+    click.echo("  xai-report serve  # a live preview; to publish on GitHub Pages, see README.md")

@@ -223,13 +223,108 @@ def test_large_manifests_are_computed_in_shards_and_merged_by_copying(workflow, 
     assert step_index(build_job, "actions/cache") < step_index(build_job, "actions/download-artifact") < build_index
 
 
+def plan_command(plan_job):
+    """The plan job's command that prints the shard plan (the line after its install)."""
+    (command,) = [line for _, line in run_commands(plan_job) if not line.startswith("pip ")]
+    return command
+
+
 @pytest.mark.parametrize(("cases", "expected"), [(0, "[]"), (40, "[]"), (41, "[1, 2, 3, 4]")])
-def test_shard_plan_follows_the_manifest_size(tmp_path, cases, expected):
+def test_shard_plan_follows_the_manifest_size(workflow, tmp_path, cases, expected):
+    """The plan job's own command, run as the job runs it (from the checkout), on a manifest of `cases` cases."""
+    import shlex
     import subprocess
     import sys
 
     manifest = tmp_path / "manifest.yaml"
     manifest.write_text(yaml.safe_dump({"cases": [{"id": f"c{i}", "image": "x.png"} for i in range(cases)]}))
-    script = REPO_ROOT / ".github" / "scripts" / "plan_shards.py"
-    done = subprocess.run([sys.executable, script, manifest], capture_output=True, text=True, check=True)
+    command = plan_command(workflow["jobs"]["plan"]).replace("content/manifest.yaml", str(manifest))
+    python, *arguments = shlex.split(command.split(">>")[0])
+    assert python == "python"
+    done = subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"shards={expected}"
+
+
+def test_shard_plan_needs_nothing_but_pyyaml():
+    """The plan job installs PyYAML alone (and a scaffold's, the tool with --no-deps): the module imports no more."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "numpy", "click", "pydantic", "mkdocs", "jinja2")
+    probe = f"import sys, generator.publish.shard_plan; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+# The workflow `xai-report new` writes into a report folder (generator/resources/scaffold/pages.yml): the same
+# jobs and steps as the repository's, with the installed tool in place of the checkout, in a repository whose
+# root is the report folder.
+SCAFFOLD_WORKFLOW = ".github/workflows/pages.yml"
+
+
+def scaffold_workflow_text(example):
+    from generator.publish.scaffold import scaffold_files
+
+    (text,) = [f.data.decode("utf-8") for f in scaffold_files(example) if str(f.path) == SCAFFOLD_WORKFLOW]
+    return text
+
+
+def as_mapping(text):
+    document = yaml.safe_load(text)
+    document["on"] = document.pop(True, document.get("on"))
+    return document
+
+
+@pytest.mark.parametrize("example", [None, "offline"])
+def test_the_scaffold_workflow_is_the_repositorys_with_the_installed_tool(example):
+    """Every difference is listed here: the install, the command, the paths of a folder that is the manifest's."""
+    from generator.publish.scaffold import requirement
+
+    text = scaffold_workflow_text(example)
+    pinned = requirement(example)
+    differences = {
+        f'pip install --no-deps "{pinned}" pyyaml': "pip install pyyaml",
+        f'pip install "{pinned}"': INSTALL_COMMAND,
+        "xai-report build": BUILD_COMMAND,
+        "generator.publish.shard_plan manifest.yaml": "generator.publish.shard_plan content/manifest.yaml",
+        "cache-dependency-path: .github/workflows/pages.yml": "cache-dependency-path: pyproject.toml",
+        "hashFiles('manifest.yaml')": "hashFiles('content/manifest.yaml')",
+        "hashFiles('manifest.yaml', 'images/**')": "hashFiles('content/manifest.yaml', 'content/images/**')",
+    }
+    for scaffolded, repository in differences.items():
+        assert scaffolded in text, scaffolded
+        text = text.replace(scaffolded, repository)
+    assert as_mapping(text) == as_mapping(WORKFLOW.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("example", [None, "offline"])
+def test_the_scaffold_workflow_builds_in_the_report_folder(example):
+    """No step moves out of the repository's root, which is the report folder: `xai-report build` finds the
+    manifest there, and writes site/ and .cache/ where the later steps read them."""
+    document = as_mapping(scaffold_workflow_text(example))
+    assert "defaults" not in document
+    for name, job in document["jobs"].items():
+        assert "defaults" not in job, name
+        assert [step for step in job["steps"] if "working-directory" in step] == [], name
+    commands = [line for _, line in run_commands(document["jobs"]["build"])]
+    assert "xai-report build" in commands and not [c for c in commands if "--manifest" in c]
+
+
+def test_the_scaffold_plan_runs_in_the_report_folder(tmp_path):
+    """The scaffold's plan command, run where the job runs it: in a report folder, with the tool importable."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from generator.publish.scaffold import create_report_folder
+
+    folder = tmp_path / "report"
+    create_report_folder(folder)
+    command = plan_command(as_mapping(scaffold_workflow_text(None))["jobs"]["plan"])
+    python, *arguments = shlex.split(command.split(">>")[0])
+    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT), SHARD_ABOVE="0")  # the installed tool
+    done = subprocess.run(
+        [sys.executable, *arguments], cwd=folder, env=environment, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "shards=[1, 2, 3, 4]"  # the sample manifest's one case, above 0
