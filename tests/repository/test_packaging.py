@@ -1,7 +1,7 @@
 """The installable tool: pyproject.toml lists every package of generator/; the wheel, built from the repository's
 files, carries every module and every file a build reads (templates, theme, the offline example, the package's own
 resources), and an installed wheel reads them from itself; the sdist carries what the wheel is built from; both pass
-`twine check`; one version, generator/__init__.py's, reaches the wheel, the sdist, the installed metadata and
+`twine check`; one version, generator/utils/version.py's, reaches the wheel, the sdist, the installed metadata and
 `--version`.
 
 Offline and fast: one wheel and one sdist per run, built without build isolation from a copy of the working tree's
@@ -9,9 +9,6 @@ files that git does not ignore (a few seconds)."""
 
 import email.parser
 import importlib.metadata
-import os
-import shutil
-import subprocess
 import sys
 import tarfile
 import zipfile
@@ -22,6 +19,7 @@ import pytest
 import generator
 from tests.helpers import REPO
 from tests.requires import module
+from tests.wheel import build_wheel, copy_of_repository, repository_files, run
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,23 +37,8 @@ MAPPED = {
 }
 # Of the offline example, its own files only: a build in the checkout writes its pages beside them.
 EXAMPLE_FILES = ("examples/offline/manifest.yaml", "examples/offline/images/")
-QUIET_PIP = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
 # one worker under -n 2, so that the module-scoped wheel and sdist are built once
 pytestmark = pytest.mark.xdist_group("packaging")
-
-
-def run(*command, cwd=None, env=None):
-    environment = {**os.environ, **QUIET_PIP, **(env or {})}
-    done = subprocess.run([*map(str, command)], cwd=cwd, capture_output=True, text=True, env=environment)
-    assert done.returncode == 0, f"{' '.join(map(str, command))} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def repository_files():
-    """The working tree's files that git does not ignore: what a commit of everything would hold, so that a file
-    not yet committed counts during development, and a generated page or cache never does."""
-    listed = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO).split("\0")
-    return sorted(name for name in listed if name and (REPO / name).is_file())  # a deleted file is still listed
 
 
 def shipped_path(name):
@@ -81,22 +64,12 @@ def files():
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory, files):
-    """A copy of the repository's files, without the checkout's build leftovers (build/, *.egg-info)."""
-    copy = tmp_path_factory.mktemp("source")
-    for name in files:
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, copy / name)
-    return copy
+    return copy_of_repository(tmp_path_factory.mktemp("source"), files)
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory, source):
-    out = tmp_path_factory.mktemp("wheel")
-    run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", out, source
-    )
-    (built,) = out.glob("*.whl")
-    return built
+    return build_wheel(source, tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="module")
