@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from generator import resources
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
 from generator.explain.base import batched_setting
@@ -29,7 +30,6 @@ from generator.publish.mkdocs_site import (
 from generator.publish.pdf import check_pdf_prerequisites, write_pdf
 from generator.render.figure_drawer import FigureDrawer, FigureStream, StagedFigures, default_workers
 from generator.render.pages import PageRenderer
-from generator.resources import IncompleteInstallation, templates_dir
 from generator.run.devices import Inference, batch_size_for, check_device
 from generator.run.results import CaseFailure
 from generator.session import BuildSession
@@ -183,7 +183,7 @@ def clear_os_errors() -> Iterator[None]:
     try:
         yield
     except jinja2.TemplateNotFound as error:  # an OSError too, but of the installation, not of the output
-        raise IncompleteInstallation(f"the page template {error.name!r}", templates_dir()) from None
+        raise resources.IncompleteInstallation(f"the page template {error.name!r}", resources.templates_dir()) from None
     except OSError as error:
         where = error.filename or "the output"
         hints: dict[int | None, str] = {
@@ -198,12 +198,17 @@ def clear_os_errors() -> Iterator[None]:
 
 
 def check_site_config(options: BuildOptions, manifest: Manifest, content_dir: Path) -> SiteConfig | None:
-    """The site's MkDocs configuration (None with --no-site), read before any model runs: a broken file stops here."""
+    """The site's MkDocs configuration (None with --no-site), read before any model runs: a broken file, or a
+    template or theme file missing from the installation, stops the build here."""
+    resources.templates_dir()
     if options.pdf and not options.site:
         raise UsageError("--pdf prints the built site: leave out --no-site")
     if options.pdf:
         check_pdf_prerequisites()
-    return site_config(content_dir, options.config, manifest.title, options.site_dir) if options.site else None
+    if not options.site:
+        return None
+    resources.theme_dir()
+    return site_config(content_dir, options.config, manifest.title, options.site_dir)
 
 
 def select_cases(manifest: Manifest, only: Sequence[str]) -> list[CaseSpec]:

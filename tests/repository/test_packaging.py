@@ -185,3 +185,17 @@ def test_installed_metadata_agrees_with_the_package():
     except importlib.metadata.PackageNotFoundError:
         pytest.fail(f"{DISTRIBUTION} is not installed: pip install -e .", pytrace=False)
     assert installed == generator.__version__
+
+
+def test_a_zip_safe_install_reads_its_resources_from_the_archive(wheel, tmp_path):
+    """A pure-Python wheel is importable as a zip: the resources come out of it onto disk, where MkDocs and Jinja
+    read them."""
+    probe = (
+        "import generator.resources as r\n"
+        "print(type(r.resource('templates')).__name__)\n"
+        "print((r.templates_dir() / 'index.md.j2').is_file(), (r.theme_dir() / 'assets').is_dir())\n"
+        "print(r.on_disk_module('generator.publish', 'mkdocs_hooks.py').read_text().count('def on_config'))\n"
+        "print(r.resource('mkdocs.yml').read_text().startswith('#'))\n"
+    )
+    printed = run(sys.executable, "-S", "-c", probe, cwd=tmp_path, env={"PYTHONPATH": str(wheel)})
+    assert printed.splitlines() == ["Path", "True True", "1", "True"]
