@@ -121,8 +121,8 @@ def test_usage_errors_exit_2(tmp_path):
     result = run("build", "--manifest", path, "--config", tmp_path / "none.yml")
     assert result.exit_code == 2
     assert result.output == (
-        f"Error: MkDocs configuration not found: {tmp_path / 'none.yml'}. Run from the project folder, "
-        "pass --config PATH, or use --no-site to write only the Markdown pages.\n"
+        f"Error: MkDocs configuration not found: {(tmp_path / 'none.yml').resolve()}. Pass an existing file to "
+        "--config, or leave it out\n"
     )
     result = run("build", "--precision", "fp8")
     assert result.exit_code == 2

@@ -8,6 +8,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
+from generator.manifest.report_folder import ReportFolder
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pages.yml"
 README = REPO_ROOT / "README.md"
@@ -141,11 +143,12 @@ def test_upload_path_is_the_site_dir(build_job):
     assert step_index(build_job, "actions/configure-pages") < step_index(build_job, "actions/upload-pages-artifact")
     assert configure.get("with") is None or "path" not in configure["with"]
     assert upload["with"]["path"] == "site"
-    # ...which is where `python -m generator build` writes the site without options.
+    # ...which is where `python -m generator build` writes the site without options, at the repository's root
     defaults = {param.name: param.default for param in build.params}
-    assert PurePosixPath(defaults["site_dir"]) == PurePosixPath("site")
+    assert defaults["site_dir"] is None  # the report folder's
+    assert ReportFolder.here(REPO_ROOT).site_dir.resolve() == (REPO_ROOT / "site").resolve()
     mkdocs = yaml.load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=TagTolerantLoader)
-    assert mkdocs.get("site_dir", "site") == "site"
+    assert "site_dir" not in mkdocs
 
 
 def test_deploy_job_uses_deploy_pages(deploy_job):
@@ -187,7 +190,8 @@ def test_cache_key_hashes_the_manifest_and_images(build_job):
     hashed = re.search(r"hashFiles\(([^)]*)\)", key)
     assert hashed, f"the cache key does not hash files: {key}"
     patterns = [p.strip().strip("'\"") for p in hashed.group(1).split(",")]
-    manifest = PurePosixPath(dict((p.name, p.default) for p in build.params)["manifest"])
+    assert dict((p.name, p.default) for p in build.params)["manifest"] is None  # the report folder's
+    manifest = PurePosixPath(ReportFolder.here(REPO_ROOT).manifest.relative_to(REPO_ROOT))
     assert str(manifest) in patterns, "the cache key does not hash the default manifest"
     assert any(p.startswith(f"{manifest.parent}/images/") for p in patterns), "the cache key does not hash the images"
 
