@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator import __version__
 from generator.resources import IncompleteInstallation, resource
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import ReportError, UsageError
+from generator.utils.version import __version__
 
 # the examples `--example` copies, each with the pip extra its models need
 EXAMPLE_EXTRAS = {"offline": "offline"}

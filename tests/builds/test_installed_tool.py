@@ -7,6 +7,7 @@ A resource missing from the wheel fails here as the user would meet it (tests/re
 the wheel's files; this builds with them)."""
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -158,3 +159,37 @@ def test_new_refuses_a_folder_that_is_not_empty_and_changes_nothing(report, tool
     )
     assert done.returncode == 2 and "not empty" in done.stderr and "Traceback" not in done.stderr
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected", "warning"),
+    [
+        (
+            "site_url: https://example.org/report/\ntheme:\n  palette:\n    - primary: red\nnav:\n  - About: about.md\n",
+            [
+                'data-md-color-primary="red"',
+                '<link rel="canonical" href="https://example.org/report/',
+                'href="about.html"',
+            ],
+            None,
+        ),
+        ("hooks: []\n", ['href="cases/chelsea.html"', "map-viewer.js"], "hooks: the report's hook"),
+    ],
+    ids=["palette-site_url-nav", "hooks-removed"],
+)
+def test_the_authors_mkdocs_yml_is_merged_over_the_tools(report, tool, tmp_path, overrides, expected, warning):
+    """The same folder, with an author's mkdocs.yml: the models' results come from the folder's cache."""
+    folder = tmp_path / "myreport"
+    shutil.copytree(report, folder, ignore=shutil.ignore_patterns("site"))
+    (folder / "about.md").write_text("# About\n", encoding="utf-8")
+    (folder / "mkdocs.yml").write_text(overrides, encoding="utf-8")
+    done = subprocess.run(
+        ["xai-report", "build"], cwd=folder, env=user_environment(tool), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    index = (folder / "site" / "index.html").read_text(encoding="utf-8")
+    assert [text for text in expected if text not in index] == []
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING")]
+    assert warnings == (
+        [f"WARNING: mkdocs.yml: {warning} (its navigation, snippets and assets) is kept"] if warning else []
+    )
