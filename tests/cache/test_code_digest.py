@@ -16,9 +16,11 @@ COMPUTED = re.compile(r"DEBUG: (\w+) (.*?) ?computed in")
 
 
 def copy_of_the_code(folder):
-    """The generator package and its templates, in a folder of their own that a build can run from."""
+    """The generator package and its templates, in a checkout of their own that a build can run from (its
+    pyproject.toml marks the folder as one: generator/resources reads the templates there)."""
     shutil.copytree(REPO / "generator", folder / "generator", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "templates", folder / "templates")
+    shutil.copy(REPO / "pyproject.toml", folder / "pyproject.toml")
     return folder
 
 
