@@ -50,8 +50,10 @@ class ReportFolder:
     @classmethod
     def of(cls, manifest: str | os.PathLike[str]) -> ReportFolder:
         manifest = Path(manifest)
-        parent = manifest.parent.parent
-        return cls(parent if names_as_docs_dir(parent / MKDOCS_OVERRIDES, manifest.parent) else manifest.parent, manifest)
+        folder = manifest.parent
+        # the folder above; from inside it ("manifest.yaml", "../x/manifest.yaml"), only the resolved path knows it
+        parent = folder.parent if folder.name not in ("", "..") else folder.resolve().parent
+        return cls(parent if names_as_docs_dir(parent / MKDOCS_OVERRIDES, folder) else folder, manifest)
 
     @classmethod
     def here(cls, folder: str | os.PathLike[str] = ".") -> ReportFolder:
