@@ -29,7 +29,7 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     path = Path(path)
     if not path.is_file():
         raise ManifestError(
-            path, [f"manifest not found: {path} (pass --manifest PATH or create content/manifest.yaml)"]
+            path, [f"manifest not found: {path} (pass --manifest PATH, or start a report with `xai-report new DIR`)"]
         )
     raw = path.read_bytes()
     if len(raw) > MAX_MANIFEST_BYTES:
