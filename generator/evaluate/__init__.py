@@ -1,1 +1,1 @@
-"""Between the models and the explanations, the set: accuracy, per class, confusion, agreement, calibration."""
+"""The set: what is measured over every case's predictions, and which cases are explained (no model runs)."""
