@@ -33,6 +33,7 @@ from generator.render.pages import PageRenderer
 from generator.run.devices import Inference, batch_size_for, check_device
 from generator.run.results import CaseFailure
 from generator.session import BuildSession
+from generator.tiers import Tiers, predict_and_choose
 from generator.utils.atomic import write_bytes
 from generator.utils.errors import CaseError, ReportError, UsageError
 from generator.utils.lock import build_lock
@@ -79,6 +80,11 @@ def build_report(options: BuildOptions) -> BuildSummary:
     options = check_device(options)  # "auto" becomes the device at hand; bf16 where it is supported
     manifest = load_manifest(options.manifest)
     content_dir = Path(options.manifest).parent
+    if manifest.explain is not None and (options.only or options.shard):
+        raise UsageError(
+            "--only and --shard do not combine with the manifest's `explain:` yet: build the whole report (every "
+            "prediction and explanation is cached, so a rebuild runs only what changed)"
+        )
     if options.shard:  # writes only into the cache (atomic, content-addressed): shards may run side by side
         check_shard_options(options)
         with clear_os_errors():
@@ -94,7 +100,9 @@ def run_phases(
     selected = select_cases(manifest, options.only)
     session = BuildSession.open(options, manifest)
     models, cache = session.models, session.cache
-    if precompute(manifest, selected, options):
+    tiers = predict_and_choose(session, selected)  # None: every case is explained
+    explained = selected if tiers is None else tiers.explained(selected)
+    if precompute(manifest, explained, options):
         # computed (with --force) by the workers: read back, not again
         session = session.with_options(replace(options, force=False))
     renderer = PageRenderer(manifest, models, inference_of(manifest, options, session.explainers), session.explainers)
@@ -102,9 +110,11 @@ def run_phases(
     workers = default_workers(len(manifest.cases)) if options.figure_workers is None else options.figure_workers
     with FigureDrawer(figure_cache, workers) as drawer, StagedFigures(content_dir) as staged:
         stream = FigureStream(drawer, staged, models, renderer.explainers)
-        gathered = gather_results(session, selected, keep=stream.add)
+        gathered = gather_results(session, explained, keep=stream.add, pages_only_for=None if tiers is None else explained)
         stream.finish()
-        outputs = render_pages(manifest, renderer, gathered)
+        if tiers is not None:
+            gathered.failures = [*tiers.failures, *gathered.failures]
+        outputs = render_pages(manifest, renderer, gathered, tiers)
         summary = BuildSummary(written=staged.publish())
     summary.written += write_outputs(content_dir, outputs, staged.paths, [spec.case_id for spec in gathered.kept])
     summary.record(gathered)
@@ -142,12 +152,18 @@ class Gathered:
 
 
 def gather_results(
-    session: BuildSession, selected: Sequence[CaseSpec], keep: Callable[[CaseResult], CaseResult] | None = None
+    session: BuildSession,
+    selected: Sequence[CaseSpec],
+    keep: Callable[[CaseResult], CaseResult] | None = None,
+    pages_only_for: Sequence[CaseSpec] | None = None,
 ) -> Gathered:
-    """Every case's results, each passed through `keep` (the build draws its figures and keeps what pages read)."""
+    """Every case's results, each passed through `keep` (the build draws its figures and keeps what pages read).
+
+    `pages_only_for`: the cases that have pages (the explained ones); None: every case of the manifest."""
     manifest, content_dir = session.manifest, session.content_dir
     rebuilt, failures, _ = compute_results(session, selected, keep=keep)
-    others = [spec for spec in manifest.cases if spec not in selected]
+    with_pages = manifest.cases if pages_only_for is None else pages_only_for
+    others = [spec for spec in with_pages if spec not in selected]
     from_cache, _, uncached = compute_results(session, others, cached_only=True, keep=keep)
     return Gathered(
         results=in_manifest_order(manifest, rebuilt + from_cache),
@@ -295,15 +311,19 @@ def compute_results(
     return results, failures, uncached
 
 
-def render_pages(manifest: Manifest, renderer: PageRenderer, gathered: Gathered) -> dict[str, bytes]:
-    """The pages and the navigation, as {relative path: bytes}."""
+def render_pages(
+    manifest: Manifest, renderer: PageRenderer, gathered: Gathered, tiers: Tiers | None = None
+) -> dict[str, bytes]:
+    """The pages and the navigation, as {relative path: bytes}; with `tiers`, the set page too."""
     outputs: dict[str, bytes] = {}
+    predicted, reasons = (tiers.predicted, tiers.reasons()) if tiers is not None else ((), None)
     with timed("pages"):
-        for path, text in renderer.pages(gathered.results, gathered.failures, gathered.kept).items():
+        pages = renderer.pages(gathered.results, gathered.failures, gathered.kept, predicted, reasons)
+        for path, text in pages.items():
             outputs[path] = text.encode("utf-8")
     listed = {case.case_id for case in gathered.results} | {spec.case_id for spec in gathered.kept}
     nav_cases = [spec for spec in manifest.cases if spec.case_id in listed]
-    outputs["nav.yml"] = nav_yaml(manifest, nav_cases).encode("utf-8")
+    outputs["nav.yml"] = nav_yaml(manifest, nav_cases, with_set=tiers is not None).encode("utf-8")
     return outputs
 
 

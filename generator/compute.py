@@ -27,7 +27,7 @@ from generator.run.class_names import model_targets
 from generator.run.images import Preprocessor, decode_image
 from generator.run.inference import probabilities, top_k
 from generator.run.region_geometry import case_regions
-from generator.run.results import CaseResult, ModelResult
+from generator.run.results import CasePredictions, CaseResult, ModelResult, Prediction
 from generator.utils.digests import file_digest
 from generator.utils.errors import CaseError, ReportError
 from generator.utils.options import BuildOptions
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer
     from generator.manifest.schema import CaseSpec, Manifest
     from generator.run.models import LoadedModel
-    from generator.run.results import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,9 @@ def compute_case(
     path = Path(content_dir) / spec.image
     original = decode_image(path, spec.case_id, manifest.preprocess.background)
     prepared = Preprocessor(manifest.preprocess).prepare(original)
-    regions = case_regions(spec, Path(content_dir), original.size, manifest.preprocess)  # a bad region fails here, first
+    regions = case_regions(
+        spec, Path(content_dir), original.size, manifest.preprocess
+    )  # a bad region fails here, first
     case_cache = CaseCache(
         context.cache,
         manifest,
@@ -159,6 +160,33 @@ def compute_case(
     for measure in MEASURES.values():  # what compares the models (the case's comparisons)
         case = measure.across_models(case, explainers, manifest.metrics, classes)
     return case
+
+
+def predict_case(context: CaseContext, spec: CaseSpec) -> CasePredictions:
+    """Every model's top-k on the case: decoded, preprocessed and predicted through the case's cache, under the keys
+    `compute_case` reads, so that a case explained later predicts nothing again."""
+    manifest, options = context.manifest, context.options
+    path = Path(context.content_dir) / spec.image
+    prepared = Preprocessor(manifest.preprocess).prepare(
+        decode_image(path, spec.case_id, manifest.preprocess.background)
+    )
+    case_cache = CaseCache(
+        context.cache,
+        manifest,
+        file_digest(path),
+        device=options.device,
+        precision=options.precision,
+        force=options.force,
+    )
+    top: dict[str, tuple[Prediction, ...]] = {}
+    for model in context.models:
+        with failures_named(spec.case_id, model), timed("predictions"):
+            probs = case_cache.probabilities(
+                model, functools.partial(probabilities, model, model.input_tensor(prepared)), PREDICTION_CODE
+            )
+        assert probs is not None, "only a dry run leaves a prediction out"
+        top[model.key] = top_k(probs, model.categories, manifest.top_k)
+    return CasePredictions(spec, top)
 
 
 @contextmanager

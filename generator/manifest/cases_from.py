@@ -49,6 +49,11 @@ class CaseOrigin:
     where: str  # "cases[2]", or "cases_from[0] (images/val/tabby/1.jpg)", or "cases_from[1] (cases.csv, row 3)"
     listed: bool = False  # an entry of `cases:` as written, whose keys read "cases[2].label"
 
+    @property
+    def by_hand(self) -> bool:
+        """An entry of `cases:` (an addition, or an override of a generated case), not a generated case alone."""
+        return self.where.startswith("cases[")
+
     def locate(self, key_path: str) -> str:
         if not key_path:
             return self.where

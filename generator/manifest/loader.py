@@ -52,6 +52,9 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         problems += format_validation_errors(error, expansion.origins if expansion is not None else None)
     if problems:
         raise ManifestError(path, problems)
+    if expansion is not None:  # beside cases_from, the entries of `cases:` are the ones written by hand
+        origins = zip(manifest.cases, expansion.origins, strict=True)
+        manifest = manifest.with_by_hand(frozenset(case.case_id for case, origin in origins if origin.by_hand))
     return manifest
 
 

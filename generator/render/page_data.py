@@ -121,6 +121,7 @@ class CasePage:
     observations: tuple[str, ...] = ()
     parts: tuple[MeasurePart, ...] = ()  # the measures' own parts after the measurements, in the registry's order
     outlined: bool = False  # the model input's figure outlines the regions the case marks
+    chosen_because: tuple[str, ...] = ()  # with `explain:`, why the case was chosen to be explained (sentences)
 
     @property
     def measured(self) -> bool:

@@ -38,6 +38,7 @@ from generator.render.page_data import (
 )
 from generator.render.pages_format import markdown_text, num_cell, pct_cell
 from generator.render.prediction_tables import disagreement_table, top_k_table
+from generator.render.set_page import set_page
 from generator.render.summary import disagreeing_pairs, own_top1_metrics, summarise
 from generator.render.viewer import viewer_json
 from generator.render.worst_cases import worst_cases
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from generator.explain.base import AnyExplainer
     from generator.manifest.schema import CaseSpec, Manifest
     from generator.run.models import LoadedModel
-    from generator.run.results import CaseFailure, CaseResult, ModelResult
+    from generator.run.results import CaseFailure, CasePredictions, CaseResult, ModelResult
 
 def template_environment(templates_dir: str | PathLike[str] | None = None) -> jinja2.Environment:
     """The pages' Jinja environment over `templates_dir` (default: the templates the package ships)."""
@@ -296,10 +297,18 @@ class PageRenderer:
         return Markup(text.removesuffix("\n"))
 
     def pages(
-        self, cases: Sequence[CaseResult], failures: Sequence[CaseFailure], kept: Sequence[CaseSpec] = ()
+        self,
+        cases: Sequence[CaseResult],
+        failures: Sequence[CaseFailure],
+        kept: Sequence[CaseSpec] = (),
+        predicted: Sequence[CasePredictions] = (),
+        reasons: Mapping[str, tuple[str, ...]] | None = None,
     ) -> dict[str, str]:
+        """Every page; with `reasons` (the cases chosen to explain, and why), the set page over `predicted`."""
         crop = self.manifest.preprocess.crop
         case_pages = [self.with_intros(case_page(case, self.models_by_key, self.explainers, crop)) for case in cases]
+        if reasons is not None:
+            case_pages = [replace(page, chosen_because=reasons.get(page.case_id, ())) for page in case_pages]
         means = means_tables([(markdown_text(label), own) for label, own in own_top1_metrics(cases, self.models)])
         extras = {key: value for m in MEASURES.values() for key, value in m.overview(cases, self.models_by_key).items()}
         mean_parts = tuple(
@@ -309,6 +318,7 @@ class PageRenderer:
         )
         plots = overview_plots(cases, self.models)
         worst = worst_cases(cases, self.models)
+        whole_set = set_page(predicted, self.models, reasons, self.manifest.top_k) if reasons is not None else None
         out = {
             "index.md": self.render(
                 "index.md.j2",
@@ -325,6 +335,7 @@ class PageRenderer:
                 overview=case_table(overview_table(cases, case_pages, len(self.models)), self.models[0].label),
                 kept=kept,
                 mean_parts=mean_parts,
+                whole_set=whole_set,
             ),
             "comparison.md": self.render(
                 "comparison.md.j2",
@@ -337,6 +348,8 @@ class PageRenderer:
             ),
             "methods.md": self.methods_page(cases),
         }
+        if whole_set is not None:
+            out["set.md"] = self.render("set.md.j2", set=whole_set)
         for plot in plots:
             out[plot.path] = plot_svg(plot, page_prefix="../../")  # figures/_overview/ -> the site's root
         for case, page in zip(cases, case_pages, strict=True):

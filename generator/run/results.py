@@ -38,6 +38,19 @@ class Prediction:
     probability: float
 
 
+@dataclass(frozen=True)
+class CasePredictions:
+    """Every model's top-k on one case, and nothing else (no pixels): what the set page and the choice of the
+    cases to explain read, for every case of a report."""
+
+    spec: CaseSpec
+    top_k: Mapping[str, tuple[Prediction, ...]]  # model key -> its top-k, most probable first
+
+    @property
+    def case_id(self) -> str:
+        return self.spec.case_id
+
+
 @result_type
 @dataclass(frozen=True)
 class ModelResult:

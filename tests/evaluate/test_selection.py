@@ -10,16 +10,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.evaluate.selection import (
-    CaseOutcome,
-    Prediction,
-    Rule,
-    RuleKind,
-    parse_max,
-    parse_rules,
-    percent,
-    select_cases,
-)
+from generator.evaluate.selection import CaseOutcome, Prediction, percent, select_cases
+from generator.manifest.selection_rules import Rule, RuleKind, parse_max, parse_rules
 
 MODELS = ("ResNet18", "ResNet50")
 

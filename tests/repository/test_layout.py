@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "generator"
 # the order data flows in; the top-level modules run the stages and come after them, in their own order
 STAGES = ("utils", "resources", "manifest", "run", "evaluate", "explain", "measure", "cache", "render", "publish")
-TOP_LEVEL = ("compute", "session", ("check", "ray_executor"), "build", "api", "cli", "__main__")
+TOP_LEVEL = ("compute", "session", "tiers", ("check", "ray_executor"), "build", "api", "cli", "__main__")
 # at the very bottom: the types every stage names, importing nothing of the package
 LEAVES = ("utils.options", "utils.records", "utils.errors")
 
