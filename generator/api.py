@@ -58,7 +58,9 @@ def build_report(
     """
     if isinstance(manifest, Mapping):
         if report_dir is None:
-            raise UsageError("build_report: a manifest given as a dict needs report_dir (its images are relative to it)")
+            raise UsageError(
+                "build_report: a manifest given as a dict needs report_dir (its images are relative to it)"
+            )
         manifest = write_manifest(manifest, Path(report_dir))
     elif manifest is None:
         manifest = ReportFolder.here(report_dir or ".").manifest

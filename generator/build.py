@@ -110,7 +110,8 @@ def run_phases(
     workers = default_workers(len(manifest.cases)) if options.figure_workers is None else options.figure_workers
     with FigureDrawer(figure_cache, workers) as drawer, StagedFigures(content_dir) as staged:
         stream = FigureStream(drawer, staged, models, renderer.explainers)
-        gathered = gather_results(session, explained, keep=stream.add, pages_only_for=None if tiers is None else explained)
+        with_pages = None if tiers is None else explained
+        gathered = gather_results(session, explained, keep=stream.add, pages_only_for=with_pages)
         stream.finish()
         if tiers is not None:
             gathered.failures = [*tiers.failures, *gathered.failures]

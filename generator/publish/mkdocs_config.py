@@ -144,7 +144,9 @@ def deep_merge(tool: Any, author: Any) -> Any:
 
 def kept_docs_dir(value: Any, base: Path, content_dir: Path, warnings: list[str]) -> None:
     if value is not None and (base / str(value)).resolve() != content_dir:
-        warnings.append(f"docs_dir: the report's pages are written beside its manifest, in {content_dir}; {value} is not used")
+        warnings.append(
+            f"docs_dir: the report's pages are written beside its manifest, in {content_dir}; {value} is not used"
+        )
 
 
 def merge_hooks(tool: Any, author: Any, base: Path, warnings: list[str]) -> list[str]:

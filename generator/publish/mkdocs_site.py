@@ -28,7 +28,7 @@ NavEntry = dict[str, "str | list[NavEntry]"]  # {title: page} or {section title:
 
 log = logging.getLogger(__name__)
 
-GENERATED_DIRS = ("cases", "figures")
+GENERATED_DIRS = ("cases", "figures", "set")  # set/: the whole set's confusion cells
 
 
 def case_page_path(case_id: str) -> str:
@@ -163,7 +163,8 @@ def source_files(folder: Path, skip: Path) -> list[Path]:
     """The files under `folder` in a stable order, leaving out hidden ones and the folder `skip` (not walked)."""
     found = []
     for parent, folders, names in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith(".") and Path(parent, name).resolve() != skip)
+        kept = (name for name in folders if not name.startswith(".") and Path(parent, name).resolve() != skip)
+        folders[:] = sorted(kept)
         found += [Path(parent, name) for name in sorted(names) if not name.startswith(".")]
     return found
 

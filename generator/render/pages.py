@@ -350,6 +350,8 @@ class PageRenderer:
         }
         if whole_set is not None:
             out["set.md"] = self.render("set.md.j2", set=whole_set)
+            for cell in (cell for model in whole_set.models for cell in model.cells):
+                out[cell.path] = self.render("set_cell.md.j2", cell=cell)
         for plot in plots:
             out[plot.path] = plot_svg(plot, page_prefix="../../")  # figures/_overview/ -> the site's root
         for case, page in zip(cases, case_pages, strict=True):

@@ -10,18 +10,44 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from markupsafe import Markup
 
 from generator.evaluate import statistics
 from generator.evaluate.statistics import Accuracy, Agreement, Calibration
+from generator.render.gallery import CardPrediction
 from generator.render.pages_format import pct_cell
+from generator.run.class_names import label_index
 from generator.utils.cells import markdown_text
 from generator.utils.tables import CENTRE, RIGHT, Column, Table, table
 
 if TYPE_CHECKING:
     from generator.run.models import LoadedModel
     from generator.run.results import CasePredictions
+
+
+CELL_FOLDER = "set"  # the confusion cells' pages: set/<model>-<row>-<column>.md
+
+
+@dataclass(frozen=True)
+class CellCase:
+    """A case on a confusion cell's page: its photo, its page where it was explained, each model's top-1."""
+
+    case_id: str
+    title: str
+    image: str  # URL-encoded, relative to the manifest's folder
+    explained: bool
+    predictions: tuple[CardPrediction, ...]
+
+
+@dataclass(frozen=True)
+class CellPage:
+    path: str  # relative to the manifest's folder
+    model: str
+    label: str
+    predicted: str  # a class name, or "other"
+    cases: tuple[CellCase, ...]
 
 
 @dataclass(frozen=True)
@@ -37,6 +63,7 @@ class ModelSet:
     confusion: Table
     calibration: Calibration
     reliability: Table
+    cells: tuple[CellPage, ...]
 
 
 @dataclass(frozen=True)
@@ -102,12 +129,21 @@ def judged(model: LoadedModel, predictions: Sequence[CasePredictions]) -> Judged
     return Judged(tuple(positions), tuple(labels), tuple(ranked), tuple(confidence), lacking)
 
 
-def model_set(model: LoadedModel, predictions: Sequence[CasePredictions], k: int) -> tuple[ModelSet, Judged]:
+def model_set(
+    position: int,
+    models: Sequence[LoadedModel],
+    predictions: Sequence[CasePredictions],
+    explained: frozenset[str],
+    k: int,
+) -> tuple[ModelSet, Judged]:
+    model = models[position]
     cases = judged(model, predictions)
     top1 = statistics.top_k_correct(cases.labels, cases.ranked, 1)
     label_set = tuple(sorted(set(cases.labels)))
     predicted = [ranked[0] for ranked in cases.ranked]
     calibration = statistics.calibration(cases.confidence, top1)
+    matrix = statistics.confusion(cases.labels, predicted, label_set)
+    cells = cell_pages(position, models, matrix, [predictions[p] for p in cases.positions], explained)
     found = ModelSet(
         label=model.label,
         top1=statistics.accuracy(top1),
@@ -115,11 +151,49 @@ def model_set(model: LoadedModel, predictions: Sequence[CasePredictions], k: int
         k=k,
         lacking=cases.lacking,
         classes=class_table(statistics.per_class(cases.labels, predicted, label_set)),
-        confusion=confusion_table(statistics.confusion(cases.labels, predicted, label_set)),
+        confusion=confusion_table(matrix, cells),
         calibration=calibration,
         reliability=reliability_table(calibration),
+        cells=tuple(cell for row in cells for cell in row if cell is not None),
     )
     return found, cases
+
+
+def cell_pages(
+    position: int,
+    models: Sequence[LoadedModel],
+    matrix: statistics.Confusion,
+    judged_cases: Sequence[CasePredictions],
+    explained: frozenset[str],
+) -> list[list[CellPage | None]]:
+    """Per row and column of the model's confusion matrix, the page of its cases (None for an empty cell)."""
+    return [
+        [
+            CellPage(
+                f"{CELL_FOLDER}/{position}-{row}-{column}.md",
+                models[position].label,
+                label,
+                predicted,
+                tuple(cell_case(judged_cases[i], models, explained) for i in matrix.cases[row][column]),
+            )
+            if matrix.cases[row][column]
+            else None
+            for column, predicted in enumerate(matrix.columns)
+        ]
+        for row, label in enumerate(matrix.labels)
+    ]
+
+
+def cell_case(case: CasePredictions, models: Sequence[LoadedModel], explained: frozenset[str]) -> CellCase:
+    spec = case.spec
+    marks = []
+    for model in models:
+        top1 = case.top_k[model.key][0]
+        index = label_index(model, spec)
+        marks.append(CardPrediction(model.label, top1.name, None if index is None else top1.index == index))
+    return CellCase(
+        spec.case_id, spec.title or spec.case_id, quote(spec.image), spec.case_id in explained, tuple(marks)
+    )
 
 
 def class_table(classes: Sequence[statistics.ClassStatistics]) -> Table:
@@ -133,11 +207,22 @@ def class_table(classes: Sequence[statistics.ClassStatistics]) -> Table:
     return table(columns, rows)
 
 
-def confusion_table(confusion: statistics.Confusion) -> Table:
-    """True label (rows) × predicted class (columns, "other" for classes outside the labels)."""
+def confusion_table(confusion: statistics.Confusion, cells: Sequence[Sequence[CellPage | None]]) -> Table:
+    """True label (rows) × predicted class (columns, "other" for classes outside the labels); each count links to
+    its cell's page."""
     columns = [Column("True \\ predicted"), *(Column(str(markdown_text(c)), align=RIGHT) for c in confusion.columns)]
-    rows = [(markdown_text(label), *map(int, confusion.counts[i])) for i, label in enumerate(confusion.labels)]
+    rows = [
+        (
+            markdown_text(label),
+            *(count_link(int(n), cell) for n, cell in zip(confusion.counts[i], cells[i], strict=True)),
+        )
+        for i, label in enumerate(confusion.labels)
+    ]
     return table(columns, rows)
+
+
+def count_link(count: int, cell: CellPage | None) -> Markup:
+    return Markup("[{}]({})").format(count, cell.path) if cell is not None else Markup(str(count))
 
 
 def reliability_table(calibration: Calibration) -> Table:
@@ -193,7 +278,7 @@ def set_page(
 ) -> SetPage:
     """The set page's data: each model alone, then each pair of models."""
     explained_ids = frozenset(explained)
-    found = [model_set(model, predictions, k) for model in models]
+    found = [model_set(position, models, predictions, explained_ids, k) for position in range(len(models))]
     pairs = tuple(
         pair_set((models[i], found[i][1]), (models[j], found[j][1]), predictions, explained_ids)
         for i, j in combinations(range(len(models)), 2)

@@ -1,10 +1,11 @@
 """Predict everything, explain what matters: a folder of 3 classes x 20 images (made here from the shipped photos
 by seeded crops, flips and brightness), the trained and the random EfficientNet-Lite0, `explain: {select: [wrong],
 max: 5}`. The set page's numbers equal an independent forward of the same models over the same files; exactly the
-chosen cases are explained and paged, each saying why; changing the rules runs no model; new images are predicted
-and nothing else."""
+chosen cases are explained and paged, each saying why; each confusion cell links to a page of exactly its images;
+changing the rules runs no model; new images are predicted and nothing else."""
 
 import re
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -122,6 +123,11 @@ def table_after(markdown, heading):
     return block[2:]  # header and alignment rows left out
 
 
+def count(cell):
+    """A confusion cell's count: "0", or "[12](set/0-1-2.md)" linking its page."""
+    return int(re.fullmatch(r"\[?(\d+)(\]\(.*\))?", cell).group(1))
+
+
 def test_the_set_page_equals_an_independent_forward(report, truth):
     folder, _ = report
     ids, labels, top1 = truth
@@ -132,18 +138,21 @@ def test_the_set_page_equals_an_independent_forward(report, truth):
         right = sum(p == label for p, label in zip(predicted, labels))
         assert f"**{name} top-1 accuracy over the set:** {right}/{len(ids)}" in index
         section = page[page.index(f"## {name}\n") :]
-        confusion = {row[0]: [int(n) for n in row[1:]] for row in table_after(section, "### Confusion matrix")}
+        confusion = {row[0]: [count(n) for n in row[1:]] for row in table_after(section, "### Confusion matrix")}
         label_set = sorted(set(labels))
         expected = {
-            label: [sum(1 for p, l in zip(predicted, labels) if l == label and p == column) for column in label_set]
-            + [sum(1 for p, l in zip(predicted, labels) if l == label and p not in label_set)]
+            label: [
+                sum(1 for p, truth_label in zip(predicted, labels) if truth_label == label and p == column)
+                for column in label_set
+            ]
+            + [sum(1 for p, truth_label in zip(predicted, labels) if truth_label == label and p not in label_set)]
             for label in label_set
         }
         assert confusion == expected, name
         classes = {row[0]: row for row in table_after(section, "### Per class")}
         for label in label_set:
             support = labels.count(label)
-            correct = sum(1 for p, l in zip(predicted, labels) if l == label and p == label)
+            correct = sum(1 for p, truth_label in zip(predicted, labels) if truth_label == label and p == label)
             assert int(classes[label][1]) == support
             assert classes[label][2].startswith(f"{100 * correct / support:.1f}%")
 
@@ -162,6 +171,33 @@ def test_exactly_the_chosen_cases_are_explained_and_say_why(report, truth):
     assert kinds.count("explanation") == 2 * len(chosen)  # Grad-CAM of both models, on the chosen cases only
     nav = yaml.safe_load((folder / "nav.yml").read_text(encoding="utf-8"))["nav"]
     assert nav[:2] == [{"Overview": "index.md"}, {"The whole set": "set.md"}]
+
+
+def test_every_confusion_cell_links_to_a_page_of_exactly_its_images(report, truth):
+    folder, _ = report
+    ids, labels, top1 = truth
+    cases = load_manifest(folder / "manifest.yaml").cases
+    images = {case.case_id: quote(case.image) for case in cases}
+    page = (folder / "set.md").read_text(encoding="utf-8")
+    label_set = sorted(set(labels))
+    for name, predicted in top1.items():
+        section = page[page.index(f"## {name}\n") :]
+        rows = table_after(section, "### Confusion matrix")
+        for row_index, row in enumerate(rows):
+            for column_index, cell in enumerate(row[1:]):
+                column = (label_set + ["other"])[column_index]
+                expected = {
+                    images[case_id]
+                    for case_id, label, said in zip(ids, labels, predicted)
+                    if label == row[0] and (said == column or (column == "other" and said not in label_set))
+                }
+                link = re.fullmatch(r"\[(\d+)\]\((set/[^)]+\.md)\)", cell)
+                if not expected:
+                    assert cell == "0", (name, row[0], column)
+                    continue
+                assert link and int(link.group(1)) == len(expected), (name, row[0], column, cell)
+                listed = re.findall(r"\]\(\.\./(images/[^)]+)\)", (folder / link.group(2)).read_text(encoding="utf-8"))
+                assert set(listed) == expected and len(listed) == len(expected), (name, row[0], column)
 
 
 def test_changing_the_rules_runs_no_model_and_new_images_are_predicted(report, truth):
