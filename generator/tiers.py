@@ -69,4 +69,9 @@ def predict_and_choose(session: BuildSession, cases: Sequence[CaseSpec]) -> Tier
         len(selection.chosen),
         len(selection.left_out),
     )
+    if predicted and not selection.chosen:
+        log.warning(
+            "explain.select chose no case: the report has the whole set's page and no case page (wrong, "
+            "most_confident_wrong and per_class need labels; least_confident and random choose from any case)"
+        )
     return Tiers(tuple(predicted), selection, tuple(failures))

@@ -60,14 +60,16 @@ def tiny_manifest(
     cams=(),
     kernel_shap=False,
     road=False,
+    explain=None,
 ):
     """A manifest of random-weight models on chelsea (and coffee), every switch a keyword.
 
-    `models` (builder names) replaces `model` and `two_models`; `crop` shrinks the images the models see
-    (resized to crop x crop); a `batch_size` (LIME's and the metrics') above every batch's length runs the
-    models eagerly, so that none is traced (fast_forward: seconds per model and batch shape). `regions` (a key
-    of REGIONS) marks regions on chelsea (and coffee); `cams` names the members of the CAM family to turn on
-    (CAM_VARIANTS, off by default); `kernel_shap` and `road` turn KernelSHAP and the ROAD curves on."""
+        `models` (builder names) replaces `model` and `two_models`; `crop` shrinks the images the models see
+        (resized to crop x crop); a `batch_size` (LIME's and the metrics') above every batch's length runs the
+        models eagerly, so that none is traced (fast_forward: seconds per model and batch shape). `regions` (a key
+        of REGIONS) marks regions on chelsea (and coffee); `cams` names the members of the CAM family to turn on
+        (CAM_VARIANTS, off by default); `kernel_shap` and `road` turn KernelSHAP and the ROAD curves on; `explain` (the
+    manifest's section: select and max) explains only the cases its rules choose."""
     case = {"id": "chelsea", "image": "images/chelsea.png"}
     if label is not None:
         case["label"] = label
@@ -121,6 +123,8 @@ def tiny_manifest(
         manifest["cases"] = [{key: value for key, value in case.items() if key != "image"}]
     if crop is not None:
         manifest["preprocess"] = {"resize": [crop, crop], "crop": crop}
+    if explain is not None:
+        manifest["explain"] = explain
     return manifest
 
 
@@ -181,6 +185,8 @@ def build_tiny(manifest, folder=None, site=True):
 
 def generated_pages(content_dir):
     pages = [content_dir / name for name in GENERATED_PAGES] + sorted((content_dir / "cases").glob("*.md"))
+    pages += [content_dir / "set.md"] if (content_dir / "set.md").is_file() else []  # with explain:
+    pages += sorted((content_dir / "set").glob("*.md"))  # the whole set's confusion cells
     return {page.relative_to(content_dir).as_posix(): page.read_text(encoding="utf-8") for page in pages}
 
 
@@ -324,4 +330,11 @@ def check_pages(content_dir, manifest):
         for link in IMAGE_LINK.findall(text):
             if not (base / unquote(link)).resolve().is_file():
                 problems.append(f"{name}: image {link} does not exist")
+    if "explain" in manifest:  # two tiers: the whole set's page, and every explained case says why
+        problems += [] if "set.md" in pages else ["no set.md: the whole set's page is missing"]
+        problems += [
+            f"{name}: does not say why it is explained"
+            for name in pages
+            if name.startswith("cases/") and "Why this case is explained" not in pages[name]
+        ]
     assert not problems, "\n".join(problems)

@@ -246,7 +246,8 @@ def confusion(true_labels: Sequence[str | None], predicted: Sequence[str], label
             outside += 1
         else:
             cells[row_of[label]][row_of.get(guess, len(labels))].append(case)
-    counts = np.array([[len(cell) for cell in row] for row in cells], dtype=np.int64).reshape(len(labels), -1)
+    counts = np.array([[len(cell) for cell in row] for row in cells], dtype=np.int64)
+    counts = counts.reshape(len(labels), len(labels) + 1)  # no label: a 0 x 1 matrix (the "other" column alone)
     cases = tuple(tuple(tuple(cell) for cell in row) for row in cells)
     return Confusion(labels, counts, cases, unlabelled, outside)
 

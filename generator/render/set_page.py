@@ -197,13 +197,16 @@ def cell_case(case: CasePredictions, models: Sequence[LoadedModel], explained: f
 
 
 def class_table(classes: Sequence[statistics.ClassStatistics]) -> Table:
+    """Each class's cases, accuracy (its recall, with its interval) and, where the model ever says it, precision."""
     columns = [
         Column("Class"),
         Column("Cases", align=RIGHT),
         Column("Accuracy (= recall)", higher_is_better=True, align=RIGHT, cell=interval),
-        Column("Precision", higher_is_better=True, align=RIGHT, cell=pct_cell),
     ]
-    rows = [(markdown_text(c.label), c.support, c.accuracy, c.precision) for c in classes]
+    rows = [[markdown_text(c.label), c.support, c.accuracy] for c in classes]
+    if any(c.precision is not None for c in classes):  # a model that never says a label has no precision to show
+        columns.append(Column("Precision", higher_is_better=True, align=RIGHT, cell=pct_cell))
+        rows = [[*row, c.precision] for row, c in zip(rows, classes, strict=True)]
     return table(columns, rows)
 
 

@@ -73,6 +73,18 @@ EXPLAINER_SWITCHES = ("gradcam", "lime", "integrated_gradients", "kernel_shap")
 # three small torchvision families, a timm model, and a TorchScript file (opaque: its gradient methods left out)
 MODELS = ("resnet18", "mobilenet_v3_small", "squeezenet1_1", "timm:resnet18", "torchscript:resnet18")
 CHEAP = {"crop": 64, "batch_size": 64}  # 64x64 images; no batch fills 64, so no model is traced
+COUNTED_RULES = ("most_confident_wrong", "least_confident", "per_class", "random")
+SELECTION_RULE = st.sampled_from(["wrong", "disagree"]) | st.builds(
+    lambda kind, count: {kind: count}, st.sampled_from(COUNTED_RULES), st.integers(1, 2)
+)
+EXPLAIN = st.fixed_dictionaries(
+    {
+        "select": st.lists(
+            SELECTION_RULE, max_size=3, unique_by=lambda rule: str(rule) if isinstance(rule, str) else next(iter(rule))
+        ),
+        "max": st.none() | st.integers(1, 2),
+    }
+)
 MANIFEST_SPACE = st.fixed_dictionaries(
     {
         **{name: st.booleans() for name in EXPLAINER_SWITCHES},
@@ -94,6 +106,7 @@ MANIFEST_SPACE = st.fixed_dictionaries(
         "cases_from": st.booleans(),
         "regions": st.none() | st.sampled_from(sorted(REGIONS)),
         "cams": st.lists(st.sampled_from(CAM_VARIANTS), max_size=2, unique=True),  # at most two: each costs a build
+        "explain": st.none() | EXPLAIN,  # with cases_from, its rules choose among the generated cases
     }
 )
 # The invalid choices the strategy makes on purpose: (what it changes, the error, text the message must hold).
@@ -124,6 +137,8 @@ def test_the_space_draws_every_explainer():
 @example({"models": ["resnet18", "torchscript:resnet18"], "output": "logits", "label": "tabby"})
 @example({"cases_from": True, "label": "tabby", "mean_std": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))})
 @example({"gradcam": False, "cams": ["xgradcam", "gradcam_plus_plus"]})  # "Grad-CAM" is not "XGrad-CAM"
+@example({"cases_from": True, "label": "tabby", "two_models": True, "explain": {"select": ["wrong"], "max": 1}})
+@example({"cases_from": True, "explain": {"select": [], "max": None}})  # no rule: only the cases written by hand
 @given(MANIFEST_SPACE)
 def test_any_valid_manifest_builds_and_its_pages_show_only_what_ran(switches):
     manifest = tiny_manifest(**CHEAP, **switches)

@@ -283,3 +283,11 @@ def test_per_class_equals_sklearn_precision_and_recall(seed):
     for c in result:
         assert c.correct == sum(truth[i] == predicted[i] == c.label for i in kept)
         assert (c.accuracy.low, c.accuracy.high) == wilson_interval(c.correct, c.support)
+
+
+def test_no_labelled_case_gives_empty_counts_not_an_error():
+    from generator.evaluate.statistics import confusion, per_class
+
+    found = confusion([None, None], ["cat", "dog"], [])
+    assert found.counts.shape == (0, 1) and found.unlabelled == 2 and found.columns == ("other",)
+    assert per_class([None], ["cat"], []) == ()
