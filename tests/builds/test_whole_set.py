@@ -169,6 +169,8 @@ def test_exactly_the_chosen_cases_are_explained_and_say_why(report, truth):
     kinds = [kind for kind, _ in computed]
     assert kinds.count("probabilities") == 2 * len(ids)  # every case, both models
     assert kinds.count("explanation") == 2 * len(chosen)  # Grad-CAM of both models, on the chosen cases only
+    methods = (folder / "methods.md").read_text(encoding="utf-8")
+    assert "## The whole set" in methods and "1. `wrong`" in methods and "until 5 cases" in methods
     nav = yaml.safe_load((folder / "nav.yml").read_text(encoding="utf-8"))["nav"]
     assert nav[:2] == [{"Overview": "index.md"}, {"The whole set": "set.md"}]
 
