@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
 from generator.cache.case_cache import CaseCache, NotCached
@@ -24,8 +26,8 @@ from generator.measure.measurer import Measurer
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
 from generator.run.class_names import model_targets
-from generator.run.images import Preprocessor, decode_image
-from generator.run.inference import probabilities, top_k
+from generator.run.images import PreparedImage, Preprocessor, decode_image
+from generator.run.inference import batch_probabilities, probabilities, top_k
 from generator.run.region_geometry import case_regions
 from generator.run.results import CasePredictions, CaseResult, ModelResult, Prediction
 from generator.utils.digests import file_digest
@@ -162,31 +164,98 @@ def compute_case(
     return case
 
 
-def predict_case(context: CaseContext, spec: CaseSpec) -> CasePredictions:
-    """Every model's top-k on the case: decoded, preprocessed and predicted through the case's cache, under the keys
-    `compute_case` reads, so that a case explained later predicts nothing again."""
+PREDICT_THREADS = 4  # decoding and resizing release the GIL: images are read ahead while the models run
+
+
+@dataclass(frozen=True)
+class ReadCase:
+    """A case read for prediction: its preprocessed image and its cache (keyed by the file's content)."""
+
+    spec: CaseSpec
+    prepared: PreparedImage
+    cache: CaseCache
+    lookup: CaseCache  # the same keys, read only: raises NotCached where nothing is stored
+
+
+def predict_cases(
+    context: CaseContext, specs: Sequence[CaseSpec], batch: int, failed: Callable[[CaseSpec, CaseError], None]
+) -> Iterator[CasePredictions]:
+    """Every model's top-k on each case, in order, through the cases' cache under the keys `compute_case` reads (a
+    case explained later predicts nothing again). Images are decoded and preprocessed by threads one chunk ahead of
+    the models; the uncached ones go through each model `batch` at a time. A case whose image cannot be read is
+    handed to `failed` and left out."""
+    chunks = [specs[start : start + batch] for start in range(0, len(specs), batch)]
+    with ThreadPoolExecutor(PREDICT_THREADS, thread_name_prefix="xai-read") as pool:
+        ahead = [pool.submit(read_case, context, spec) for spec in chunks[0]] if chunks else []
+        for number in range(len(chunks)):
+            current = ahead
+            if number + 1 < len(chunks):
+                ahead = [pool.submit(read_case, context, spec) for spec in chunks[number + 1]]
+            read = []
+            for spec, future in zip(chunks[number], current, strict=True):
+                try:
+                    read.append(future.result())
+                except CaseError as error:
+                    failed(spec, error)
+            yield from predict_chunk(context, read)
+
+
+def read_case(context: CaseContext, spec: CaseSpec) -> ReadCase:
     manifest, options = context.manifest, context.options
     path = Path(context.content_dir) / spec.image
     prepared = Preprocessor(manifest.preprocess).prepare(
         decode_image(path, spec.case_id, manifest.preprocess.background)
     )
-    case_cache = CaseCache(
-        context.cache,
-        manifest,
-        file_digest(path),
-        device=options.device,
-        precision=options.precision,
-        force=options.force,
-    )
-    top: dict[str, tuple[Prediction, ...]] = {}
+    caches = [
+        CaseCache(
+            context.cache,
+            manifest,
+            digest,
+            device=options.device,
+            precision=options.precision,
+            force=options.force,
+            cached_only=cached_only,
+        )
+        for digest in [file_digest(path)]
+        for cached_only in (False, True)
+    ]
+    return ReadCase(spec, prepared, *caches)
+
+
+def predict_chunk(context: CaseContext, read: Sequence[ReadCase]) -> Iterator[CasePredictions]:
+    """Per model, the chunk's cached probabilities read and the others computed in one forward pass."""
+    probs: list[dict[str, NDArray[np.float64]]] = [{} for _ in read]
     for model in context.models:
-        with failures_named(spec.case_id, model), timed("predictions"):
-            probs = case_cache.probabilities(
-                model, functools.partial(probabilities, model, model.input_tensor(prepared)), PREDICTION_CODE
-            )
-        assert probs is not None, "only a dry run leaves a prediction out"
-        top[model.key] = top_k(probs, model.categories, manifest.top_k)
-    return CasePredictions(spec, top)
+        missing = []
+        for index, case in enumerate(read):
+            try:
+                probs[index][model.key] = cast_probabilities(
+                    case.lookup.probabilities(model, no_compute, PREDICTION_CODE)
+                )
+            except NotCached:
+                missing.append(index)
+        if missing:
+            with failures_named(read[missing[0]].spec.case_id, model), timed("predictions"):
+                batch = torch.cat([model.input_tensor(read[index].prepared) for index in missing])
+                rows = batch_probabilities(model, batch)
+            for index, row in zip(missing, rows, strict=True):
+                stored = read[index].cache.probabilities(model, functools.partial(np.array, row), PREDICTION_CODE)
+                assert stored is not None, "a prediction is stored where it was missing"
+                probs[index][model.key] = stored
+    for case, by_model in zip(read, probs, strict=True):
+        top = {
+            model.key: top_k(by_model[model.key], model.categories, context.manifest.top_k) for model in context.models
+        }
+        yield CasePredictions(case.spec, top)
+
+
+def no_compute() -> NDArray[np.float64]:
+    raise AssertionError("a read-only lookup computes nothing")  # CaseCache(cached_only=True) raises NotCached first
+
+
+def cast_probabilities(found: NDArray[np.float64] | None) -> NDArray[np.float64]:
+    assert found is not None, "only a dry run leaves a value out"
+    return found
 
 
 @contextmanager

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from generator.compute import predict_case
+from generator.compute import predict_cases
 from generator.evaluate.outcomes import case_outcome
 from generator.evaluate.selection import Selection, select_cases
+from generator.run.devices import batch_size_for
 from generator.run.results import CaseFailure
 from generator.utils.errors import CaseError
 from generator.utils.phase_times import timed
@@ -50,15 +51,17 @@ def predict_and_choose(session: BuildSession, cases: Sequence[CaseSpec]) -> Tier
         return None
     predicted: list[CasePredictions] = []
     failures: list[CaseFailure] = []
+
+    def failed(spec: CaseSpec, error: CaseError) -> None:
+        if not options.keep_going:
+            raise error
+        log.error("%s", error)
+        failures.append(CaseFailure(spec, str(error)))
+
+    batch = batch_size_for("auto", options.device)
     with progress(total=len(cases), unit="case", enabled=options.show_progress and bool(cases)) as bar:
-        for spec in cases:
-            try:
-                predicted.append(predict_case(session, spec))
-            except CaseError as error:
-                if not options.keep_going:
-                    raise
-                log.error("%s", error)
-                failures.append(CaseFailure(spec, str(error)))
+        for found in predict_cases(session, cases, batch, failed):
+            predicted.append(found)
             bar.update(1)
     with timed("selection"):
         outcomes = [case_outcome(p, session.models, manifest.listed_by_hand(p.case_id)) for p in predicted]

@@ -245,8 +245,8 @@ def switched_off_words(manifest):
         words += ["Sanity", "sanity check"]
     if not on["lime"] or metrics.get("stability_seeds", 3) < 2:
         words += ["stability", "stable", "Unstable", "unstable"]
-    if len(manifest["models"]) < 2:
-        words += ["Agree", "agree on", "Model against model", "disagree most"]
+    if len(manifest["models"]) < 2:  # "Agreement" alone may head one model's methods compared (LIME vs KernelSHAP)
+        words += ["agree on", "Model against model", "disagree most"]
     if not any(case.get("regions") for case in manifest["cases"]):
         words += ["## Regions", "mass on", "Pointing game", "pointing game", "the author marks", "miss the object"]
     return words

@@ -33,6 +33,13 @@ def probabilities(model: LoadedModel, tensor: torch.Tensor) -> NDArray[np.float6
     return scores(logits.double(), model.output)[0].cpu().numpy()
 
 
+def batch_probabilities(model: LoadedModel, tensor: torch.Tensor) -> NDArray[np.float64]:
+    """`probabilities` for a batch: N x 3 x H x W in, N x classes out (one forward pass)."""
+    with torch.inference_mode():
+        logits = model.module(tensor.to(module_device(model.module, tensor.device)))
+    return scores(logits.double(), model.output).cpu().numpy()
+
+
 def top_k(probs: NDArray[np.float64], categories: Sequence[str], k: int) -> tuple[Prediction, ...]:
     order = np.argsort(-probs, kind="stable")[:k]
     return tuple(Prediction(int(i), categories[int(i)], float(probs[i])) for i in order)

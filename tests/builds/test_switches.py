@@ -139,6 +139,8 @@ def test_the_space_draws_every_explainer():
 @example({"gradcam": False, "cams": ["xgradcam", "gradcam_plus_plus"]})  # "Grad-CAM" is not "XGrad-CAM"
 @example({"cases_from": True, "label": "tabby", "two_models": True, "explain": {"select": ["wrong"], "max": 1}})
 @example({"cases_from": True, "explain": {"select": [], "max": None}})  # no rule: only the cases written by hand
+# once failed (the oracle's): one model, LIME and KernelSHAP compared under the shared table's "Agreement" heading
+@example({"gradcam": False, "kernel_shap": True, "num_samples": 10, "top_k": 1, "num_features": 1, "top_labels": 1})
 @given(MANIFEST_SPACE)
 def test_any_valid_manifest_builds_and_its_pages_show_only_what_ran(switches):
     manifest = tiny_manifest(**CHEAP, **switches)
