@@ -21,7 +21,7 @@ __all__ = ["BuildSummary", "__version__", "build_report"]
 
 def __getattr__(name: str) -> Any:
     if name in ("build_report", "BuildSummary"):
-        from generator import api
+        import generator.api as api
 
         return getattr(api, name)
     raise AttributeError(f"module 'generator' has no attribute {name!r}")

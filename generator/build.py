@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from generator import resources
+import generator.resources as resources
 from generator.cache.case_cache import NotCached
 from generator.cache.figure_cache import FigureCache
 from generator.explain.base import batched_setting

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator import resources
+import generator.resources as resources
 from generator.utils.errors import UsageError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from generator import resources
+import generator.resources as resources
 from generator.publish.mkdocs_config import SiteConfig
 from generator.utils.errors import ReportError
 from generator.utils.version import __version__

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from generator import resources
+import generator.resources as resources
 from generator.cache.store import library_versions as result_library_versions
 from generator.explain import enabled_explainers, method_title
 from generator.explain.base import batched_setting, runs_on
