@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from generator.measure.measurer import Measurer
 from generator.run import fast_forward, images, inference
 from generator.run import models as model_builders
 from generator.run.class_names import model_targets
-from generator.run.images import PreparedImage, Preprocessor, decode_image
+from generator.run.images import Preprocessor, decode_image
 from generator.run.inference import batch_probabilities, probabilities, top_k
 from generator.run.region_geometry import case_regions
 from generator.run.results import CasePredictions, CaseResult, ModelResult, Prediction
@@ -172,7 +172,7 @@ class ReadCase:
     """A case read for prediction: its preprocessed image and its cache (keyed by the file's content)."""
 
     spec: CaseSpec
-    prepared: PreparedImage
+    pixels: torch.Tensor  # the crop, 1 x 3 x H x W in [0, 1]: each model normalises it its own way
     cache: CaseCache
     lookup: CaseCache  # the same keys, read only: raises NotCached where nothing is stored
 
@@ -201,13 +201,17 @@ def predict_cases(
 
 
 def read_case(context: CaseContext, spec: CaseSpec) -> ReadCase:
+    """The case's crop (the full-size photo is dropped: two chunks of them would not fit) and its two views of the
+    cache, both keyed by the file's content."""
     manifest, options = context.manifest, context.options
     path = Path(context.content_dir) / spec.image
     prepared = Preprocessor(manifest.preprocess).prepare(
         decode_image(path, spec.case_id, manifest.preprocess.background)
     )
-    caches = [
-        CaseCache(
+    digest = file_digest(path)
+
+    def cache(cached_only: bool) -> CaseCache:
+        return CaseCache(
             context.cache,
             manifest,
             digest,
@@ -216,10 +220,8 @@ def read_case(context: CaseContext, spec: CaseSpec) -> ReadCase:
             force=options.force,
             cached_only=cached_only,
         )
-        for digest in [file_digest(path)]
-        for cached_only in (False, True)
-    ]
-    return ReadCase(spec, prepared, *caches)
+
+    return ReadCase(spec, prepared.pixels, cache(False), cache(True))
 
 
 def predict_chunk(context: CaseContext, read: Sequence[ReadCase]) -> Iterator[CasePredictions]:
@@ -236,7 +238,7 @@ def predict_chunk(context: CaseContext, read: Sequence[ReadCase]) -> Iterator[Ca
                 missing.append(index)
         if missing:
             with failures_named(read[missing[0]].spec.case_id, model), timed("predictions"):
-                batch = torch.cat([model.input_tensor(read[index].prepared) for index in missing])
+                batch = torch.cat([model.normalise(read[index].pixels) for index in missing])
                 rows = batch_probabilities(model, batch)
             for index, row in zip(missing, rows, strict=True):
                 stored = read[index].cache.probabilities(model, functools.partial(np.array, row), PREDICTION_CODE)

@@ -97,7 +97,11 @@ class LoadedModel:
 
     def input_tensor(self, image: PreparedImage) -> torch.Tensor:
         """The case's crop normalised with this model's mean and std: 1 x 3 x H x W, what its module takes."""
-        return normalised(image.pixels, self.normalisation)
+        return self.normalise(image.pixels)
+
+    def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
+        """N x 3 x H x W in [0, 1] (ToTensor's) normalised with this model's mean and std."""
+        return normalised(pixels, self.normalisation)
 
 
 def resolve_weights(spec: ModelSpec, manifest_dir: str | os.PathLike[str], seed: int) -> ResolvedWeights:
